@@ -1,0 +1,38 @@
+# xsync — see README.md. `make demo` and `make test` do all the set-up themselves.
+GO        ?= go
+export PATH := $(PATH):/usr/local/go/bin
+VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS   := -X main.version=$(VERSION)
+BIN       := bin/xsync
+TESTFLAGS ?= -race -count=1 -timeout 25m
+
+.PHONY: all build test bench demo lint deps fuzz clean
+
+all: build
+
+deps:
+	@bash scripts/deps.sh
+
+build:
+	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/xsync
+
+test: deps
+	$(GO) vet ./...
+	$(GO) test $(TESTFLAGS) ./...
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+
+bench: deps build
+	$(GO) test -run '^$$' -bench . -benchmem ./resp/ ./slots/ ./replicator/...
+
+fuzz:
+	$(GO) test -run '^$$' -fuzz FuzzParseCommand -fuzztime 30s ./resp/
+	$(GO) test -run '^$$' -fuzz FuzzParseValue -fuzztime 30s ./resp/
+
+demo: deps build
+	@bash scripts/demo.sh
+
+clean:
+	rm -rf bin .demo .bench
