@@ -1,0 +1,232 @@
+package resp
+
+import (
+	"strconv"
+)
+
+// maxPrealloc caps the elements allocated for an aggregate before they are parsed;
+// beyond it the slice grows as elements arrive, so a declared count alone never
+// sizes an allocation.
+const maxPrealloc = 1024
+
+// ParseValue parses one reply of any RESP2 or RESP3 type from the start of buf. n is
+// the exact number of bytes of the reply on the wire; an attribute ('|') is parsed
+// together with the value it annotates (see Value.Attrs).
+//
+// The byte slices of v point into buf; the Elems and Attrs slices of aggregates are
+// allocated (they grow as elements are parsed). When buf holds only part of the reply
+// ParseValue returns ErrIncomplete and n == 0. Malformed input returns a
+// *ProtocolError with the position in buf; lengths over lim (nil means the defaults)
+// wrap ErrTooLarge and are refused before any allocation.
+func ParseValue(buf []byte, lim *Limits) (v Value, n int, err error) {
+	s := scanner{buf: buf, lim: lim.withDefaults()}
+	v, n, err = s.value(0, 0)
+	if err != nil {
+		return Value{}, 0, err
+	}
+	return v, n, nil
+}
+
+// value parses the reply at pos and returns it with the position just past it.
+func (s *scanner) value(pos, depth int) (Value, int, error) {
+	if pos >= len(s.buf) {
+		return Value{}, 0, s.incomplete(pos + minValueWire)
+	}
+	t := s.buf[pos]
+	switch t {
+	case TypeSimpleString, TypeError, TypeBigNumber, TypeDouble:
+		return s.lineValue(t, pos)
+	case TypeInteger:
+		end, next, err := s.line(pos+1, maxNumLine, "")
+		if err != nil {
+			return Value{}, 0, err
+		}
+		i, ok := parseInt(s.buf[pos+1 : end])
+		if !ok {
+			return Value{}, 0, protoErr(s.base, pos+1, "invalid integer")
+		}
+		return Value{Type: t, Int: i}, next, nil
+	case TypeNull:
+		end, next, err := s.line(pos+1, maxNumLine, "")
+		if err != nil {
+			return Value{}, 0, err
+		}
+		if end != pos+1 {
+			return Value{}, 0, protoErr(s.base, pos+1, "invalid null")
+		}
+		return Value{Type: t, Null: true}, next, nil
+	case TypeBoolean:
+		end, next, err := s.line(pos+1, maxNumLine, "")
+		if err != nil {
+			return Value{}, 0, err
+		}
+		if end != pos+2 || (s.buf[pos+1] != 't' && s.buf[pos+1] != 'f') {
+			return Value{}, 0, protoErr(s.base, pos+1, "invalid boolean")
+		}
+		v := Value{Type: t}
+		if s.buf[pos+1] == 't' {
+			v.Int = 1
+		}
+		return v, next, nil
+	case TypeBulkString, TypeBulkError, TypeVerbatim:
+		return s.bulkValue(t, pos)
+	case TypeArray, TypeSet, TypePush, TypeMap:
+		return s.aggregate(t, pos, depth)
+	case TypeAttribute:
+		attrs, next, err := s.elems(t, pos, depth)
+		if err != nil {
+			return Value{}, 0, err
+		}
+		v, next, err := s.value(next, depth+1)
+		if err != nil {
+			return Value{}, 0, err
+		}
+		if v.Attrs != nil {
+			attrs = append(attrs, v.Attrs...)
+		}
+		if attrs == nil {
+			attrs = []Value{}
+		}
+		v.Attrs = attrs
+		return v, next, nil
+	}
+	return Value{}, 0, protoErr(s.base, pos, "unknown type byte "+strconv.QuoteRune(rune(t)))
+}
+
+// lineValue parses the one-line types: simple string, error, big number, double.
+func (s *scanner) lineValue(t byte, pos int) (Value, int, error) {
+	end, next, err := s.line(pos+1, int(s.lim.MaxBulkLen), "reply")
+	if err != nil {
+		return Value{}, 0, err
+	}
+	v := Value{Type: t, Str: s.buf[pos+1 : end : end]}
+	switch t {
+	case TypeBigNumber:
+		if !isBigNumber(v.Str) {
+			return Value{}, 0, protoErr(s.base, pos+1, "invalid big number")
+		}
+	case TypeDouble:
+		f, err := strconv.ParseFloat(string(v.Str), 64)
+		if err != nil && !isRangeErr(err) {
+			return Value{}, 0, protoErr(s.base, pos+1, "invalid double")
+		}
+		v.Float = f
+	}
+	return v, next, nil
+}
+
+// isRangeErr reports a ParseFloat overflow, which still yields ±Inf or 0.
+func isRangeErr(err error) bool {
+	ne, ok := err.(*strconv.NumError)
+	return ok && ne.Err == strconv.ErrRange
+}
+
+// isBigNumber reports whether b is an optionally signed run of decimal digits.
+func isBigNumber(b []byte) bool {
+	if len(b) > 0 && (b[0] == '-' || b[0] == '+') {
+		b = b[1:]
+	}
+	if len(b) == 0 {
+		return false
+	}
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// bulkValue parses a bulk string (null when the length is -1), a bulk error or a
+// verbatim string ("<fmt>:" then the text; Str holds the text).
+func (s *scanner) bulkValue(t byte, pos int) (Value, int, error) {
+	end, next, err := s.line(pos+1, maxNumLine, "")
+	if err != nil {
+		return Value{}, 0, err
+	}
+	size, ok := parseInt(s.buf[pos+1 : end])
+	if ok && size == -1 && t == TypeBulkString {
+		return Value{Type: t, Null: true}, next, nil
+	}
+	if !ok || size < 0 {
+		return Value{}, 0, protoErr(s.base, pos+1, "invalid bulk length")
+	}
+	if size > s.lim.MaxBulkLen {
+		return Value{}, 0, tooLarge(s.base, pos+1, "bulk length", size, s.lim.MaxBulkLen)
+	}
+	stop := next + int(size)
+	if stop+2 > len(s.buf) {
+		return Value{}, 0, s.incomplete(stop + 2)
+	}
+	if s.buf[stop] != '\r' || s.buf[stop+1] != '\n' {
+		return Value{}, 0, protoErr(s.base, stop, "expected CRLF after bulk data")
+	}
+	str := s.buf[next:stop:stop]
+	if t == TypeVerbatim {
+		if len(str) < 4 || str[3] != ':' {
+			return Value{}, 0, protoErr(s.base, next, "verbatim string without a format")
+		}
+		str = str[4:]
+	}
+	return Value{Type: t, Str: str}, stop + 2, nil
+}
+
+// aggregate parses an array, set, push or map (null when an array's count is -1).
+func (s *scanner) aggregate(t byte, pos, depth int) (Value, int, error) {
+	if t == TypeArray {
+		end, next, err := s.line(pos+1, maxNumLine, "")
+		if err != nil {
+			return Value{}, 0, err
+		}
+		if n, ok := parseInt(s.buf[pos+1 : end]); ok && n == -1 {
+			return Value{Type: t, Null: true}, next, nil
+		}
+	}
+	elems, next, err := s.elems(t, pos, depth)
+	if err != nil {
+		return Value{}, 0, err
+	}
+	return Value{Type: t, Elems: elems}, next, nil
+}
+
+// elems parses the count line at pos and the elements that follow: count of them,
+// or 2*count for a map or an attribute.
+func (s *scanner) elems(t byte, pos, depth int) ([]Value, int, error) {
+	end, next, err := s.line(pos+1, maxNumLine, "")
+	if err != nil {
+		return nil, 0, err
+	}
+	count, ok := parseInt(s.buf[pos+1 : end])
+	if !ok || count < 0 {
+		return nil, 0, protoErr(s.base, pos+1, "invalid aggregate length")
+	}
+	if count > s.lim.MaxArrayLen {
+		return nil, 0, tooLarge(s.base, pos+1, "aggregate length", count, s.lim.MaxArrayLen)
+	}
+	if depth >= s.lim.MaxDepth {
+		return nil, 0, protoErr(s.base, pos, "aggregate nested deeper than "+strconv.Itoa(s.lim.MaxDepth))
+	}
+	total := int(count)
+	if t == TypeMap || t == TypeAttribute {
+		total *= 2
+	}
+	if len(s.buf)-next < total*minValueWire {
+		return nil, 0, s.incomplete(next + total*minValueWire)
+	}
+	if total == 0 {
+		return []Value{}, next, nil
+	}
+	elems := make([]Value, 0, min(total, maxPrealloc))
+	for i := range total {
+		var v Value
+		v, next, err = s.value(next, depth+1)
+		if err != nil {
+			if err == ErrIncomplete {
+				s.need += (total - i - 1) * minValueWire
+			}
+			return nil, 0, err
+		}
+		elems = append(elems, v)
+	}
+	return elems, next, nil
+}
