@@ -1,0 +1,241 @@
+package proxy
+
+import (
+	"context"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"path"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/tidwall/redcon"
+
+	"github.com/xsync/xsync/replicator"
+)
+
+// Controller is what the admin port reads and steers.
+type Controller interface {
+	Status() replicator.Status
+	Pause() error
+	Resume() error
+}
+
+// AdminConfig configures the admin port.
+type AdminConfig struct {
+	// Addr to listen on. Default "127.0.0.1:6380".
+	Addr string
+	// Password required (AUTH) from clients. Required when Addr is not a loopback
+	// address. Default none.
+	Password string
+	// Version is reported in INFO server. Default "dev".
+	Version string
+	// Settings answers CONFIG GET; secrets must already be redacted. Default none.
+	Settings func() map[string]string
+	// Logger. Default slog.Default().
+	Logger *slog.Logger
+}
+
+func (c *AdminConfig) validate() error {
+	if c.Addr == "" {
+		c.Addr = "127.0.0.1:6380"
+	}
+	if c.Version == "" {
+		c.Version = "dev"
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	host, _, err := net.SplitHostPort(c.Addr)
+	if err != nil {
+		return fmt.Errorf("xsync/proxy: admin address %q: %w", c.Addr, err)
+	}
+	if c.Password == "" && !isLoopback(host) {
+		return fmt.Errorf("xsync/proxy: the admin port %s is not on loopback: set --admin-password (or bind it to 127.0.0.1)", c.Addr)
+	}
+	return nil
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// Admin is the admin RESP server.
+type Admin struct {
+	cfg  AdminConfig
+	ctl  Controller
+	srv  *redcon.Server
+	ln   net.Listener
+	once sync.Once
+}
+
+// NewAdmin listens on cfg.Addr. Serve answers requests until Close.
+func NewAdmin(cfg AdminConfig, ctl Controller) (*Admin, error) {
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return nil, fmt.Errorf("xsync/proxy: admin port: %w (is another xsync or a Redis on %s? choose another --admin)", err, cfg.Addr)
+	}
+	a := &Admin{cfg: cfg, ctl: ctl, ln: ln}
+	a.srv = redcon.NewServer(cfg.Addr, a.handle, a.accept, nil)
+	return a, nil
+}
+
+// Addr is the address the admin port listens on.
+func (a *Admin) Addr() string { return a.ln.Addr().String() }
+
+// Serve answers clients until ctx is cancelled or Close is called.
+func (a *Admin) Serve(ctx context.Context) error {
+	stop := context.AfterFunc(ctx, func() { a.Close() })
+	defer stop()
+	err := a.srv.Serve(a.ln)
+	if err != nil && ctx.Err() != nil {
+		return nil
+	}
+	if err != nil && errors.Is(err, net.ErrClosed) {
+		return nil
+	}
+	return err
+}
+
+// Close stops the server; it is idempotent.
+func (a *Admin) Close() error {
+	var err error
+	a.once.Do(func() { err = a.srv.Close() })
+	return err
+}
+
+type session struct{ authed bool }
+
+func (a *Admin) accept(c redcon.Conn) bool {
+	c.SetContext(&session{authed: a.cfg.Password == ""})
+	return true
+}
+
+func (a *Admin) handle(c redcon.Conn, cmd redcon.Command) {
+	s, _ := c.Context().(*session)
+	if s == nil {
+		s = &session{authed: a.cfg.Password == ""}
+		c.SetContext(s)
+	}
+	name := strings.ToUpper(string(cmd.Args[0]))
+	if !s.authed && name != "AUTH" && name != "QUIT" && name != "HELLO" {
+		c.WriteError("NOAUTH Authentication required.")
+		return
+	}
+	switch name {
+	case "AUTH":
+		pass := cmd.Args[len(cmd.Args)-1]
+		if len(cmd.Args) < 2 || len(cmd.Args) > 3 {
+			c.WriteError("ERR wrong number of arguments for 'auth' command")
+			return
+		}
+		if a.cfg.Password == "" {
+			c.WriteError("ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?")
+			return
+		}
+		if subtle.ConstantTimeCompare(pass, []byte(a.cfg.Password)) != 1 {
+			c.WriteError("WRONGPASS invalid username-password pair or user is disabled.")
+			return
+		}
+		s.authed = true
+		c.WriteString("OK")
+	case "PING":
+		if len(cmd.Args) > 1 {
+			c.WriteBulk(cmd.Args[1])
+			return
+		}
+		c.WriteString("PONG")
+	case "ECHO":
+		if len(cmd.Args) != 2 {
+			c.WriteError("ERR wrong number of arguments for 'echo' command")
+			return
+		}
+		c.WriteBulk(cmd.Args[1])
+	case "QUIT":
+		c.WriteString("OK")
+		c.Close()
+	case "SELECT":
+		if len(cmd.Args) == 2 && string(cmd.Args[1]) == "0" {
+			c.WriteString("OK")
+			return
+		}
+		c.WriteError("ERR the xsync admin port has only database 0")
+	case "INFO":
+		section := "default"
+		if len(cmd.Args) > 1 {
+			section = strings.ToLower(string(cmd.Args[1]))
+		}
+		c.WriteBulkString(a.info(section))
+	case "XSYNC":
+		a.xsync(c, cmd.Args[1:])
+	case "CONFIG":
+		a.config(c, cmd.Args[1:])
+	case "COMMAND":
+		// redis-cli asks for COMMAND DOCS when it starts interactively.
+		c.WriteArray(0)
+	case "CLIENT":
+		c.WriteString("OK")
+	case "HELLO":
+		c.WriteError("NOPROTO the xsync admin port speaks RESP2 only")
+	default:
+		c.WriteError(fmt.Sprintf("ERR unknown command '%s', the admin port knows PING, INFO [xsync|server], XSYNC STATUS|PAUSE|RESUME, CONFIG GET, AUTH", strings.ToLower(string(cmd.Args[0]))))
+	}
+}
+
+func (a *Admin) xsync(c redcon.Conn, args [][]byte) {
+	if len(args) == 0 {
+		c.WriteError("ERR wrong number of arguments for 'xsync' command: XSYNC STATUS|PAUSE|RESUME")
+		return
+	}
+	switch strings.ToUpper(string(args[0])) {
+	case "STATUS":
+		c.WriteBulkString(a.info("xsync"))
+	case "PAUSE":
+		if err := a.ctl.Pause(); err != nil {
+			c.WriteError("ERR " + err.Error())
+			return
+		}
+		c.WriteString("OK")
+	case "RESUME":
+		if err := a.ctl.Resume(); err != nil {
+			c.WriteError("ERR " + err.Error())
+			return
+		}
+		c.WriteString("OK")
+	default:
+		c.WriteError(fmt.Sprintf("ERR unknown XSYNC subcommand '%s': XSYNC STATUS|PAUSE|RESUME", args[0]))
+	}
+}
+
+func (a *Admin) config(c redcon.Conn, args [][]byte) {
+	if len(args) != 2 || !strings.EqualFold(string(args[0]), "GET") {
+		c.WriteError("ERR the admin port supports CONFIG GET <pattern> only")
+		return
+	}
+	var settings map[string]string
+	if a.cfg.Settings != nil {
+		settings = a.cfg.Settings()
+	}
+	keys := make([]string, 0, len(settings))
+	for k := range settings {
+		if ok, _ := path.Match(strings.ToLower(string(args[1])), k); ok {
+			keys = append(keys, k)
+		}
+	}
+	sort.Strings(keys)
+	c.WriteArray(2 * len(keys))
+	for _, k := range keys {
+		c.WriteBulkString(k)
+		c.WriteBulkString(settings[k])
+	}
+}

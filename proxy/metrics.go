@@ -1,0 +1,195 @@
+package proxy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/xsync/xsync/replicator"
+)
+
+// MetricsConfig configures the Prometheus endpoint.
+type MetricsConfig struct {
+	// Addr to listen on, e.g. "127.0.0.1:9121". Required.
+	Addr string
+	// Registry to serve; the status collector is registered into it. Other packages
+	// may register their own collectors (reply latencies) before Serve. Default: a
+	// new registry with the Go and process collectors.
+	Registry *prometheus.Registry
+	// StuckAfter is how long a shard may make no progress while behind (or stay
+	// disconnected) before /healthz fails. Default 60s.
+	StuckAfter time.Duration
+	// Logger. Default slog.Default().
+	Logger *slog.Logger
+}
+
+// Metrics serves /metrics and /healthz.
+type Metrics struct {
+	cfg   MetricsConfig
+	ctl   Controller
+	ln    net.Listener
+	srv   *http.Server
+	stuck *stuckDetector
+}
+
+// NewMetrics listens on cfg.Addr.
+func NewMetrics(cfg MetricsConfig, ctl Controller) (*Metrics, error) {
+	if cfg.Addr == "" {
+		return nil, errors.New("xsync/proxy: metrics address is empty")
+	}
+	if cfg.Registry == nil {
+		cfg.Registry = prometheus.NewRegistry()
+		cfg.Registry.MustRegister(prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
+	}
+	if cfg.StuckAfter == 0 {
+		cfg.StuckAfter = 60 * time.Second
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if err := cfg.Registry.Register(&statusCollector{ctl: ctl}); err != nil {
+		return nil, fmt.Errorf("xsync/proxy: metrics: %w", err)
+	}
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return nil, fmt.Errorf("xsync/proxy: metrics port: %w (choose another --metrics)", err)
+	}
+	m := &Metrics{cfg: cfg, ctl: ctl, ln: ln, stuck: &stuckDetector{after: cfg.StuckAfter, seen: map[int]progress{}}}
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", promhttp.HandlerFor(cfg.Registry, promhttp.HandlerOpts{}))
+	mux.HandleFunc("/healthz", m.healthz)
+	m.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	return m, nil
+}
+
+// Addr is the address the endpoint listens on.
+func (m *Metrics) Addr() string { return m.ln.Addr().String() }
+
+// Serve answers until ctx is cancelled.
+func (m *Metrics) Serve(ctx context.Context) error {
+	stop := context.AfterFunc(ctx, func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		_ = m.srv.Shutdown(sctx)
+	})
+	defer stop()
+	err := m.srv.Serve(m.ln)
+	if errors.Is(err, http.ErrServerClosed) {
+		return nil
+	}
+	return err
+}
+
+func (m *Metrics) healthz(w http.ResponseWriter, _ *http.Request) {
+	st := m.ctl.Status()
+	if msg := m.stuck.check(st, time.Now()); msg != "" {
+		http.Error(w, msg, http.StatusServiceUnavailable)
+		return
+	}
+	fmt.Fprintf(w, "ok: state %s, %d shards, lag %d bytes\n", st.State, len(st.Shards), st.LagBytes)
+}
+
+// stuckDetector tells a shard that is behind and makes no progress, or stays
+// disconnected, for longer than after.
+type stuckDetector struct {
+	mu    sync.Mutex
+	after time.Duration
+	seen  map[int]progress
+}
+
+type progress struct {
+	applied, bytes int64
+	state          replicator.State
+	since          time.Time
+}
+
+func (d *stuckDetector) check(st replicator.Status, now time.Time) string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if st.State == replicator.StateStopped {
+		return "stopped"
+	}
+	for _, sh := range st.Shards {
+		p, ok := d.seen[sh.Index]
+		if !ok || p.applied != sh.AppliedOffset || p.bytes != sh.BytesDone || p.state != sh.State {
+			d.seen[sh.Index] = progress{sh.AppliedOffset, sh.BytesDone, sh.State, now}
+			continue
+		}
+		idle := now.Sub(p.since)
+		if idle < d.after || st.State == replicator.StatePaused {
+			continue
+		}
+		if sh.State == replicator.StateReconnecting || sh.State == replicator.StateHandshake {
+			return fmt.Sprintf("shard %d (%s) has been %s for %s", sh.Index, sh.Addr, sh.State, idle.Round(time.Second))
+		}
+		if sh.LagBytes > 0 {
+			return fmt.Sprintf("shard %d (%s) is %d bytes behind and has not progressed for %s", sh.Index, sh.Addr, sh.LagBytes, idle.Round(time.Second))
+		}
+	}
+	return ""
+}
+
+// statusCollector turns the replicator's status into metrics at scrape time, so the
+// figures are the ones INFO shows, with no second bookkeeping.
+type statusCollector struct{ ctl Controller }
+
+var (
+	descState      = prometheus.NewDesc("xsync_shard_state", "1 for the state the source shard is in.", []string{"shard", "addr", "state"}, nil)
+	descReceived   = prometheus.NewDesc("xsync_received_offset", "Replication offset received from the source shard.", []string{"shard"}, nil)
+	descApplied    = prometheus.NewDesc("xsync_applied_offset", "Replication offset applied to the destination.", []string{"shard"}, nil)
+	descLagBytes   = prometheus.NewDesc("xsync_lag_bytes", "Source offset minus applied offset.", []string{"shard"}, nil)
+	descLagSeconds = prometheus.NewDesc("xsync_lag_seconds", "Age of the oldest received command not yet applied.", []string{"shard"}, nil)
+	descKeysDone   = prometheus.NewDesc("xsync_fullsync_keys_done", "Keys applied during full sync.", []string{"shard"}, nil)
+	descKeysTotal  = prometheus.NewDesc("xsync_fullsync_keys_total", "Keys to apply during full sync (estimate).", []string{"shard"}, nil)
+	descBytesDone  = prometheus.NewDesc("xsync_fullsync_bytes_done", "Snapshot bytes read.", []string{"shard"}, nil)
+	descOps        = prometheus.NewDesc("xsync_ops_applied_total", "Operations acknowledged by the destination.", []string{"shard"}, nil)
+	descErrors     = prometheus.NewDesc("xsync_errors_total", "Errors counted for the shard.", []string{"shard"}, nil)
+	descFullSyncs  = prometheus.NewDesc("xsync_full_syncs_total", "Full syncs done by the shard.", []string{"shard"}, nil)
+)
+
+var allStates = []replicator.State{replicator.StateHandshake, replicator.StateFullSync, replicator.StateStream, replicator.StateReconnecting, replicator.StatePaused, replicator.StateStopped}
+
+func (c *statusCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{descState, descReceived, descApplied, descLagBytes, descLagSeconds, descKeysDone, descKeysTotal, descBytesDone, descOps, descErrors, descFullSyncs} {
+		ch <- d
+	}
+}
+
+func (c *statusCollector) Collect(ch chan<- prometheus.Metric) {
+	st := c.ctl.Status()
+	for _, sh := range st.Shards {
+		id := strconv.Itoa(sh.Index)
+		for _, s := range allStates {
+			v := 0.0
+			if s == sh.State {
+				v = 1
+			}
+			ch <- prometheus.MustNewConstMetric(descState, prometheus.GaugeValue, v, id, sh.Addr, string(s))
+		}
+		gauge := func(d *prometheus.Desc, v float64) {
+			ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, id)
+		}
+		counter := func(d *prometheus.Desc, v float64) {
+			ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, v, id)
+		}
+		gauge(descReceived, float64(sh.ReceivedOffset))
+		gauge(descApplied, float64(sh.AppliedOffset))
+		gauge(descLagBytes, float64(sh.LagBytes))
+		gauge(descLagSeconds, sh.LagSeconds)
+		gauge(descKeysDone, float64(sh.KeysDone))
+		gauge(descKeysTotal, float64(sh.KeysTotal))
+		gauge(descBytesDone, float64(sh.BytesDone))
+		counter(descOps, float64(sh.OpsApplied))
+		counter(descErrors, float64(sh.Errors))
+		counter(descFullSyncs, float64(sh.FullSyncs))
+	}
+}
