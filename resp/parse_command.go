@@ -62,9 +62,6 @@ func (s *scanner) multibulk(dst [][]byte) ([][]byte, int, error) {
 		return args, 0, tooLarge(s.base, 1, "multibulk length", count, s.lim.MaxArrayLen)
 	}
 	left := int(count)
-	if len(s.buf)-pos < left*minBulkWire {
-		return args, 0, s.incomplete(pos + left*minBulkWire)
-	}
 	for ; left > 0; left-- {
 		if pos >= len(s.buf) {
 			return args[:0], 0, s.incomplete(pos + left*minBulkWire)

@@ -210,9 +210,6 @@ func (s *scanner) elems(t byte, pos, depth int) ([]Value, int, error) {
 	if t == TypeMap || t == TypeAttribute {
 		total *= 2
 	}
-	if len(s.buf)-next < total*minValueWire {
-		return nil, 0, s.incomplete(next + total*minValueWire)
-	}
 	if total == 0 {
 		return []Value{}, next, nil
 	}

@@ -34,6 +34,7 @@ type Reader struct {
 	off  int64 // bytes consumed so far; buf[r] is at offset off
 	args [][]byte
 	err  error // sticky protocol error
+	rerr error // error of the last read, returned by the next fill
 }
 
 // NewReader returns a Reader of rd; zero fields of lim take the defaults.
@@ -43,7 +44,7 @@ func NewReader(rd io.Reader, lim Limits) *Reader {
 
 // Reset makes r read from rd from offset 0, keeping its buffers.
 func (r *Reader) Reset(rd io.Reader) {
-	r.rd, r.r, r.w, r.off, r.err = rd, 0, 0, 0, nil
+	r.rd, r.r, r.w, r.off, r.err, r.rerr = rd, 0, 0, 0, nil, nil
 }
 
 // Buffered returns the number of bytes read from the stream and not yet consumed.
@@ -166,12 +167,24 @@ func (r *Reader) Read(p []byte) (int, error) {
 		r.consume(n)
 		return n, nil
 	}
+	if err := r.rerr; err != nil {
+		r.rerr = nil
+		return 0, err
+	}
 	n, err := r.rd.Read(p)
 	if n < 0 || n > len(p) {
 		return 0, ErrNegativeRead
 	}
 	r.off += int64(n)
 	return n, err
+}
+
+// endErr maps the end of the stream inside an item to io.ErrUnexpectedEOF.
+func (r *Reader) endErr(err error) error {
+	if errors.Is(err, io.EOF) && r.w > r.r {
+		return io.ErrUnexpectedEOF
+	}
+	return err
 }
 
 // consume marks n buffered bytes as read.
@@ -204,25 +217,34 @@ func (r *Reader) fill(need int) error {
 		r.w = copy(r.buf, r.buf[r.r:r.w])
 		r.r = 0
 	}
-	for empty := 0; ; {
+	if err := r.rerr; err != nil {
+		r.rerr = nil
+		return r.endErr(err)
+	}
+	for empty, got := 0, 0; ; {
 		n, err := r.rd.Read(r.buf[r.w:])
 		if n < 0 || n > len(r.buf)-r.w {
 			return ErrNegativeRead
 		}
 		r.w += n
+		got += n
 		if r.w-r.r >= need && n > 0 {
+			r.rerr = err
 			return nil
 		}
 		if err != nil {
-			if errors.Is(err, io.EOF) && r.w > r.r {
-				return io.ErrUnexpectedEOF
+			if got > 0 {
+				// Let the caller parse what came first: a malformed item is then
+				// reported as such, not as the end of the stream.
+				r.rerr = err
+				return nil
 			}
-			return err
+			return r.endErr(err)
 		}
-		if n == 0 {
-			if empty++; empty >= maxEmptyReads {
-				return io.ErrNoProgress
-			}
+		if n > 0 {
+			empty = 0
+		} else if empty++; empty >= maxEmptyReads {
+			return io.ErrNoProgress
 		}
 	}
 }

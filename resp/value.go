@@ -50,7 +50,7 @@ func (v Value) String() string {
 }
 
 func (v Value) format(b *strings.Builder) {
-	if len(v.Attrs) > 0 {
+	if v.Attrs != nil {
 		b.WriteString("|")
 		formatPairs(b, v.Attrs)
 		b.WriteString("| ")

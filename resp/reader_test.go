@@ -1,0 +1,298 @@
+package resp
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"math/rand/v2"
+	"strings"
+	"testing"
+)
+
+// chunkReader returns 1..max bytes per Read, and now and then (0, nil).
+type chunkReader struct {
+	data []byte
+	rng  *rand.Rand
+	max  int
+}
+
+func (c *chunkReader) Read(p []byte) (int, error) {
+	if len(c.data) == 0 {
+		return 0, io.EOF
+	}
+	if c.rng.IntN(50) == 0 {
+		return 0, nil
+	}
+	n := min(1+c.rng.IntN(c.max), len(p), len(c.data))
+	copy(p, c.data[:n])
+	c.data = c.data[n:]
+	return n, nil
+}
+
+// streamItem is one item of a generated stream and what reading it must give.
+type streamItem struct {
+	kind string   // "command", "value", "line" or "raw"
+	wire []byte   // the item's own bytes
+	n    int      // expected n, with the empty commands before a command
+	args []string // command
+	line string   // line
+}
+
+// randStream returns a stream of count random items and the stream's bytes.
+func randStream(rng *rand.Rand, count int) ([]streamItem, []byte) {
+	var items []streamItem
+	var stream []byte
+	for range count {
+		var it streamItem
+		switch k := rng.IntN(10); {
+		case k < 4:
+			empties := 0
+			for rng.IntN(4) == 0 {
+				e := randEmpty(rng)
+				stream = append(stream, e...)
+				empties += len(e)
+			}
+			if rng.IntN(3) == 0 {
+				it.wire, it.args = randInline(rng)
+			} else {
+				it.wire, it.args = randCommand(rng)
+			}
+			it.kind, it.n = "command", empties+len(it.wire)
+		case k < 8:
+			it.kind = "value"
+			it.wire = AppendValue(nil, randValue(rng, 0))
+			it.n = len(it.wire)
+		case k < 9:
+			it.kind = "line"
+			it.line = string(randWord(rng))
+			it.wire = []byte(it.line + []string{"\r\n", "\n"}[rng.IntN(2)])
+			it.n = len(it.wire)
+		default:
+			it.kind = "raw"
+			it.wire = randBytes(rng, 1+rng.IntN(3000))
+			it.n = len(it.wire)
+		}
+		stream = append(stream, it.wire...)
+		items = append(items, it)
+	}
+	return items, stream
+}
+
+// TestReaderRandomChunks feeds a long random mix of commands, replies, lines and raw
+// bytes through a Reader in random-sized chunks and checks every item and every n.
+func TestReaderRandomChunks(t *testing.T) {
+	for seed := range uint64(12) {
+		maxChunk := []int{1, 3, 7, 64, 1000, 70000}[seed%6]
+		t.Run("", func(t *testing.T) {
+			rng := rand.New(rand.NewPCG(seed, 42))
+			items, stream := randStream(rng, 2000)
+			r := NewReader(&chunkReader{data: stream, rng: rng, max: maxChunk}, Limits{})
+			var off int64
+			for i, it := range items {
+				var n int
+				var err error
+				switch it.kind {
+				case "command":
+					var args [][]byte
+					args, n, err = r.ReadCommand()
+					if err == nil && !equalStrs(strs(args), it.args) {
+						t.Fatalf("item %d: args = %q, want %q", i, strs(args), it.args)
+					}
+				case "value":
+					var v Value
+					v, n, err = r.ReadValue()
+					if err == nil {
+						if got := AppendValue(nil, v); !bytes.Equal(got, it.wire) {
+							t.Fatalf("item %d: value %s encodes as %q, want %q", i, v, got, it.wire)
+						}
+					}
+				case "line":
+					var line []byte
+					line, n, err = r.ReadLine()
+					if err == nil && string(line) != it.line {
+						t.Fatalf("item %d: line = %q, want %q", i, line, it.line)
+					}
+				case "raw":
+					p := make([]byte, len(it.wire))
+					n, err = io.ReadFull(r, p)
+					if err == nil && !bytes.Equal(p, it.wire) {
+						t.Fatalf("item %d: raw bytes differ", i)
+					}
+				}
+				if err != nil {
+					t.Fatalf("item %d (%s %q): %v", i, it.kind, it.wire[:min(len(it.wire), 40)], err)
+				}
+				if n != it.n {
+					t.Fatalf("item %d (%s): n = %d, want %d", i, it.kind, n, it.n)
+				}
+				off += int64(n)
+				if r.Offset() != off {
+					t.Fatalf("item %d: Offset = %d, want %d", i, r.Offset(), off)
+				}
+			}
+			if _, _, err := r.ReadCommand(); err != io.EOF {
+				t.Fatalf("at the end: err = %v, want io.EOF", err)
+			}
+			if r.Offset() != int64(len(stream)) {
+				t.Fatalf("Offset = %d, want %d", r.Offset(), len(stream))
+			}
+		})
+	}
+}
+
+func TestReaderKeepalivesBeforeCommand(t *testing.T) {
+	r := NewReader(strings.NewReader("\n\n\r\n*0\r\n*1\r\n$4\r\nPING\r\n\n"), Limits{})
+	args, n, err := r.ReadCommand()
+	if err != nil || len(args) != 1 || string(args[0]) != "PING" || n != 22 {
+		t.Fatalf("ReadCommand = %q, %d, %v; want [PING], 22", args, n, err)
+	}
+	args, n, err = r.ReadCommand()
+	if err != io.EOF || n != 1 || args != nil {
+		t.Fatalf("ReadCommand at the end = %q, %d, %v; want nil, 1, EOF", args, n, err)
+	}
+	if r.Offset() != 23 {
+		t.Fatalf("Offset = %d, want 23", r.Offset())
+	}
+}
+
+func TestReaderErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		in   string
+		read func(r *Reader) error
+		err  errWant
+		eof  error
+	}{
+		{name: "protocol error position", in: "*1\r\n$4\r\nPING\r\n*1\r\n$x\r\n", read: readCommands, err: protoAt(19)},
+		{name: "value error position", in: "+OK\r\n:1\r\n:z\r\n", read: readValues, err: protoAt(10)},
+		{name: "truncated command", in: "*1\r\n$4\r\nPI", read: readCommands, eof: io.ErrUnexpectedEOF},
+		{name: "truncated value", in: "$10\r\nabc", read: readValues, eof: io.ErrUnexpectedEOF},
+		{name: "truncated line", in: "+FULL", read: readLines, eof: io.ErrUnexpectedEOF},
+		{name: "clean end", in: "+OK\r\n", read: readValues, eof: io.EOF},
+		{name: "line too long", in: strings.Repeat("x", DefaultMaxInlineLen+1) + "\r\n", read: readLines, err: largeAt(0)},
+		{name: "too large bulk", in: "+OK\r\n$536870913\r\n", read: readValues, err: largeAt(6)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := NewReader(&chunkReader{data: []byte(tt.in), rng: rand.New(rand.NewPCG(1, 2)), max: 3}, Limits{})
+			err := tt.read(r)
+			if tt.eof != nil {
+				if err != tt.eof {
+					t.Fatalf("err = %v, want %v", err, tt.eof)
+				}
+				return
+			}
+			checkErr(t, err, tt.err)
+			if again := tt.read(r); again != err {
+				t.Fatalf("protocol error not sticky: then %v, now %v", err, again)
+			}
+		})
+	}
+}
+
+func readCommands(r *Reader) error {
+	for {
+		if _, _, err := r.ReadCommand(); err != nil {
+			return err
+		}
+	}
+}
+
+func readValues(r *Reader) error {
+	for {
+		if _, _, err := r.ReadValue(); err != nil {
+			return err
+		}
+	}
+}
+
+func readLines(r *Reader) error {
+	for {
+		if _, _, err := r.ReadLine(); err != nil {
+			return err
+		}
+	}
+}
+
+// errAfter returns its data, then err (not io.EOF), then its data again.
+type errAfter struct {
+	data  []string
+	err   error
+	calls int
+}
+
+func (e *errAfter) Read(p []byte) (int, error) {
+	e.calls++
+	if e.calls == 2 {
+		return 0, e.err
+	}
+	if len(e.data) == 0 {
+		return 0, io.EOF
+	}
+	n := copy(p, e.data[0])
+	e.data = e.data[1:]
+	return n, nil
+}
+
+// TestReaderTransientError checks that an I/O error (a read deadline) is not sticky
+// and loses nothing.
+func TestReaderTransientError(t *testing.T) {
+	timeout := errors.New("i/o timeout")
+	r := NewReader(&errAfter{data: []string{"*1\r\n$4\r\nPI", "NG\r\n"}, err: timeout}, Limits{})
+	if _, _, err := r.ReadCommand(); err != timeout {
+		t.Fatalf("err = %v, want the timeout", err)
+	}
+	args, n, err := r.ReadCommand()
+	if err != nil || string(args[0]) != "PING" || n != 14 {
+		t.Fatalf("after the timeout: %q, %d, %v", args, n, err)
+	}
+}
+
+// TestReaderBufferBounded checks that the buffer grows to what an item needs and
+// goes back down after a large item.
+func TestReaderBufferBounded(t *testing.T) {
+	big := bytes.Repeat([]byte("v"), 3<<20)
+	stream := AppendCommand(nil, []byte("SET"), []byte("k"), big)
+	stream = AppendCommandString(stream, "PING")
+	r := NewReader(bytes.NewReader(stream), Limits{})
+	args, _, err := r.ReadCommand()
+	if err != nil || len(args[2]) != len(big) {
+		t.Fatalf("big command: %v", err)
+	}
+	if c := len(r.buf); c > 2*len(stream) {
+		t.Fatalf("buffer grew to %d for a %d-byte item", c, len(stream))
+	}
+	if _, _, err := r.ReadCommand(); err != nil {
+		t.Fatal(err)
+	}
+	if c := len(r.buf); c > readerShrinkSize {
+		t.Fatalf("buffer kept at %d bytes after drain", c)
+	}
+}
+
+// TestReaderRead checks Read: buffered bytes first, then straight from the stream.
+func TestReaderRead(t *testing.T) {
+	r := NewReader(strings.NewReader("+FULLRESYNC x 0\r\n$5\r\nREDIS*1\r\n$4\r\nPING\r\n"), Limits{})
+	line, n, err := r.ReadLine()
+	if err != nil || string(line) != "+FULLRESYNC x 0" || n != 17 {
+		t.Fatalf("ReadLine = %q, %d, %v", line, n, err)
+	}
+	line, _, _ = r.ReadLine()
+	if string(line) != "$5" {
+		t.Fatalf("ReadLine = %q", line)
+	}
+	rdb := make([]byte, 5)
+	if _, err := io.ReadFull(r, rdb); err != nil || string(rdb) != "REDIS" {
+		t.Fatalf("Read = %q, %v", rdb, err)
+	}
+	if r.Offset() != 26 {
+		t.Fatalf("Offset = %d, want 26", r.Offset())
+	}
+	args, n, err := r.ReadCommand()
+	if err != nil || string(args[0]) != "PING" || n != 14 || r.Offset() != 40 {
+		t.Fatalf("ReadCommand = %q, %d, %v, offset %d", args, n, err, r.Offset())
+	}
+	if r.Buffered() != 0 {
+		t.Fatalf("Buffered = %d", r.Buffered())
+	}
+}
