@@ -1,0 +1,32 @@
+package source
+
+import (
+	"context"
+	"io"
+)
+
+// Handler receives what one Link reads from its master. Calls come from the link's
+// goroutine, one at a time, in stream order.
+type Handler interface {
+	// FullSync is called when the master answers +FULLRESYNC; rdb yields exactly the
+	// snapshot bytes while they arrive (size -1 when the master sends it EOF-marked,
+	// diskless). It must read rdb to the end; what it leaves unread is discarded.
+	// offset is the master offset the stream continues from.
+	FullSync(ctx context.Context, replID string, offset int64, rdb io.Reader, size int64) error
+	// Continue is called on +CONTINUE: the stream resumes after offset. replID is the
+	// replication id from now on (a new one after a failover of the source).
+	Continue(ctx context.Context, replID string, offset int64) error
+	// Command is called for every command of the stream except PING, SELECT and
+	// REPLCONF, which the link consumes itself. args are valid only during the call;
+	// db is the database selected at that point; offset is the master offset just
+	// after this command.
+	Command(ctx context.Context, db int, args [][]byte, offset int64) error
+}
+
+// Progresser is an optional interface of a Handler. Progress is called with the
+// master offset after stream bytes that carry no command for the Handler (PING,
+// SELECT, REPLCONF GETACK), so that an applied offset can reach the master's offset
+// on an idle source. db is the database selected after those bytes.
+type Progresser interface {
+	Progress(ctx context.Context, db int, offset int64) error
+}

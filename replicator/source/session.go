@@ -1,0 +1,251 @@
+package source
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"sync"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/xsync/xsync/replicator/conn"
+	"github.com/xsync/xsync/resp"
+)
+
+// session is one connection of a Link.
+type session struct {
+	l            *Link
+	c            *conn.Conn
+	wmu          sync.Mutex // serialises writes: ACK ticker and GETACK answers
+	transferDone chan struct{}
+	doneOnce     sync.Once
+	leftover     []byte // stream bytes read together with the snapshot's EOF mark
+}
+
+func (s *session) endTransfer() { s.doneOnce.Do(func() { close(s.transferDone) }) }
+
+// run performs the handshake and the sync, then follows the stream.
+func (s *session) run(ctx context.Context) (streamed bool, err error) {
+	l := s.l
+	rep, err := s.handshake()
+	if err != nil {
+		return false, err
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	stop := context.AfterFunc(gctx, func() { s.c.Close() })
+	defer stop()
+	g.Go(func() error { return s.ackLoop(gctx) })
+	g.Go(func() error {
+		if rep.full {
+			if err := s.fullSync(gctx, rep); err != nil {
+				return err
+			}
+		} else if err := s.resume(gctx, rep); err != nil {
+			return err
+		}
+		streamed = true
+		l.st.state.Store(int32(StateStream))
+		return s.stream(gctx)
+	})
+	err = g.Wait()
+	if err == nil {
+		err = ctx.Err()
+	}
+	return streamed, err
+}
+
+// resume handles +CONTINUE.
+func (s *session) resume(ctx context.Context, rep psyncReply) error {
+	l := s.l
+	replID := l.st.getReplID()
+	if rep.replID != "" && rep.replID != replID {
+		l.cfg.Logger.Info("master changed the replication id (failover): following it",
+			"node", l.cfg.Addr, "old_replid", replID, "new_replid", rep.replID)
+		replID = rep.replID
+		l.st.setReplID(replID)
+	}
+	l.st.partialSyncs.Add(1)
+	off := l.st.offset.Load()
+	l.st.received.Store(off)
+	l.cfg.Logger.Info("partial resync accepted", "node", l.cfg.Addr, "replid", replID, "offset", off)
+	s.endTransfer()
+	if err := l.h.Continue(ctx, replID, off); err != nil {
+		return handlerErr(ctx, "Continue", err)
+	}
+	return nil
+}
+
+// fullSync handles +FULLRESYNC: it reads the snapshot framing and hands the bytes
+// to the Handler as they arrive.
+func (s *session) fullSync(ctx context.Context, rep psyncReply) error {
+	l := s.l
+	addr := l.cfg.Addr
+	l.st.state.Store(int32(StateFullSync))
+	l.st.fullSyncs.Add(1)
+	// From now on the old stream position is gone: a failure before the end of the
+	// snapshot must lead to a new full sync.
+	l.st.setReplID("")
+	l.st.offset.Store(rep.offset)
+	l.st.received.Store(rep.offset)
+	l.st.db.Store(0)
+	l.st.snapBytes.Store(0)
+	l.st.snapSize.Store(-1)
+	line, err := s.readLine()
+	if err != nil {
+		return fmt.Errorf("xsync/source: %s: snapshot header: %w", addr, err)
+	}
+	size, mark, err := parseRDBHeader(line)
+	if err != nil {
+		return fmt.Errorf("%w: %s: %w", ErrProtocol, addr, err)
+	}
+	l.st.snapSize.Store(size)
+	l.cfg.Logger.Info("full sync: receiving the snapshot", "node", addr, "replid", rep.replID,
+		"offset", rep.offset, "size", size, "diskless", mark != nil)
+
+	var src io.Reader = s.c.Reader()
+	if l.cfg.SnapshotRateLimit > 0 {
+		src = &rateReader{ctx: ctx, r: src, b: newTokenBucket(l.cfg.SnapshotRateLimit, l.cfg.Clock)}
+	}
+	var eofR *eofReader
+	if mark != nil {
+		eofR = newEOFReader(src, mark)
+		src = eofR
+	} else {
+		src = &lenReader{src: src, left: size, size: size}
+	}
+	sr := &snapReader{src: src, count: func(n int) { l.st.snapBytes.Add(int64(n)) }, onEnd: func() {
+		if eofR != nil {
+			s.leftover = eofR.leftover
+			l.st.snapSize.Store(eofR.total)
+		}
+		s.endTransfer()
+	}}
+	var rdb io.Reader = sr
+	handSize := size
+	if l.cfg.SpoolDir != "" {
+		f, n, cleanup, err := spool(ctx, l.cfg.SpoolDir, sr)
+		if err != nil {
+			return fmt.Errorf("xsync/source: %s: %w", addr, err)
+		}
+		defer cleanup()
+		rdb, handSize = f, n
+	}
+	herr := l.h.FullSync(ctx, rep.replID, rep.offset, rdb, handSize)
+	if sr.err != nil { // the network failed; the Handler may have wrapped it
+		return fmt.Errorf("xsync/source: %s: %w", addr, sr.err)
+	}
+	if herr != nil {
+		return handlerErr(ctx, "FullSync", herr)
+	}
+	if err := sr.drain(); err != nil {
+		return fmt.Errorf("xsync/source: %s: %w", addr, err)
+	}
+	l.st.setReplID(rep.replID)
+	l.cfg.Logger.Info("full sync: snapshot done", "node", addr, "bytes", l.st.snapBytes.Load())
+	return nil
+}
+
+// stream reads the command stream, keeping the exact master offset.
+func (s *session) stream(ctx context.Context) error {
+	l := s.l
+	r := s.c.Reader()
+	if len(s.leftover) > 0 {
+		r = resp.NewReader(io.MultiReader(bytes.NewReader(s.leftover), r), l.cfg.Conn.Limits)
+	}
+	prog, _ := l.h.(Progresser)
+	db := int(l.st.db.Load())
+	off := l.st.offset.Load()
+	for {
+		args, n, err := r.ReadCommand()
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				err = fmt.Errorf("connection closed by the master: %w", io.ErrUnexpectedEOF)
+			}
+			return fmt.Errorf("xsync/source: %s: stream at offset %d: %w", l.cfg.Addr, off, err)
+		}
+		off += int64(n)
+		l.st.received.Store(off)
+		forHandler := true
+		if len(args) == 0 {
+			forHandler = false
+		} else {
+			switch {
+			case bytes.EqualFold(args[0], []byte("PING")):
+				forHandler = false
+			case bytes.EqualFold(args[0], []byte("SELECT")):
+				if len(args) != 2 {
+					return fmt.Errorf("%w: %s: SELECT with %d arguments at offset %d", ErrProtocol, l.cfg.Addr, len(args)-1, off)
+				}
+				d, err := strconv.Atoi(string(args[1]))
+				if err != nil || d < 0 {
+					return fmt.Errorf("%w: %s: SELECT %q at offset %d", ErrProtocol, l.cfg.Addr, clip(string(args[1])), off)
+				}
+				db = d
+				l.st.db.Store(int64(d))
+				forHandler = false
+			case bytes.EqualFold(args[0], []byte("REPLCONF")):
+				forHandler = false
+				if len(args) >= 2 && bytes.EqualFold(args[1], []byte("GETACK")) {
+					l.st.offset.Store(off)
+					if err := s.sendAck(); err != nil {
+						return err
+					}
+				}
+			}
+		}
+		if forHandler {
+			if err := l.h.Command(ctx, db, args, off); err != nil {
+				return handlerErr(ctx, "Command", err)
+			}
+		} else if prog != nil {
+			if err := prog.Progress(ctx, db, off); err != nil {
+				return handlerErr(ctx, "Progress", err)
+			}
+		}
+		l.st.offset.Store(off)
+	}
+}
+
+// ackLoop sends REPLCONF ACK once the snapshot is received, then every AckInterval:
+// a diskless master holds the stream back until the first ACK after the transfer.
+func (s *session) ackLoop(ctx context.Context) error {
+	select {
+	case <-ctx.Done():
+		return nil
+	case <-s.transferDone:
+	}
+	for {
+		if err := s.sendAck(); err != nil {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-s.l.cfg.Clock.After(s.l.cfg.AckInterval):
+		}
+	}
+}
+
+// sendAck writes REPLCONF ACK <offset handled>.
+func (s *session) sendAck() error {
+	off := strconv.AppendInt(nil, s.l.st.offset.Load(), 10)
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	w := s.c.Writer()
+	w.WriteCommand([]byte("REPLCONF"), []byte("ACK"), off)
+	if err := w.Flush(); err != nil {
+		return fmt.Errorf("xsync/source: %s: send REPLCONF ACK: %w", s.l.cfg.Addr, err)
+	}
+	return nil
+}
+
+// handlerErr makes a Handler error fatal, unless it only reflects cancellation.
+func handlerErr(ctx context.Context, what string, err error) error {
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	return fatal(fmt.Errorf("xsync/source: handler %s: %w", what, err))
+}
