@@ -1,0 +1,335 @@
+package translate
+
+import (
+	"bufio"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/xsync/xsync/replicator/apply"
+	"github.com/xsync/xsync/resp"
+	"github.com/xsync/xsync/slots"
+)
+
+var rewrite = flag.Bool("rewrite", false, "rewrite the expected output of testdata/*.txt")
+
+// A data-driven case, in the style of etcd-io/raft's datadriven tests:
+//
+//	<directive> [key=value ...]
+//	<input lines>
+//	----
+//	<expected output>
+//	<blank line>
+//
+// Directives:
+//
+//	config k=v...  (re)creates the translator; keys: source, dest, shard,
+//	               slots (0-5460,...), version (6.0), dbs (0=,3=p3:,5=@2 for
+//	               db 2 of a standalone destination), include, exclude, allow,
+//	               deny (comma lists), publish, flush, swapdb, unknown.
+//	stream [recv=ms] [db=n]  feeds one command per line (SELECT n switches the
+//	               db, as the link does); output: each command with its ops.
+//	stats          prints the counters.
+type ddCase struct {
+	pos   string
+	cmd   string
+	args  map[string]string
+	input []string
+	want  string
+}
+
+func parseDD(t *testing.T, path string) []ddCase {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var cases []ddCase
+	sc := bufio.NewScanner(f)
+	sc.Buffer(nil, 1<<20)
+	line := 0
+	for sc.Scan() {
+		line++
+		l := sc.Text()
+		if strings.TrimSpace(l) == "" || strings.HasPrefix(l, "#") {
+			continue
+		}
+		fields := strings.Fields(l)
+		c := ddCase{pos: fmt.Sprintf("%s:%d", filepath.Base(path), line), cmd: fields[0], args: map[string]string{}}
+		for _, kv := range fields[1:] {
+			k, v, _ := strings.Cut(kv, "=")
+			c.args[k] = v
+		}
+		for sc.Scan() {
+			line++
+			if sc.Text() == "----" {
+				break
+			}
+			c.input = append(c.input, sc.Text())
+		}
+		var want []string
+		for sc.Scan() {
+			line++
+			if sc.Text() == "" {
+				break
+			}
+			want = append(want, sc.Text())
+		}
+		c.want = strings.Join(want, "\n")
+		cases = append(cases, c)
+	}
+	return cases
+}
+
+func writeDD(t *testing.T, path string, cases []ddCase, got []string) {
+	t.Helper()
+	var b strings.Builder
+	for i, c := range cases {
+		b.WriteString(c.cmd)
+		b.WriteString(c.rawArgs())
+		b.WriteString("\n")
+		for _, in := range c.input {
+			b.WriteString(in + "\n")
+		}
+		b.WriteString("----\n")
+		if got[i] != "" {
+			b.WriteString(got[i] + "\n")
+		}
+		b.WriteString("\n")
+	}
+	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func (c ddCase) rawArgs() string {
+	order := []string{"source", "dest", "shard", "slots", "version", "dbs", "include", "exclude",
+		"allow", "deny", "publish", "flush", "swapdb", "unknown", "recv", "db"}
+	var b strings.Builder
+	for _, k := range order {
+		if v, ok := c.args[k]; ok {
+			b.WriteString(" " + k + "=" + v)
+		}
+	}
+	return b.String()
+}
+
+func TestDataDriven(t *testing.T) {
+	files, err := filepath.Glob("testdata/*.txt")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no testdata: %v", err)
+	}
+	for _, path := range files {
+		t.Run(strings.TrimSuffix(filepath.Base(path), ".txt"), func(t *testing.T) {
+			cases := parseDD(t, path)
+			got := make([]string, len(cases))
+			var h ddHarness
+			for i, c := range cases {
+				got[i] = h.run(t, c)
+				if !*rewrite && got[i] != c.want {
+					t.Errorf("%s: %s\n got:\n%s\nwant:\n%s", c.pos, c.cmd, got[i], c.want)
+				}
+			}
+			if *rewrite {
+				writeDD(t, path, cases, got)
+			}
+		})
+	}
+}
+
+type ddHarness struct {
+	tr     *Translator
+	offset int64
+	db     int
+}
+
+func (h *ddHarness) run(t *testing.T, c ddCase) string {
+	t.Helper()
+	switch c.cmd {
+	case "config":
+		cfg, err := ddConfig(c.args)
+		if err == nil {
+			h.tr, err = New(cfg)
+		}
+		h.offset, h.db = 0, 0
+		if err != nil {
+			return "error: " + err.Error()
+		}
+		return "ok"
+	case "stats":
+		s := h.tr.Stats()
+		return fmt.Sprintf("%+v", s)
+	case "stream":
+		recv := time.UnixMilli(1_000_000)
+		if v, ok := c.args["recv"]; ok {
+			ms, _ := strconv.ParseInt(v, 10, 64)
+			recv = time.UnixMilli(ms)
+		}
+		if v, ok := c.args["db"]; ok {
+			h.db, _ = strconv.Atoi(v)
+		}
+		var out []string
+		for _, line := range c.input {
+			args, err := splitArgs(line)
+			if err != nil {
+				t.Fatalf("%s: %v", c.pos, err)
+			}
+			h.offset += 10
+			if len(args) == 2 && strings.EqualFold(string(args[0]), "select") {
+				h.db, _ = strconv.Atoi(string(args[1]))
+			}
+			ops, err := h.tr.Translate(h.db, args, h.offset, recv)
+			if err != nil {
+				out = append(out, line+" -> error: "+err.Error())
+				continue
+			}
+			if len(ops) == 0 {
+				out = append(out, line+" -> -")
+				continue
+			}
+			out = append(out, line+" ->")
+			for _, op := range ops {
+				out = append(out, "  "+formatOp(op))
+			}
+		}
+		return strings.Join(out, "\n")
+	}
+	t.Fatalf("%s: unknown directive %q", c.pos, c.cmd)
+	return ""
+}
+
+func ddConfig(a map[string]string) (Config, error) {
+	cfg := Config{SourceSlots: []slots.Range{{Start: 0, End: slots.NumSlots - 1}}}
+	list := func(k string) []string {
+		if v, ok := a[k]; ok && v != "" {
+			return strings.Split(v, ",")
+		}
+		return nil
+	}
+	policy := func(k string) Policy {
+		switch a[k] {
+		case "ignore":
+			return Ignore
+		case "stop":
+			return Stop
+		}
+		return Apply
+	}
+	if a["source"] == "standalone" {
+		cfg.SourceKind = SourceStandalone
+	}
+	if a["dest"] == "standalone" {
+		cfg.DestKind = DestStandalone
+	}
+	cfg.Source, _ = strconv.Atoi(a["shard"])
+	if v, ok := a["slots"]; ok {
+		cfg.SourceSlots = nil
+		for _, r := range strings.Split(v, ",") {
+			lo, hi, _ := strings.Cut(r, "-")
+			s, _ := strconv.Atoi(lo)
+			e, _ := strconv.Atoi(hi)
+			cfg.SourceSlots = append(cfg.SourceSlots, slots.Range{Start: s, End: e})
+		}
+	}
+	if v, ok := a["version"]; ok {
+		ma, mi, _ := strings.Cut(v, ".")
+		cfg.DestVersion.Major, _ = strconv.Atoi(ma)
+		cfg.DestVersion.Minor, _ = strconv.Atoi(mi)
+	}
+	if dbs := list("dbs"); dbs != nil {
+		cfg.DBs = map[int]Target{}
+		for _, d := range dbs {
+			k, v, _ := strings.Cut(d, "=")
+			db, _ := strconv.Atoi(k)
+			if strings.HasPrefix(v, "@") {
+				n, _ := strconv.Atoi(v[1:])
+				cfg.DBs[db] = Target{DB: n}
+			} else {
+				cfg.DBs[db] = Target{Prefix: v}
+			}
+		}
+	}
+	cfg.Include, cfg.Exclude = list("include"), list("exclude")
+	cfg.Allow, cfg.Deny = list("allow"), list("deny")
+	cfg.Publish = a["publish"] == "on"
+	cfg.Flush, cfg.SwapDB, cfg.Unknown = policy("flush"), policy("swapdb"), policy("unknown")
+	if _, ok := a["swapdb"]; !ok {
+		cfg.SwapDB = Stop
+	}
+	if _, ok := a["unknown"]; !ok {
+		cfg.Unknown = Stop
+	}
+	cfg.Now = func() time.Time { return time.UnixMilli(2_000_000) }
+	return cfg, nil
+}
+
+// splitArgs splits a test line on blanks; an argument in double quotes is
+// unquoted with strconv (so "a b", "" and "\x00" can be written).
+func splitArgs(line string) ([][]byte, error) {
+	var out [][]byte
+	for s := strings.TrimSpace(line); s != ""; s = strings.TrimSpace(s) {
+		if s[0] == '"' {
+			q, err := strconv.QuotedPrefix(s)
+			if err != nil {
+				return nil, err
+			}
+			u, _ := strconv.Unquote(q)
+			out = append(out, []byte(u))
+			s = s[len(q):]
+			continue
+		}
+		i := strings.IndexAny(s, " \t")
+		if i < 0 {
+			i = len(s)
+		}
+		out = append(out, []byte(s[:i]))
+		s = s[i:]
+	}
+	return out, nil
+}
+
+// formatOp renders an op for the expected output.
+func formatOp(op apply.Op) string {
+	slot := strconv.Itoa(op.Slot)
+	if op.Slot == apply.AllMasters {
+		slot = "all"
+	}
+	head := fmt.Sprintf("slot=%s off=%d", slot, op.Offset)
+	if op.Barrier != nil {
+		return fmt.Sprintf("barrier %s key=%s", head, quoteArg(op.Key))
+	}
+	var cmds []string
+	rest := op.Cmd
+	for len(rest) > 0 {
+		args, n, err := resp.ParseCommand(rest, nil, nil)
+		if err != nil || n == 0 {
+			cmds = append(cmds, "<bad: "+fmt.Sprint(err)+">")
+			break
+		}
+		var parts []string
+		for _, a := range args {
+			parts = append(parts, quoteArg(a))
+		}
+		cmds = append(cmds, strings.Join(parts, " "))
+		rest = rest[n:]
+	}
+	nNote := ""
+	if op.N != len(cmds) {
+		nNote = fmt.Sprintf(" N=%d(!=%d)", op.N, len(cmds))
+	}
+	return fmt.Sprintf("%s%s: %s", head, nNote, strings.Join(cmds, " | "))
+}
+
+func quoteArg(a []byte) string {
+	s := string(a)
+	if s == "" || strings.ContainsAny(s, " \t\"|") || strconv.Quote(s) != `"`+s+`"` {
+		return strconv.Quote(s)
+	}
+	return s
+}
