@@ -260,7 +260,9 @@ func (h *recorder) Command(ctx context.Context, db int, args [][]byte, offset in
 	return h.advance(offset)
 }
 
-func (h *recorder) Progress(ctx context.Context, db int, offset int64) error { return h.advance(offset) }
+func (h *recorder) Progress(ctx context.Context, db int, offset int64) error {
+	return h.advance(offset)
+}
 
 func (h *recorder) advance(offset int64) error {
 	h.mu.Lock()
