@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -196,7 +198,8 @@ func (c *Config) validate() error {
 		}
 	}
 	seen := make(map[Target]int, len(c.DBs))
-	for db, tg := range c.DBs {
+	for _, db := range slices.Sorted(maps.Keys(c.DBs)) {
+		tg := c.DBs[db]
 		if db < 0 {
 			return bad("DBs: negative db %d", db)
 		}

@@ -36,6 +36,7 @@ var rewrite = flag.Bool("rewrite", false, "rewrite the expected output of testda
 //	               db, as the link does); output: each command with its ops.
 //	stats          prints the counters.
 type ddCase struct {
+	notes []string // comment lines before the case
 	pos   string
 	cmd   string
 	args  map[string]string
@@ -54,14 +55,19 @@ func parseDD(t *testing.T, path string) []ddCase {
 	sc := bufio.NewScanner(f)
 	sc.Buffer(nil, 1<<20)
 	line := 0
+	var notes []string
 	for sc.Scan() {
 		line++
 		l := sc.Text()
+		if strings.HasPrefix(l, "#") {
+			notes = append(notes, l)
+		}
 		if strings.TrimSpace(l) == "" || strings.HasPrefix(l, "#") {
 			continue
 		}
 		fields := strings.Fields(l)
-		c := ddCase{pos: fmt.Sprintf("%s:%d", filepath.Base(path), line), cmd: fields[0], args: map[string]string{}}
+		c := ddCase{notes: notes, pos: fmt.Sprintf("%s:%d", filepath.Base(path), line), cmd: fields[0], args: map[string]string{}}
+		notes = nil
 		for _, kv := range fields[1:] {
 			k, v, _ := strings.Cut(kv, "=")
 			c.args[k] = v
@@ -91,6 +97,9 @@ func writeDD(t *testing.T, path string, cases []ddCase, got []string) {
 	t.Helper()
 	var b strings.Builder
 	for i, c := range cases {
+		for _, n := range c.notes {
+			b.WriteString(n + "\n")
+		}
 		b.WriteString(c.cmd)
 		b.WriteString(c.rawArgs())
 		b.WriteString("\n")
@@ -162,6 +171,8 @@ func (h *ddHarness) run(t *testing.T, c ddCase) string {
 			return "error: " + err.Error()
 		}
 		return "ok"
+	case "scripts":
+		return fmt.Sprintf("remembered=%d", h.tr.Scripts().(*ScriptCache).Len())
 	case "stats":
 		s := h.tr.Stats()
 		return fmt.Sprintf("%+v", s)
@@ -194,8 +205,11 @@ func (h *ddHarness) run(t *testing.T, c ddCase) string {
 				continue
 			}
 			out = append(out, line+" ->")
-			for _, op := range ops {
+			for i, op := range ops {
 				out = append(out, "  "+formatOp(op))
+				if i < len(h.tr.descs) && h.tr.descs[i] != "" {
+					out = append(out, "    "+h.tr.descs[i])
+				}
 			}
 		}
 		return strings.Join(out, "\n")
@@ -228,9 +242,9 @@ func ddConfig(a map[string]string) (Config, error) {
 		cfg.DestKind = DestStandalone
 	}
 	cfg.Source, _ = strconv.Atoi(a["shard"])
-	if v, ok := a["slots"]; ok {
+	if _, ok := a["slots"]; ok {
 		cfg.SourceSlots = nil
-		for _, r := range strings.Split(v, ",") {
+		for _, r := range list("slots") {
 			lo, hi, _ := strings.Cut(r, "-")
 			s, _ := strconv.Atoi(lo)
 			e, _ := strconv.Atoi(hi)

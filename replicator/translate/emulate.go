@@ -6,6 +6,7 @@ import (
 	"crypto/sha1"
 	"fmt"
 	"strconv"
+	"strings"
 
 	"github.com/xsync/xsync/replicator/apply"
 	"github.com/xsync/xsync/resp"
@@ -122,9 +123,26 @@ func (t *Translator) emulate(name string, idx []int, offset int64) error {
 	}
 	e.tmp = fmt.Sprintf("%stmp:{%s}:%d:", t.cfg.InternalPrefix, slotTag(e.slot), t.cfg.Source)
 	t.st.emulated.Add(1)
-	t.emitBarrier(e.slot, e.args[idx[0]], e.run)
+	t.emitBarrier(e.slot, e.args[idx[0]], e)
 	_ = offset
 	return nil
+}
+
+// String describes the emulation: the command, and each key with its role.
+func (e *emulation) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "emulate %s in slot %d:", strings.ToUpper(e.command), e.slot)
+	for u, k := range e.keys {
+		r := ""
+		if e.roles[u]&roleRead != 0 {
+			r += "r"
+		}
+		if e.roles[u]&roleWrite != 0 {
+			r += "w"
+		}
+		fmt.Fprintf(&b, " %s(%s)", printable(k), r)
+	}
+	return b.String()
 }
 
 func (e *emulation) tmpKey(u int) []byte {

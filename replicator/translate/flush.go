@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -48,24 +50,51 @@ func (t *Translator) flush(db int, name string, args [][]byte, offset int64) err
 		}
 		f.dbs = append(f.dbs, tg)
 	} else if !t.kf.allDBs {
-		for _, tg := range t.kf.dbMap {
+		for _, db := range slices.Sorted(maps.Keys(t.kf.dbMap)) {
+			tg := t.kf.dbMap[db]
 			f.dbs = append(f.dbs, dbTarget{ok: true, t: tg, p: []byte(tg.Prefix)})
 		}
 	} else {
 		f.allDBs = true
 	}
 	t.st.flushes.Add(1)
-	t.emitBarrier(apply.AllMasters, nil, f.run)
+	f.name = strings.ToUpper(name)
+	t.emitBarrier(apply.AllMasters, []byte(f.name), f)
 	return nil
 }
 
 type flusher struct {
+	name       string
 	kf         *KeyFilter
 	internal   []byte
 	dbs        []dbTarget
 	allDBs     bool          // standalone destination, FLUSHALL, every db synced
 	owned      []slots.Range // nil: every slot (standalone source)
 	standalone bool
+}
+
+// String describes what the flush deletes.
+func (f *flusher) String() string {
+	var b strings.Builder
+	b.WriteString(f.name + ": delete")
+	if f.allDBs {
+		b.WriteString(" every db")
+	}
+	for _, tg := range f.dbs {
+		if f.standalone {
+			fmt.Fprintf(&b, " db%d", tg.t.DB)
+		}
+		fmt.Fprintf(&b, " prefix=%q", tg.p)
+	}
+	if f.owned == nil {
+		b.WriteString(" in every slot")
+	} else {
+		b.WriteString(" in source slots")
+		for _, r := range f.owned {
+			fmt.Fprintf(&b, " %d-%d", r.Start, r.End)
+		}
+	}
+	return b.String()
 }
 
 // deletable reports whether key (a destination name in a flushed db with

@@ -36,6 +36,8 @@ type Translator struct {
 	done   []bool
 	lower  [maxName]byte
 
+	descs    []string // per op of the last result: the barrier's description or ""
+
 	inTxn    bool
 	txnStart int
 	txnOps   []pending
@@ -55,6 +57,7 @@ type pending struct {
 	k0, k1     int
 	offset     int64
 	barrier    func(context.Context, apply.Dest) error
+	what       fmt.Stringer // what the barrier does, for tests and logs
 }
 
 // New returns a Translator for cfg.
@@ -145,6 +148,7 @@ func (t *Translator) Translate(db int, args [][]byte, offset int64, recv time.Ti
 // materialize turns the pending ops into apply.Ops; the last one carries offset.
 func (t *Translator) materialize(offset int64) []apply.Op {
 	t.ops = t.ops[:0]
+	t.descs = t.descs[:0]
 	if len(t.pend) == 0 {
 		return nil
 	}
@@ -158,6 +162,12 @@ func (t *Translator) materialize(offset int64) []apply.Op {
 			op.Key = t.buf[p.k0:p.k1:p.k1]
 		}
 		t.ops = append(t.ops, op)
+		if p.what != nil {
+			for len(t.descs) < len(t.ops)-1 {
+				t.descs = append(t.descs, "")
+			}
+			t.descs = append(t.descs, p.what.String())
+		}
 	}
 	t.ops[len(t.ops)-1].Offset = offset
 	t.st.ops.Add(int64(len(t.ops)))
@@ -171,11 +181,17 @@ func (t *Translator) emit(slot, start, n int, key []byte) {
 	t.pend = append(t.pend, pending{slot: slot, start: start, end: end, n: n, k0: end, k1: len(t.buf)})
 }
 
+// barrier is what a Barrier op runs.
+type barrier interface {
+	run(ctx context.Context, d apply.Dest) error
+	String() string
+}
+
 // emitBarrier records a barrier op.
-func (t *Translator) emitBarrier(slot int, key []byte, f func(context.Context, apply.Dest) error) {
+func (t *Translator) emitBarrier(slot int, key []byte, b barrier) {
 	k0 := len(t.buf)
 	t.buf = append(t.buf, key...)
-	t.pend = append(t.pend, pending{slot: slot, start: k0, end: k0, k0: k0, k1: len(t.buf), barrier: f})
+	t.pend = append(t.pend, pending{slot: slot, start: k0, end: k0, k0: k0, k1: len(t.buf), barrier: b.run, what: b})
 }
 
 // name returns args[0] in lower case (in t.lower), false when too long.
@@ -252,11 +268,17 @@ func (t *Translator) command(db int, args [][]byte, offset int64, recv time.Time
 	if err != nil || spec == nil {
 		return t.unknown(args, offset, "unknown command")
 	}
-	if !spec.Write && !spec.Flags.Has(slots.FlagMayReplicate) {
+	if !spec.Write && !spec.Flags.Has(slots.FlagMayReplicate) && !scriptCommand(name) {
 		t.skip("read-only command not forwarded", args, offset)
 		return nil
 	}
 	return t.keyed(db, name, args, offset, recv)
+}
+
+// scriptCommand reports whether name runs a script that may write: Redis
+// 4.0 propagates these verbatim (5.0+ propagate the effects instead).
+func scriptCommand(name string) bool {
+	return name == "eval" || name == "evalsha" || name == "fcall"
 }
 
 // adminCommand lists commands that may reach a stream (or a hand-fed test) but
@@ -275,7 +297,7 @@ func adminCommand(name string) bool {
 // unknown applies the Unknown policy.
 func (t *Translator) unknown(args [][]byte, offset int64, why string) error {
 	if t.cfg.Unknown == Stop {
-		return fmt.Errorf("%w: %s %q at offset %d (set Config.Unknown to Ignore to skip and count it)",
+		return fmt.Errorf("%w: %s %s at offset %d (set Config.Unknown to Ignore to skip and count it)",
 			ErrUnknown, why, printable(args[0]), offset)
 	}
 	t.st.unknown.Add(1)

@@ -70,7 +70,10 @@ func (t *Translator) group(run []pending) int {
 	for i := range run {
 		t.txnOrder = append(t.txnOrder, i)
 	}
-	slices.SortStableFunc(t.txnOrder, func(a, b int) int { return cmp.Compare(run[a].slot, run[b].slot) })
+	whole := t.cfg.DestKind == DestStandalone // one server takes any key set
+	if !whole {
+		slices.SortStableFunc(t.txnOrder, func(a, b int) int { return cmp.Compare(run[a].slot, run[b].slot) })
+	}
 	groups := 0
 	for i := 0; i < len(t.txnOrder); {
 		slot := run[t.txnOrder[i]].slot
@@ -78,7 +81,7 @@ func (t *Translator) group(run []pending) int {
 		t.buf = resp.AppendCommandString(t.buf, "MULTI")
 		n := 2
 		first := run[t.txnOrder[i]]
-		for ; i < len(t.txnOrder) && run[t.txnOrder[i]].slot == slot; i++ {
+		for ; i < len(t.txnOrder) && (whole || run[t.txnOrder[i]].slot == slot); i++ {
 			p := run[t.txnOrder[i]]
 			t.buf = append(t.buf, t.buf[p.start:p.end]...)
 			n += p.n
