@@ -36,7 +36,7 @@ type Translator struct {
 	done   []bool
 	lower  [maxName]byte
 
-	descs    []string // per op of the last result: the barrier's description or ""
+	descs []string // per op of the last result: the barrier's description or ""
 
 	inTxn    bool
 	txnStart int
