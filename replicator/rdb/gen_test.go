@@ -55,8 +55,8 @@ func appendStr(b []byte, s []byte) []byte {
 	return append(appendLen(b, uint64(len(s))), s...)
 }
 
-func (rw *rdbWriter) len(n uint64) { rw.buf = appendLen(rw.buf[:0], n); rw.raw(rw.buf) }
-func (rw *rdbWriter) str(s []byte) { rw.buf = appendStr(rw.buf[:0], s); rw.raw(rw.buf) }
+func (rw *rdbWriter) len(n uint64)  { rw.buf = appendLen(rw.buf[:0], n); rw.raw(rw.buf) }
+func (rw *rdbWriter) str(s []byte)  { rw.buf = appendStr(rw.buf[:0], s); rw.raw(rw.buf) }
 func (rw *rdbWriter) strS(s string) { rw.str([]byte(s)) }
 
 func (rw *rdbWriter) u64le(v uint64) {
