@@ -1,0 +1,322 @@
+package apply
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/xsync/xsync/resp"
+	"github.com/xsync/xsync/slots"
+)
+
+// AllMasters as Op.Slot runs the op on every destination master (after every
+// earlier op of its Source, like a barrier).
+const AllMasters = -1
+
+// Op is one unit of work for the destination.
+type Op struct {
+	Source int    // index of the source shard it came from
+	Offset int64  // source offset reached once this op is applied (0: not a boundary)
+	Slot   int    // destination slot that orders it; AllMasters to run on every master
+	Cmd    []byte // one or more RESP-encoded commands, sent as they are; a MULTI..EXEC group stays whole
+	N      int    // number of commands in Cmd (replies to expect)
+	Key    []byte // key for log and error messages (optional)
+	// Barrier, when set, runs after every earlier op of this Source is applied and
+	// before any later one starts; Cmd is ignored. Used to emulate cross-slot
+	// commands from standalone sources and to empty a source shard's slots on
+	// FLUSHALL.
+	Barrier func(ctx context.Context, d Dest) error
+}
+
+// Dest is what a Barrier may use: synchronous commands routed by slot.
+type Dest interface {
+	// Do runs one command on the master that owns slot, following MOVED and ASK
+	// and retrying TRYAGAIN, CLUSTERDOWN, LOADING and lost connections. An error
+	// reply that a retry cannot fix is returned as an error. The Value is the
+	// caller's to keep.
+	Do(ctx context.Context, slot int, args ...[]byte) (resp.Value, error)
+	// DoAll runs one command on every master.
+	DoAll(ctx context.Context, args ...[]byte) error
+	// Table is the current slot table.
+	Table() *slots.Table
+}
+
+// Errors returned by the Applier.
+var (
+	ErrClosed     = errors.New("xsync/apply: applier closed")
+	ErrRunning    = errors.New("xsync/apply: Run called twice")
+	ErrBadOp      = errors.New("xsync/apply: invalid op")
+	ErrNotRunning = errors.New("xsync/apply: Run has not connected yet")
+)
+
+// Applier applies ops to a destination Redis Cluster (or standalone server)
+// through pipelined connections, one set per master, keeping the order of ops
+// per (Source, Slot) through retries. See the package documentation.
+type Applier struct {
+	cfg   Config
+	log   *slog.Logger
+	stats stats
+
+	mu      sync.Mutex
+	cond    *sync.Cond // Applier.mu: window room, acknowledgements, readiness, errors
+	waiters int        // goroutines waiting on cond
+	ready   bool
+	closing bool  // no more Submit
+	err     error // first fatal error
+	pending int
+	pendB   int64
+	sources map[int]*source
+	lanes   map[uint64]*lane
+
+	nodesMu sync.Mutex
+	nodes   map[string]*node
+
+	refreshMu  sync.Mutex
+	routes     atomic.Pointer[routes]
+	holder     slots.Holder
+	topoEpoch  atomic.Uint64
+	version    atomic.Pointer[Version]
+	standalone atomic.Bool
+	scripts    scriptCache
+	retrier    retrier
+
+	runMu     sync.Mutex
+	running   bool
+	group     *errgroup.Group
+	gctx      context.Context
+	cancel    context.CancelCauseFunc
+	runDone   chan struct{}
+	closeOnce sync.Once
+	closed    chan struct{}
+	slab      []byte
+}
+
+// New checks cfg and returns an Applier. It does not connect: Run does.
+func New(cfg Config) (*Applier, error) {
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	a := &Applier{
+		cfg:     cfg,
+		log:     cfg.Logger,
+		sources: make(map[int]*source),
+		lanes:   make(map[uint64]*lane),
+		nodes:   make(map[string]*node),
+		closed:  make(chan struct{}),
+		runDone: make(chan struct{}),
+	}
+	a.cond = sync.NewCond(&a.mu)
+	a.scripts.init()
+	a.retrier.init(a)
+	return a, nil
+}
+
+// Submit queues op. It blocks while the pending window (Config.MaxPendingOps,
+// MaxPendingBytes) is full or before Run has connected. Ops of one (Source,
+// Slot) are applied in the order of their Submit calls. Cmd is copied: the
+// caller may reuse it when Submit returns. A Barrier op (or one with Slot
+// AllMasters) runs inside Submit once every earlier op of its Source is
+// acknowledged, so Submit returns only after it ran; its error ends Run.
+func (a *Applier) Submit(ctx context.Context, in Op) error {
+	if in.Barrier != nil || in.Slot == AllMasters {
+		return a.submitBarrier(ctx, in)
+	}
+	if in.Slot < 0 || in.Slot >= slots.NumSlots || in.N <= 0 || len(in.Cmd) == 0 || in.Source < 0 {
+		return fmt.Errorf("%w: source %d slot %d with %d commands in %d bytes", ErrBadOp, in.Source, in.Slot, in.N, len(in.Cmd))
+	}
+	a.scripts.observe(in.Cmd)
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if err := a.waitLocked(ctx, false, func() bool {
+		return a.ready && (a.pending == 0 || (a.pending < a.cfg.MaxPendingOps && a.pendB+int64(len(in.Cmd)) <= a.cfg.MaxPendingBytes))
+	}); err != nil {
+		return err
+	}
+	o := &op{Op: in}
+	o.Cmd = a.copyCmdLocked(in.Cmd)
+	if len(in.Key) > 0 {
+		o.Key = append([]byte(nil), in.Key...)
+	}
+	o.size = len(o.Cmd)
+	o.txn = isMulti(o.Cmd)
+	o.seq = a.sourceLocked(in.Source).push(in.Offset)
+	o.lane = a.laneLocked(in.Source, in.Slot)
+	a.pending++
+	a.pendB += int64(o.size)
+	a.stats.submitted.Add(1)
+	if err := o.prepare(false, nil); err != nil {
+		return err
+	}
+	a.enqueueLocked(o.lane, o)
+	return nil
+}
+
+// copyCmdLocked copies cmd into a shared slab; small commands then cost no
+// allocation of their own. The slab is garbage once none of its ops is alive.
+func (a *Applier) copyCmdLocked(cmd []byte) []byte {
+	const slabSize = 64 << 10
+	if len(cmd) > slabSize/8 {
+		return append([]byte(nil), cmd...)
+	}
+	if cap(a.slab)-len(a.slab) < len(cmd) {
+		a.slab = make([]byte, 0, slabSize)
+	}
+	n := len(a.slab)
+	a.slab = append(a.slab, cmd...)
+	return a.slab[n:len(a.slab):len(a.slab)]
+}
+
+// waitLocked waits on cond until ok() holds, the applier failed or closed, or
+// ctx is done.
+func (a *Applier) waitLocked(ctx context.Context, closingOK bool, ok func() bool) error {
+	var stop func() bool
+	defer func() {
+		if stop != nil {
+			stop()
+		}
+	}()
+	for {
+		if a.err != nil {
+			return a.err
+		}
+		if a.closing && !closingOK {
+			return ErrClosed
+		}
+		if ok() {
+			return nil
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if stop == nil {
+			stop = context.AfterFunc(ctx, func() {
+				a.mu.Lock()
+				a.cond.Broadcast()
+				a.mu.Unlock()
+			})
+		}
+		a.waiters++
+		a.cond.Wait()
+		a.waiters--
+	}
+}
+
+func (a *Applier) wakeLocked() {
+	if a.waiters > 0 {
+		a.cond.Broadcast()
+	}
+}
+
+// Flush returns when every op submitted before the call is acknowledged (or
+// skipped by the policy), or with the error that ended Run, or ctx's error.
+func (a *Applier) Flush(ctx context.Context) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	target := make(map[*source]uint64, len(a.sources))
+	for _, s := range a.sources {
+		target[s] = s.next
+	}
+	return a.waitLocked(ctx, true, func() bool {
+		for s, t := range target {
+			if s.base < t {
+				return false
+			}
+		}
+		return true
+	})
+}
+
+// Applied returns the highest Offset of source such that it and every op of
+// source submitted before it are acknowledged; 0 when none.
+func (a *Applier) Applied(source int) int64 {
+	a.mu.Lock()
+	s := a.sources[source]
+	a.mu.Unlock()
+	if s == nil {
+		return 0
+	}
+	return s.applied.Load()
+}
+
+// Err returns the error that ended (or is ending) Run, if any.
+func (a *Applier) Err() error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.err
+}
+
+// failLocked records a fatal error and stops Run.
+func (a *Applier) failLocked(err error) {
+	if a.err != nil {
+		return
+	}
+	a.err = err
+	a.log.Error("applier stopping", "err", err)
+	if a.cancel != nil {
+		a.cancel(err)
+	}
+	a.cond.Broadcast()
+}
+
+func (a *Applier) fail(err error) {
+	a.mu.Lock()
+	a.failLocked(err)
+	a.mu.Unlock()
+}
+
+// ackLocked marks o applied: its source's watermark may advance and the pending
+// window shrinks.
+func (a *Applier) ackLocked(o *op) {
+	a.sourceLocked(o.Source).done(o.seq)
+	a.pending--
+	a.pendB -= int64(o.size)
+	a.stats.applied.Add(1)
+}
+
+func (a *Applier) sourceLocked(id int) *source {
+	s := a.sources[id]
+	if s == nil {
+		s = &source{id: id}
+		a.sources[id] = s
+	}
+	return s
+}
+
+func (a *Applier) laneLocked(src, slot int) *lane {
+	k := uint64(src)<<16 | uint64(slot)
+	l := a.lanes[k]
+	if l == nil {
+		l = &lane{slot: slot, source: src}
+		a.lanes[k] = l
+	}
+	return l
+}
+
+// Stats returns a snapshot of the counters.
+func (a *Applier) Stats() Stats {
+	s := a.stats.snapshot()
+	a.mu.Lock()
+	s.Pending = a.pending
+	s.PendingBytes = a.pendB
+	a.mu.Unlock()
+	return s
+}
+
+// Version returns the destination's version, detected by Run (zero before).
+func (a *Applier) Version() Version {
+	if v := a.version.Load(); v != nil {
+		return *v
+	}
+	return Version{}
+}
+
+// Standalone reports whether the destination is a single server, not a cluster.
+func (a *Applier) Standalone() bool { return a.standalone.Load() }
+
+// Table returns the current slot table (nil before Run connected).
+func (a *Applier) Table() *slots.Table { return a.holder.Load() }

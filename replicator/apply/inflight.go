@@ -1,0 +1,131 @@
+package apply
+
+// inflights is the window of one pipelined connection: the ops written to the wire
+// and not yet answered, in the order they were written, bounded in count and bytes.
+// It is the FIFO the reply reader matches replies against, after etcd raft's
+// tracker/inflights.go: Add appends at the tail, FreeFirst releases the head, Full
+// says whether the writer must wait. It is not safe for concurrent use: the pipe's
+// mutex guards it.
+type inflights struct {
+	buf   []*op // ring buffer
+	start int   // index of the oldest op
+	count int   // ops in the window
+	bytes int   // bytes of the ops in the window
+
+	maxCount int // the window is full at this many ops
+	maxBytes int // ... or at this many bytes
+}
+
+func newInflights(maxCount, maxBytes int) *inflights {
+	return &inflights{maxCount: maxCount, maxBytes: maxBytes}
+}
+
+// Full reports whether no more ops may be added. A single op larger than maxBytes
+// is admitted when the window is empty, so that it can make progress.
+func (in *inflights) Full() bool {
+	return in.count >= in.maxCount || (in.count > 0 && in.bytes >= in.maxBytes)
+}
+
+// Add appends o, whose wire size is size, at the tail of the window.
+func (in *inflights) Add(o *op, size int) {
+	if in.count == len(in.buf) {
+		in.grow()
+	}
+	i := in.start + in.count
+	if i >= len(in.buf) {
+		i -= len(in.buf)
+	}
+	in.buf[i] = o
+	o.wireSize = size
+	in.count++
+	in.bytes += size
+}
+
+// grow doubles the ring (up to maxCount), keeping the order of the ops.
+func (in *inflights) grow() {
+	n := len(in.buf) * 2
+	if n == 0 {
+		n = 16
+	}
+	if n > in.maxCount && in.maxCount > len(in.buf) {
+		n = in.maxCount
+	}
+	if n <= len(in.buf) {
+		n = len(in.buf) + 1
+	}
+	nb := make([]*op, n)
+	for j := 0; j < in.count; j++ {
+		nb[j] = in.buf[(in.start+j)%len(in.buf)]
+	}
+	in.buf, in.start = nb, 0
+}
+
+// Front returns the oldest op, or nil when the window is empty.
+func (in *inflights) Front() *op {
+	if in.count == 0 {
+		return nil
+	}
+	return in.buf[in.start]
+}
+
+// FreeFirst releases the oldest op and returns it (nil when empty).
+func (in *inflights) FreeFirst() *op {
+	if in.count == 0 {
+		return nil
+	}
+	o := in.buf[in.start]
+	in.buf[in.start] = nil
+	in.start++
+	if in.start == len(in.buf) {
+		in.start = 0
+	}
+	in.count--
+	in.bytes -= o.wireSize
+	if in.count == 0 {
+		in.start = 0
+	}
+	return o
+}
+
+// Count returns the number of ops in the window.
+func (in *inflights) Count() int { return in.count }
+
+// Bytes returns the wire bytes of the ops in the window.
+func (in *inflights) Bytes() int { return in.bytes }
+
+// Reset empties the window and appends its ops, oldest first, to dst.
+func (in *inflights) Reset(dst []*op) []*op {
+	for in.count > 0 {
+		dst = append(dst, in.FreeFirst())
+	}
+	return dst
+}
+
+// opQueue is a FIFO of ops waiting to be written (a slice with a moving head that
+// is compacted when it has drained, so steady state does not allocate).
+type opQueue struct {
+	ops  []*op
+	head int
+}
+
+func (q *opQueue) Len() int { return len(q.ops) - q.head }
+
+func (q *opQueue) Push(o *op) { q.ops = append(q.ops, o) }
+
+func (q *opQueue) Pop() *op {
+	o := q.ops[q.head]
+	q.ops[q.head] = nil
+	q.head++
+	if q.head == len(q.ops) {
+		q.ops, q.head = q.ops[:0], 0
+	}
+	return o
+}
+
+// Drain appends every queued op, oldest first, to dst and empties the queue.
+func (q *opQueue) Drain(dst []*op) []*op {
+	for q.Len() > 0 {
+		dst = append(dst, q.Pop())
+	}
+	return dst
+}

@@ -1,0 +1,340 @@
+package apply
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/xsync/xsync/replicator/conn"
+)
+
+// node is one destination server: its pipelined connections (pipes) and a
+// control connection for synchronous commands (topology, barriers).
+type node struct {
+	a     *Applier
+	addr  string
+	pipes []*pipe
+
+	ctlMu sync.Mutex
+	ctl   *conn.Conn
+}
+
+// nodeLocked returns the node for addr, creating it (and starting its pipes when
+// Run is running). Callers hold Applier.mu or not: it takes nodesMu only.
+func (a *Applier) nodeLocked(addr string) *node {
+	a.nodesMu.Lock()
+	defer a.nodesMu.Unlock()
+	if n := a.nodes[addr]; n != nil {
+		return n
+	}
+	n := &node{a: a, addr: addr}
+	for i := 0; i < a.cfg.ConnsPerNode; i++ {
+		p := &pipe{a: a, n: n, idx: i, infl: newInflights(a.cfg.InflightCommands, a.cfg.InflightBytes)}
+		p.cond = sync.NewCond(&p.mu)
+		n.pipes = append(n.pipes, p)
+	}
+	a.nodes[addr] = n
+	a.runMu.Lock()
+	if a.group != nil {
+		for _, p := range n.pipes {
+			a.group.Go(func() error { return p.run(a.gctx) })
+		}
+	}
+	a.runMu.Unlock()
+	return n
+}
+
+// pipeFor returns the pipe that carries slot on this node.
+func (n *node) pipeFor(slot int) *pipe {
+	return n.pipes[slot%len(n.pipes)]
+}
+
+// control returns the node's control connection, dialing it when needed. The
+// caller holds n.ctlMu.
+func (n *node) control(ctx context.Context) (*conn.Conn, error) {
+	if n.ctl != nil {
+		return n.ctl, nil
+	}
+	o := n.a.cfg.Conn
+	o.Addr = n.addr
+	c, err := conn.Dial(ctx, o)
+	if err != nil {
+		return nil, err
+	}
+	n.ctl = c
+	return c, nil
+}
+
+// dropControl closes a control connection after an I/O error. Caller holds ctlMu.
+func (n *node) dropControl() {
+	if n.ctl != nil {
+		n.ctl.Close()
+		n.ctl = nil
+	}
+}
+
+func (n *node) close() {
+	n.ctlMu.Lock()
+	n.dropControl()
+	n.ctlMu.Unlock()
+}
+
+// pipe is one pipelined connection to a node: a queue of ops to write, written
+// in batches by its writer, and the window of ops written and not yet answered,
+// whose replies its reader matches in order.
+type pipe struct {
+	a   *Applier
+	n   *node
+	idx int
+
+	mu      sync.Mutex
+	cond    *sync.Cond // p.mu: queue not empty, window room, connection dead
+	queue   opQueue
+	infl    *inflights
+	stopped bool // Run is over
+	dead    bool // the current connection failed
+
+	inflN atomic.Int64 // infl.Count(), for the read deadline
+	dlMu  sync.Mutex   // orders read-deadline updates of writer and reader
+}
+
+// push queues o for writing (Applier.mu held; takes p.mu).
+func (p *pipe) push(o *op) {
+	p.mu.Lock()
+	p.queue.Push(o)
+	p.cond.Broadcast()
+	p.mu.Unlock()
+}
+
+func (p *pipe) pushAll(ops []*op) {
+	p.mu.Lock()
+	for _, o := range ops {
+		p.queue.Push(o)
+	}
+	p.cond.Broadcast()
+	p.mu.Unlock()
+}
+
+var errPipeDead = errors.New("xsync/apply: connection closed")
+
+// run keeps a connection up while there is work and gives the ops of a broken
+// connection back to their lanes.
+func (p *pipe) run(ctx context.Context) error {
+	stop := context.AfterFunc(ctx, func() {
+		p.mu.Lock()
+		p.stopped = true
+		p.cond.Broadcast()
+		p.mu.Unlock()
+	})
+	defer stop()
+	failures := 0
+	for {
+		p.mu.Lock()
+		for p.queue.Len() == 0 && !p.stopped {
+			p.cond.Wait()
+		}
+		stopped := p.stopped
+		p.mu.Unlock()
+		if stopped {
+			return nil
+		}
+		o := p.a.cfg.Conn
+		o.Addr = p.n.addr
+		c, err := conn.Dial(ctx, o)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			failures++
+			p.a.log.Warn("destination node unreachable", "node", p.n.addr, "err", err, "failures", failures)
+			p.mu.Lock()
+			unsent := p.queue.Drain(nil)
+			p.mu.Unlock()
+			p.a.requeue(nil, unsent)
+			if err := sleepCtx(ctx, p.a.dialBackoff(failures)); err != nil {
+				return nil
+			}
+			continue
+		}
+		p.a.stats.connects.Add(1)
+		err = p.serve(ctx, c)
+		c.Close()
+		p.mu.Lock()
+		written := p.infl.Reset(nil)
+		p.inflN.Store(0)
+		unsent := p.queue.Drain(nil)
+		p.dead = false
+		p.mu.Unlock()
+		p.a.requeue(written, unsent)
+		if ctx.Err() != nil {
+			return nil
+		}
+		failures++
+		p.a.log.Warn("destination connection lost", "node", p.n.addr, "err", err,
+			"in_flight", len(written), "queued", len(unsent))
+		if err := sleepCtx(ctx, p.a.dialBackoff(failures)); err != nil {
+			return nil
+		}
+	}
+}
+
+func (a *Applier) dialBackoff(failures int) time.Duration {
+	d := a.cfg.BackoffMin
+	for i := 1; i < failures && d < a.cfg.BackoffMax; i++ {
+		d *= 2
+	}
+	return min(d, a.cfg.BackoffMax)
+}
+
+// sleepCtx waits d or until ctx is done.
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// serve runs the writer and the reader of one connection until the reader
+// fails. A failed write only stops the writer: replies already on their way are
+// still read, so that fewer ops end with a lost reply.
+func (p *pipe) serve(ctx context.Context, c *conn.Conn) error {
+	c.NetConn().SetDeadline(time.Time{}) //nolint:errcheck // Dial's handshake left one
+	kill := func() {
+		c.NetConn().Close() //nolint:errcheck // unblocks the reader and the writer's Write
+		p.mu.Lock()
+		p.dead = true
+		p.cond.Broadcast()
+		p.mu.Unlock()
+	}
+	stop := context.AfterFunc(ctx, kill)
+	defer stop()
+	var wg sync.WaitGroup
+	wg.Add(1)
+	var werr error
+	go func() { // owned: serve waits for it
+		defer wg.Done()
+		werr = p.writeLoop(c)
+		if werr != nil && !errors.Is(werr, errPipeDead) {
+			p.a.log.Debug("write failed; reading the replies still coming", "node", p.n.addr, "err", werr)
+		}
+	}()
+	err := p.readLoop(c)
+	kill()
+	wg.Wait()
+	if err == nil {
+		err = werr
+	}
+	return err
+}
+
+// writeLoop writes queued ops in batches: as many as the batch limits and the
+// window allow, in one write, as soon as there are any.
+func (p *pipe) writeLoop(c *conn.Conn) error {
+	nc := c.NetConn()
+	var buf []byte
+	batch := make([]*op, 0, p.a.cfg.BatchCommands)
+	for {
+		p.mu.Lock()
+		for !p.dead && (p.queue.Len() == 0 || p.infl.Full()) {
+			p.cond.Wait()
+		}
+		if p.dead {
+			p.mu.Unlock()
+			return errPipeDead
+		}
+		batch = p.takeBatch(batch[:0])
+		p.mu.Unlock()
+		buf = buf[:0]
+		for _, o := range batch {
+			buf = append(buf, o.wire...)
+		}
+		nc.SetWriteDeadline(time.Now().Add(p.a.cfg.ReplyTimeout)) //nolint:errcheck
+		_, err := nc.Write(buf)
+		// The batch is in the window: bound the wait for its replies (also
+		// after a failed write, so the reader ends if none come).
+		p.dlMu.Lock()
+		nc.SetReadDeadline(time.Now().Add(p.a.cfg.ReplyTimeout)) //nolint:errcheck
+		p.dlMu.Unlock()
+		if err != nil {
+			return fmt.Errorf("xsync/apply: write to %s: %w", p.n.addr, err)
+		}
+		p.a.stats.batches.Add(1)
+		p.a.stats.bytes.Add(uint64(len(buf)))
+		if cap(buf) > 4*p.a.cfg.BatchBytes {
+			buf = nil
+		}
+	}
+}
+
+// takeBatch moves ops from the queue into the window, up to the batch limits
+// (at least one op). Caller holds p.mu.
+func (p *pipe) takeBatch(batch []*op) []*op {
+	size := 0
+	for p.queue.Len() > 0 && !p.infl.Full() && len(batch) < p.a.cfg.BatchCommands && size < p.a.cfg.BatchBytes {
+		o := p.queue.Pop()
+		o.node = p.n.addr
+		p.infl.Add(o, len(o.wire))
+		size += len(o.wire)
+		batch = append(batch, o)
+	}
+	p.inflN.Store(int64(p.infl.Count()))
+	return batch
+}
+
+// readLoop matches replies to the window in order. Completed ops are handed to
+// the applier in groups, whenever no further reply is buffered.
+func (p *pipe) readLoop(c *conn.Conn) error {
+	r := c.Reader()
+	nc := c.NetConn()
+	var done []*op
+	defer func() {
+		if len(done) > 0 {
+			p.a.complete(done)
+		}
+	}()
+	for {
+		if r.Buffered() == 0 {
+			if len(done) > 0 {
+				p.a.complete(done)
+				done = done[:0]
+			}
+			p.dlMu.Lock()
+			if p.inflN.Load() > 0 {
+				nc.SetReadDeadline(time.Now().Add(p.a.cfg.ReplyTimeout)) //nolint:errcheck
+			} else {
+				nc.SetReadDeadline(time.Time{}) //nolint:errcheck
+			}
+			p.dlMu.Unlock()
+		}
+		v, _, err := r.ReadValue()
+		if err != nil {
+			return fmt.Errorf("xsync/apply: read from %s: %w", p.n.addr, err)
+		}
+		p.mu.Lock()
+		o := p.infl.Front()
+		p.mu.Unlock()
+		if o == nil {
+			return fmt.Errorf("%w: %s sent %s", errUnexpectedReply, p.n.addr, v.String())
+		}
+		if !o.feed(v) {
+			continue
+		}
+		p.mu.Lock()
+		p.infl.FreeFirst()
+		p.inflN.Store(int64(p.infl.Count()))
+		p.cond.Broadcast()
+		p.mu.Unlock()
+		done = append(done, o)
+		if len(done) >= 256 {
+			p.a.complete(done)
+			done = done[:0]
+		}
+	}
+}

@@ -1,0 +1,136 @@
+package apply
+
+import (
+	"bytes"
+	"fmt"
+)
+
+// ErrorKind is the kind of an error reply that a retry cannot fix; each kind is
+// counted in Stats and may have its own Policy.
+type ErrorKind uint8
+
+const (
+	KindOOM       ErrorKind = iota // -OOM command not allowed when used memory > 'maxmemory'
+	KindWrongType                  // -WRONGTYPE Operation against a key holding the wrong kind of value
+	KindBusyKey                    // -BUSYKEY Target key name already exists (RESTORE without REPLACE)
+	KindNoScript                   // -NOSCRIPT No matching script, and its body is unknown to the applier
+	KindExecAbort                  // -EXECABORT a transaction was discarded for a reason that is not retried
+	KindOther                      // -ERR ... and every other error reply
+	numErrorKinds
+)
+
+// NumErrorKinds is the number of ErrorKind values (the length of Stats.Errors).
+const NumErrorKinds = int(numErrorKinds)
+
+var kindNames = [...]string{"oom", "wrongtype", "busykey", "noscript", "execabort", "other"}
+
+func (k ErrorKind) String() string {
+	if int(k) < len(kindNames) {
+		return kindNames[k]
+	}
+	return fmt.Sprintf("ErrorKind(%d)", uint8(k))
+}
+
+// RetryKind is why an op was sent again; each kind is counted in Stats.Retries.
+type RetryKind uint8
+
+const (
+	RetryMoved       RetryKind = iota // -MOVED <slot> <addr>: slot table refreshed, re-sent to the owner
+	RetryAsk                          // -ASK <slot> <addr>: re-sent as ASKING + command to addr
+	RetryTryAgain                     // -TRYAGAIN: multi-key command during a slot migration; backoff
+	RetryClusterDown                  // -CLUSTERDOWN: cluster state fail; backoff
+	RetryLoading                      // -LOADING: node loading its dataset; backoff
+	RetryMasterDown                   // -MASTERDOWN: link with master down; backoff
+	RetryBusy                         // -BUSY: a script or function is running; backoff
+	RetryReadOnly                     // -READONLY: written to a replica (failover in progress); refresh + backoff
+	RetryNoScript                     // -NOSCRIPT with a known body: SCRIPT LOAD then the command
+	RetryConnLost                     // connection lost or unreachable: refresh + backoff
+	numRetryKinds
+)
+
+// NumRetryKinds is the number of RetryKind values (the length of Stats.Retries).
+const NumRetryKinds = int(numRetryKinds)
+
+var retryNames = [...]string{"moved", "ask", "tryagain", "clusterdown", "loading", "masterdown", "busy", "readonly", "noscript", "connlost"}
+
+func (k RetryKind) String() string {
+	if int(k) < len(retryNames) {
+		return retryNames[k]
+	}
+	return fmt.Sprintf("RetryKind(%d)", uint8(k))
+}
+
+// needsRefresh says whether the slot table should be re-read before a retry.
+func (k RetryKind) needsRefresh() bool {
+	return k == RetryMoved || k == RetryReadOnly || k == RetryConnLost || k == RetryClusterDown
+}
+
+// immediate says whether the retry needs no backoff.
+func (k RetryKind) immediate() bool {
+	return k == RetryMoved || k == RetryAsk || k == RetryNoScript
+}
+
+// class is the verdict on one error reply.
+type class struct {
+	retry   bool
+	rk      RetryKind // when retry
+	ek      ErrorKind // when !retry
+	addr    string    // MOVED/ASK target
+	isAbort bool      // EXECABORT (look at the queued replies for the cause)
+}
+
+// classify sorts an error reply (without the leading '-'). Retry kinds are those
+// that a later attempt fixes; the others go through the policy.
+func classify(msg []byte) class {
+	word := msg
+	if i := bytes.IndexByte(msg, ' '); i >= 0 {
+		word = msg[:i]
+	}
+	switch string(word) { // no allocation: the compiler special-cases string(b) in a switch
+	case "MOVED":
+		return class{retry: true, rk: RetryMoved, addr: redirectAddr(msg)}
+	case "ASK":
+		return class{retry: true, rk: RetryAsk, addr: redirectAddr(msg)}
+	case "TRYAGAIN":
+		return class{retry: true, rk: RetryTryAgain}
+	case "CLUSTERDOWN":
+		return class{retry: true, rk: RetryClusterDown}
+	case "LOADING":
+		return class{retry: true, rk: RetryLoading}
+	case "MASTERDOWN":
+		return class{retry: true, rk: RetryMasterDown}
+	case "BUSY":
+		return class{retry: true, rk: RetryBusy}
+	case "READONLY":
+		return class{retry: true, rk: RetryReadOnly}
+	case "NOSCRIPT":
+		return class{retry: true, rk: RetryNoScript}
+	case "OOM":
+		return class{ek: KindOOM}
+	case "WRONGTYPE":
+		return class{ek: KindWrongType}
+	case "BUSYKEY":
+		return class{ek: KindBusyKey}
+	case "EXECABORT":
+		return class{ek: KindExecAbort, isAbort: true}
+	}
+	return class{ek: KindOther}
+}
+
+// redirectAddr returns the address of "MOVED 3999 127.0.0.1:6381" (the third
+// word), or "" when the reply is malformed.
+func redirectAddr(msg []byte) string {
+	f := bytes.Fields(msg)
+	if len(f) < 3 {
+		return ""
+	}
+	return string(f[2])
+}
+
+// oomMessage is the error Run ends with when the destination is out of memory
+// under PolicyStop.
+func oomMessage(node string, key []byte, cmd string, reply string) error {
+	return fmt.Errorf("xsync/apply: destination %s is full (maxmemory reached) writing key %q (%s): %s; "+
+		"raise maxmemory on the destination, or set maxmemory-policy noeviction and free memory there, then restart the sync",
+		node, key, cmd, reply)
+}

@@ -1,0 +1,437 @@
+package apply
+
+import (
+	"container/heap"
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+)
+
+// lane is the order of one (Source, Slot): its ops are applied in submit order.
+// All the ops of a lane that are queued or in flight sit on one pipe (l.pipe), so
+// their replies come back in order. When an op needs a retry, it and every later
+// op of the lane that also failed wait in l.retry (sorted by seq) until every
+// earlier reply of the lane is in (l.inflight == 0); ops submitted meanwhile wait
+// in l.held behind them. Guarded by Applier.mu.
+type lane struct {
+	source, slot int
+	pipe         *pipe // where the in-flight ops are (when inflight > 0)
+	inflight     int   // ops queued on or written to pipe, not yet answered
+	retry        []*op // failed ops to send again, oldest first
+	held         []*op // ops not sent yet, after those in retry
+	scheduled    bool  // the retrier owns the lane until its timer fires
+}
+
+// enqueueLocked hands a newly submitted op to its lane.
+func (a *Applier) enqueueLocked(l *lane, o *op) {
+	if l.scheduled || len(l.retry) > 0 || len(l.held) > 0 {
+		l.held = append(l.held, o)
+		a.kickLocked(l)
+		return
+	}
+	p := a.pipeForSlot(l.slot)
+	if p == nil || (l.inflight > 0 && p != l.pipe) {
+		// Uncovered slot, or the table changed under in-flight ops of the lane:
+		// wait until they are answered, then route.
+		l.held = append(l.held, o)
+		a.kickLocked(l)
+		return
+	}
+	l.pipe = p
+	l.inflight++
+	p.push(o)
+}
+
+// kickLocked moves a lane forward once its in-flight ops are all answered:
+// failed ops are re-sent (now, or after a backoff or a topology refresh by the
+// retrier), then held ops are routed.
+func (a *Applier) kickLocked(l *lane) {
+	if l.scheduled || l.inflight > 0 {
+		return
+	}
+	if len(l.retry) > 0 {
+		head := l.retry[0]
+		d := a.backoff(head)
+		if d == 0 && !(head.rk.needsRefresh() && head.errEpoch == a.topoEpoch.Load()) {
+			a.dispatchLocked(l)
+			return
+		}
+		a.scheduleLocked(l, d)
+		return
+	}
+	if len(l.held) > 0 {
+		a.dispatchLocked(l)
+	}
+}
+
+// backoff is the delay before o is sent again.
+func (a *Applier) backoff(o *op) time.Duration {
+	if o.rk.immediate() && o.attempts <= 3 {
+		return 0
+	}
+	d := a.cfg.BackoffMin
+	for i := 1; i < o.attempts && d < a.cfg.BackoffMax; i++ {
+		d *= 2
+	}
+	return min(d, a.cfg.BackoffMax)
+}
+
+func (a *Applier) scheduleLocked(l *lane, d time.Duration) {
+	l.scheduled = true
+	a.retrier.add(l, time.Now().Add(d))
+}
+
+// dispatchLocked sends the lane's failed ops, then its held ops, in order, as
+// long as they go to one pipe. It needs inflight == 0 or ops going to l.pipe.
+func (a *Applier) dispatchLocked(l *lane) {
+	for len(l.retry) > 0 {
+		o := l.retry[0]
+		ask := o.rk == RetryAsk && o.redirect != ""
+		var p *pipe
+		if ask {
+			p = a.nodeLocked(o.redirect).pipeFor(l.slot)
+		} else {
+			p = a.pipeForSlot(l.slot)
+			if o.rk == RetryMoved && o.redirect != "" && (p == nil || p.n.addr == o.node) {
+				// The table still names the node that said MOVED: trust the redirect.
+				p = a.nodeLocked(o.redirect).pipeFor(l.slot)
+			}
+		}
+		if p == nil {
+			a.scheduleLocked(l, a.cfg.BackoffMax)
+			return
+		}
+		if l.inflight > 0 && p != l.pipe {
+			return // after the earlier ones are answered
+		}
+		var preload [][]byte
+		if o.rk == RetryNoScript {
+			preload = a.scripts.bodiesFor(o)
+		}
+		if err := o.prepare(ask, preload); err != nil {
+			a.failLocked(err)
+			return
+		}
+		if o.lost {
+			a.stats.resent.Add(1)
+			o.lost = false
+		}
+		l.retry = l.retry[1:]
+		l.pipe = p
+		l.inflight++
+		p.push(o)
+	}
+	if len(l.held) == 0 {
+		return
+	}
+	p := a.pipeForSlot(l.slot)
+	if p == nil {
+		a.scheduleLocked(l, a.cfg.BackoffMax)
+		return
+	}
+	if l.inflight > 0 && p != l.pipe {
+		return
+	}
+	l.pipe = p
+	l.inflight += len(l.held)
+	p.pushAll(l.held)
+	clear(l.held)
+	l.held = l.held[:0]
+}
+
+// insertRetry puts o into l.retry in seq order.
+func insertRetry(l *lane, o *op) {
+	i, _ := slices.BinarySearchFunc(l.retry, o.seq, func(x *op, s uint64) int {
+		if x.seq < s {
+			return -1
+		} else if x.seq > s {
+			return 1
+		}
+		return 0
+	})
+	l.retry = slices.Insert(l.retry, i, o)
+}
+
+// logEntry is a log line prepared under the lock and written after it.
+type logEntry struct {
+	msg   string
+	attrs []any
+}
+
+// complete takes ops whose every reply arrived on p, oldest first.
+func (a *Applier) complete(ops []*op) {
+	var logs []logEntry
+	a.mu.Lock()
+	for _, o := range ops {
+		logs = a.completeLocked(o, logs)
+	}
+	a.wakeLocked()
+	a.mu.Unlock()
+	for _, e := range logs {
+		a.log.Warn(e.msg, e.attrs...)
+	}
+}
+
+func (a *Applier) completeLocked(o *op, logs []logEntry) []logEntry {
+	l := o.lane
+	l.inflight--
+	stop := false
+	for _, e := range o.errs {
+		a.stats.errors[e.kind].Add(1)
+		name := o.cmdName(e.cmd)
+		if a.cfg.policy(e.kind) == PolicySkip {
+			logs = append(logs, logEntry{"destination error skipped", []any{"kind", e.kind.String(),
+				"key", string(o.Key), "command", name, "reply", e.msg, "node", o.node,
+				"count", a.stats.errors[e.kind].Load()}})
+			continue
+		}
+		stop = true
+		if e.kind == KindOOM {
+			a.failLocked(oomMessage(o.node, o.Key, name, e.msg))
+		} else {
+			a.failLocked(fmt.Errorf("xsync/apply: destination %s answered %q to %s on key %q (source %d, policy stop)",
+				o.node, e.msg, name, o.Key, o.Source))
+		}
+	}
+	if o.retry && o.rk == RetryNoScript && a.scripts.bodiesFor(o) == nil {
+		// The body is unknown: a retry cannot help.
+		o.retry = false
+		a.stats.errors[KindNoScript].Add(1)
+		if a.cfg.policy(KindNoScript) == PolicySkip {
+			logs = append(logs, logEntry{"destination error skipped", []any{"kind", "noscript", "key", string(o.Key),
+				"command", o.cmdName(0), "node", o.node}})
+		} else {
+			stop = true
+			a.failLocked(fmt.Errorf("xsync/apply: NOSCRIPT on %s for key %q and the script body is unknown (feed it with LoadScript)", o.node, o.Key))
+		}
+	}
+	if stop {
+		return logs
+	}
+	if o.retry {
+		a.stats.retries[o.rk].Add(1)
+		if !o.txn {
+			if len(o.retryCmd) == o.sentCount() && o.failed == nil {
+				o.failed = nil
+			} else {
+				o.failed = o.retryCmd
+			}
+		}
+		logs = a.noteRetryLocked(o, logs)
+		insertRetry(l, o)
+	} else {
+		if len(l.retry) > 0 && (len(o.Key) == 0 || len(l.retry[0].Key) == 0 || string(o.Key) == string(l.retry[0].Key)) {
+			a.stats.reordered.Add(1)
+		}
+		o.attempts = 0
+		a.ackLocked(o)
+	}
+	if l.inflight == 0 {
+		a.kickLocked(l)
+	}
+	return logs
+}
+
+// noteRetryLocked updates o's retry bookkeeping and ends Run when o has been
+// retried for longer than Config.RetryTimeout.
+func (a *Applier) noteRetryLocked(o *op, logs []logEntry) []logEntry {
+	now := time.Now()
+	if o.attempts == 0 {
+		o.firstRetry = now
+	}
+	o.attempts++
+	o.errEpoch = a.topoEpoch.Load()
+	if o.attempts == 10 || o.attempts%100 == 0 {
+		logs = append(logs, logEntry{"op retried many times", []any{"reason", o.rk.String(), "attempts", o.attempts,
+			"key", string(o.Key), "slot", o.Slot, "node", o.node}})
+	}
+	if a.cfg.RetryTimeout > 0 && now.Sub(o.firstRetry) > a.cfg.RetryTimeout {
+		a.failLocked(fmt.Errorf("xsync/apply: gave up on key %q (slot %d, source %d) after %d attempts in %v: last %s from %s",
+			o.Key, o.Slot, o.Source, o.attempts, now.Sub(o.firstRetry).Round(time.Millisecond), o.rk, o.node))
+	}
+	return logs
+}
+
+// requeue takes back the ops of a pipe whose connection broke (or could not be
+// made): written (lost replies) first, then never written, oldest first.
+func (a *Applier) requeue(written, unsent []*op) {
+	if len(written)+len(unsent) == 0 {
+		return
+	}
+	var logs []logEntry
+	a.mu.Lock()
+	var touched []*lane
+	for i, list := range [][]*op{written, unsent} {
+		for _, o := range list {
+			l := o.lane
+			l.inflight--
+			o.retry, o.rk, o.redirect = true, RetryConnLost, ""
+			o.lost = o.lost || (i == 0 && o.got < o.nrep)
+			if i == 0 && o.got > 0 && !o.txn {
+				o.lost = true // some replies came: resend the whole op (at-least-once)
+			}
+			o.failed = nil
+			a.stats.retries[RetryConnLost].Add(1)
+			logs = a.noteRetryLocked(o, logs)
+			insertRetry(l, o)
+			if l.inflight == 0 {
+				touched = append(touched, l)
+			}
+		}
+	}
+	for _, l := range touched {
+		a.kickLocked(l)
+	}
+	a.mu.Unlock()
+	for _, e := range logs {
+		a.log.Warn(e.msg, e.attrs...)
+	}
+}
+
+// retrier sends lanes again once their backoff elapsed, refreshing the slot
+// table first when their failure asks for it. One goroutine, owned by Run.
+type retrier struct {
+	a    *Applier
+	mu   sync.Mutex
+	h    laneHeap
+	kick chan struct{}
+}
+
+type timedLane struct {
+	at time.Time
+	l  *lane
+}
+
+type laneHeap []timedLane
+
+func (h laneHeap) Len() int           { return len(h) }
+func (h laneHeap) Less(i, j int) bool { return h[i].at.Before(h[j].at) }
+func (h laneHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *laneHeap) Push(x any)        { *h = append(*h, x.(timedLane)) }
+func (h *laneHeap) Pop() any {
+	old := *h
+	x := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return x
+}
+
+func (r *retrier) init(a *Applier) {
+	r.a = a
+	r.kick = make(chan struct{}, 1)
+}
+
+func (r *retrier) add(l *lane, at time.Time) {
+	r.mu.Lock()
+	heap.Push(&r.h, timedLane{at, l})
+	r.mu.Unlock()
+	select {
+	case r.kick <- struct{}{}:
+	default:
+	}
+}
+
+// due pops the lanes whose time has come and returns the wait until the next.
+func (r *retrier) due(now time.Time, dst []*lane) ([]*lane, time.Duration) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for len(r.h) > 0 && !r.h[0].at.After(now) {
+		dst = append(dst, heap.Pop(&r.h).(timedLane).l)
+	}
+	if len(r.h) == 0 {
+		return dst, time.Hour
+	}
+	return dst, r.h[0].at.Sub(now)
+}
+
+func (r *retrier) run(ctx context.Context) error {
+	t := time.NewTimer(time.Hour)
+	defer t.Stop()
+	var lanes []*lane
+	for {
+		var wait time.Duration
+		lanes, wait = r.due(time.Now(), lanes[:0])
+		if len(lanes) > 0 {
+			r.a.retryLanes(ctx, lanes)
+			continue
+		}
+		t.Reset(wait)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-r.kick:
+		case <-t.C:
+		}
+	}
+}
+
+// retryLanes re-sends lanes whose backoff elapsed.
+func (a *Applier) retryLanes(ctx context.Context, lanes []*lane) {
+	epoch := a.topoEpoch.Load()
+	var hint string
+	refresh := false
+	a.mu.Lock()
+	var lost []*op
+	for _, l := range lanes {
+		for _, o := range l.retry {
+			if o.rk.needsRefresh() && o.errEpoch == epoch {
+				refresh = true
+				if o.redirect != "" {
+					hint = o.redirect
+				}
+			}
+			if o.lost && a.cfg.Recheck != nil {
+				lost = append(lost, o)
+			}
+		}
+		if len(l.held) > 0 && a.pipeForSlot(l.slot) == nil {
+			refresh = true // uncovered slot
+		}
+	}
+	a.mu.Unlock()
+	if refresh {
+		if err := a.refresh(ctx, hint); err != nil {
+			a.log.Warn("slot table refresh failed", "err", err)
+		}
+	}
+	applied := a.recheck(ctx, lost)
+	a.mu.Lock()
+	for _, l := range lanes {
+		l.scheduled = false
+		if len(applied) > 0 {
+			l.retry = slices.DeleteFunc(l.retry, func(o *op) bool {
+				if applied[o] {
+					a.stats.rechecked.Add(1)
+					a.ackLocked(o)
+					return true
+				}
+				return false
+			})
+		}
+		if l.inflight == 0 {
+			a.dispatchLocked(l)
+		}
+	}
+	a.wakeLocked()
+	a.mu.Unlock()
+}
+
+// recheck asks Config.Recheck about ops whose replies were lost.
+func (a *Applier) recheck(ctx context.Context, lost []*op) map[*op]bool {
+	if len(lost) == 0 {
+		return nil
+	}
+	out := make(map[*op]bool)
+	for _, o := range lost {
+		ok, err := a.cfg.Recheck(ctx, a, o.Op)
+		if err != nil {
+			a.log.Warn("recheck failed; re-sending", "key", string(o.Key), "err", err)
+			continue
+		}
+		if ok {
+			out[o] = true
+		}
+	}
+	return out
+}

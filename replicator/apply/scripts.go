@@ -1,0 +1,115 @@
+package apply
+
+import (
+	"bytes"
+	"crypto/sha1"
+	"encoding/hex"
+	"sync"
+
+	"github.com/xsync/xsync/resp"
+)
+
+// scriptCache maps the SHA1 of a Lua script to its body, so that an EVALSHA
+// answered with NOSCRIPT (a destination restarted or failed over, or a snapshot
+// that carried EVALSHA only) is answered by SCRIPT LOAD on that node and retried.
+type scriptCache struct {
+	mu     sync.RWMutex
+	bodies map[string][]byte // lower-case hex SHA1 -> body
+}
+
+func (c *scriptCache) init() { c.bodies = make(map[string][]byte) }
+
+// LoadScript records a Lua script body (from the snapshot's lua aux fields or
+// from anywhere else) and returns its SHA1 in hex, as EVALSHA names it.
+func (a *Applier) LoadScript(body []byte) string { return a.scripts.add(body) }
+
+func (c *scriptCache) add(body []byte) string {
+	sum := sha1.Sum(body)
+	sha := hex.EncodeToString(sum[:])
+	c.mu.Lock()
+	if _, ok := c.bodies[sha]; !ok {
+		c.bodies[sha] = append([]byte(nil), body...)
+	}
+	c.mu.Unlock()
+	return sha
+}
+
+func (c *scriptCache) get(sha []byte) []byte {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.bodies[string(bytes.ToLower(sha))]
+}
+
+// firstName returns the name of the first command of cmd without parsing the
+// rest ("*<n>\r\n$<len>\r\n<name>\r\n"), or nil.
+func firstName(cmd []byte) []byte {
+	i := bytes.IndexByte(cmd, '\n')
+	if i < 0 || i+1 >= len(cmd) || cmd[i+1] != '$' {
+		return nil
+	}
+	rest := cmd[i+2:]
+	j := bytes.IndexByte(rest, '\r')
+	if j <= 0 {
+		return nil
+	}
+	n := 0
+	for _, d := range rest[:j] {
+		if d < '0' || d > '9' {
+			return nil
+		}
+		n = n*10 + int(d-'0')
+	}
+	rest = rest[j+2:]
+	if n > len(rest) {
+		return nil
+	}
+	return rest[:n]
+}
+
+// observe feeds the cache from EVAL and SCRIPT LOAD commands in cmd (also
+// inside MULTI). It costs a look at the first command name for other ops.
+func (c *scriptCache) observe(cmd []byte) {
+	name := firstName(cmd)
+	if len(name) < 4 {
+		return
+	}
+	switch name[0] | 0x20 {
+	case 'e', 's', 'm':
+	default:
+		return
+	}
+	sp, err := splitCommands(cmd)
+	if err != nil {
+		return
+	}
+	for _, s := range sp {
+		args, _, err := resp.ParseCommand(cmd[s.start:s.end], nil, nil)
+		if err != nil || len(args) < 2 {
+			continue
+		}
+		switch {
+		case bytes.EqualFold(args[0], []byte("EVAL")) || bytes.EqualFold(args[0], []byte("EVAL_RO")):
+			c.add(args[1])
+		case bytes.EqualFold(args[0], []byte("SCRIPT")) && len(args) >= 3 && bytes.EqualFold(args[1], []byte("LOAD")):
+			c.add(args[2])
+		}
+	}
+}
+
+// bodiesFor returns the bodies of the scripts o's EVALSHA commands name, or nil
+// when o has none or one of them is unknown.
+func (c *scriptCache) bodiesFor(o *op) [][]byte {
+	var out [][]byte
+	for i := 0; i < o.N; i++ {
+		args := o.args(i)
+		if len(args) < 2 || !(bytes.EqualFold(args[0], []byte("EVALSHA")) || bytes.EqualFold(args[0], []byte("EVALSHA_RO"))) {
+			continue
+		}
+		b := c.get(args[1])
+		if b == nil {
+			return nil
+		}
+		out = append(out, b)
+	}
+	return out
+}
