@@ -206,7 +206,7 @@ func LookupCommand(name []byte) *CommandSpec {
 	if !ok {
 		return nil
 	}
-	return searchSpecs(commandTable[:], "", lower)
+	return searchCommand(lower)
 }
 
 // LookupCommandString is LookupCommand for a string name.
@@ -217,7 +217,17 @@ func LookupCommandString(name string) *CommandSpec {
 	}
 	n := copy(buf[:], name)
 	lower, _ := lowerInto(&buf, buf[:n])
-	return searchSpecs(commandTable[:], "", lower)
+	return searchCommand(lower)
+}
+
+// searchCommand finds a lower-case name in commandTable, searching only the
+// commands with the same first letter.
+func searchCommand(lower []byte) *CommandSpec {
+	if len(lower) == 0 || lower[0] < 'a' || lower[0] > 'z' {
+		return nil
+	}
+	i := lower[0] - 'a'
+	return searchSpecs(commandTable[commandIndex[i]:commandIndex[i+1]], "", lower)
 }
 
 // Lookup returns the spec of the command in args, resolving the subcommand of a
@@ -299,11 +309,14 @@ func compareName(s, prefix string, name []byte) int {
 		}
 		s = s[len(prefix)+1:]
 	}
-	switch {
-	case s < string(name):
-		return -1
-	case s > string(name):
-		return 1
+	n := min(len(s), len(name))
+	for i := 0; i < n; i++ {
+		if s[i] != name[i] {
+			if s[i] < name[i] {
+				return -1
+			}
+			return 1
+		}
 	}
-	return 0
+	return len(s) - len(name)
 }

@@ -1058,3 +1058,7 @@ var commandTable = [253]CommandSpec{
 			{Flags: KeyRO | KeyAccess, Begin: BeginSearch{Type: BeginIndex, Index: 2}, Find: FindKeys{Type: FindKeynum, KeyNumIdx: 0, FirstKey: 1, KeyStep: 1}},
 		}},
 }
+
+// commandIndex[c-'a'] is the index in commandTable of the first command whose name
+// starts with c or a later letter; commandIndex[26] is len(commandTable).
+var commandIndex = [27]uint16{0, 4, 19, 24, 31, 41, 47, 63, 92, 96, 96, 97, 114, 123, 123, 124, 141, 142, 157, 196, 200, 203, 203, 206, 221, 221, 253}

@@ -212,3 +212,52 @@ func BenchmarkLookupCommand(b *testing.B) {
 		})
 	}
 }
+
+// TestEveryCommand looks every command and subcommand up by its upper-case name and
+// runs KeyIndexes on argument lists of the smallest and larger sizes: no panic, and
+// every index within the arguments.
+func TestEveryCommand(t *testing.T) {
+	run := func(c *CommandSpec, words []string) {
+		t.Helper()
+		args := make([][]byte, 0, 12)
+		for _, w := range words {
+			args = append(args, []byte(strings.ToUpper(w)))
+		}
+		got, err := Lookup(args)
+		if err != nil || got != c {
+			t.Errorf("Lookup(%q) = %v, %v; want %s", words, got, err, c.Name)
+			return
+		}
+		min := c.Arity
+		if min < 0 {
+			min = -min
+		}
+		for n := len(args); n <= min+6; n++ {
+			idx, err := KeyIndexes(args, nil)
+			if err == nil && c.Arity > 0 && len(args) != c.Arity {
+				t.Errorf("%s with %d args: no arity error", c.Name, len(args))
+			}
+			for _, i := range idx {
+				if i < 1 || i >= len(args) {
+					t.Errorf("%s with %d args: index %d", c.Name, len(args), i)
+				}
+			}
+			args = append(args, []byte("1"))
+		}
+	}
+	for i := range commandTable {
+		c := &commandTable[i]
+		if LookupCommandString(strings.ToUpper(c.Name)) != c {
+			t.Errorf("LookupCommandString(%s) fails", c.Name)
+		}
+		if !c.IsContainer() {
+			run(c, []string{c.Name})
+			continue
+		}
+		for j := range c.Subcommands {
+			s := &c.Subcommands[j]
+			_, sub, _ := strings.Cut(s.Name, "|")
+			run(s, []string{c.Name, sub})
+		}
+	}
+}

@@ -245,6 +245,9 @@ func check(cmds []Command) error {
 		if len(c.Name) > 32 && !strings.Contains(c.Name, "|") {
 			return fmt.Errorf("%s: name longer than 32 bytes", c.Name)
 		}
+		if c.Name == "" || c.Name[0] < 'a' || c.Name[0] > 'z' {
+			return fmt.Errorf("%q: a name must start with a letter", c.Name)
+		}
 		for _, f := range c.Flags {
 			if _, ok := commandFlagIdents[f]; !ok {
 				return fmt.Errorf("%s: unknown command flag %q", c.Name, f)
@@ -278,6 +281,14 @@ func Generate(command, docs []byte, sources string) ([]byte, error) {
 	fmt.Fprintf(&b, "var commandTable = [%d]CommandSpec{\n", len(cmds))
 	for _, c := range cmds {
 		writeCommand(&b, c)
+	}
+	b.WriteString("}\n\n")
+	b.WriteString("// commandIndex[c-'a'] is the index in commandTable of the first command whose name\n")
+	b.WriteString("// starts with c or a later letter; commandIndex[26] is len(commandTable).\n")
+	b.WriteString("var commandIndex = [27]uint16{")
+	for c := byte('a'); c <= 'z'+1; c++ {
+		i := sort.Search(len(cmds), func(i int) bool { return cmds[i].Name[0] >= c })
+		fmt.Fprintf(&b, "%d, ", i)
 	}
 	b.WriteString("}\n")
 	out, err := format.Source(b.Bytes())
