@@ -178,7 +178,7 @@ var commandTable = [253]CommandSpec{
 			{Flags: KeyRO | KeyAccess, Begin: BeginSearch{Type: BeginIndex, Index: 1}, Find: FindKeys{Type: FindRange, LastKey: 0, KeyStep: 1, Limit: 0}},
 		}},
 	{Name: "echo", Arity: 2, Flags: FlagLoading | FlagStale | FlagFast, FirstKey: 0, LastKey: 0, Step: 0, Write: false, Since: "1.0.0", Group: "connection"},
-	{Name: "eval", Arity: -3, Flags: FlagNoScript | FlagStale | FlagSkipMonitor | FlagNoMandatoryKeys | FlagMovableKeys, FirstKey: 0, LastKey: 0, Step: 0, Write: false, Since: "2.6.0", Group: "scripting",
+	{Name: "eval", Arity: -3, Flags: FlagNoScript | FlagStale | FlagSkipMonitor | FlagNoMandatoryKeys | FlagMovableKeys | FlagMayReplicate, FirstKey: 0, LastKey: 0, Step: 0, Write: false, Since: "2.6.0", Group: "scripting",
 		KeySpecs: []KeySpec{
 			{Flags: KeyRW | KeyAccess | KeyUpdate, Begin: BeginSearch{Type: BeginIndex, Index: 2}, Find: FindKeys{Type: FindKeynum, KeyNumIdx: 0, FirstKey: 1, KeyStep: 1}, Notes: "We cannot tell how the keys will be used so we assume the worst, RW and UPDATE"},
 		}},
@@ -186,7 +186,7 @@ var commandTable = [253]CommandSpec{
 		KeySpecs: []KeySpec{
 			{Flags: KeyRO | KeyAccess, Begin: BeginSearch{Type: BeginIndex, Index: 2}, Find: FindKeys{Type: FindKeynum, KeyNumIdx: 0, FirstKey: 1, KeyStep: 1}, Notes: "We cannot tell how the keys will be used so we assume the worst, RO and ACCESS"},
 		}},
-	{Name: "evalsha", Arity: -3, Flags: FlagNoScript | FlagStale | FlagSkipMonitor | FlagNoMandatoryKeys | FlagMovableKeys, FirstKey: 0, LastKey: 0, Step: 0, Write: false, Since: "2.6.0", Group: "scripting",
+	{Name: "evalsha", Arity: -3, Flags: FlagNoScript | FlagStale | FlagSkipMonitor | FlagNoMandatoryKeys | FlagMovableKeys | FlagMayReplicate, FirstKey: 0, LastKey: 0, Step: 0, Write: false, Since: "2.6.0", Group: "scripting",
 		KeySpecs: []KeySpec{
 			{Flags: KeyRW | KeyAccess | KeyUpdate, Begin: BeginSearch{Type: BeginIndex, Index: 2}, Find: FindKeys{Type: FindKeynum, KeyNumIdx: 0, FirstKey: 1, KeyStep: 1}},
 		}},
@@ -212,7 +212,7 @@ var commandTable = [253]CommandSpec{
 			{Flags: KeyRO | KeyAccess, Begin: BeginSearch{Type: BeginIndex, Index: 1}, Find: FindKeys{Type: FindRange, LastKey: 0, KeyStep: 1, Limit: 0}},
 		}},
 	{Name: "failover", Arity: -1, Flags: FlagAdmin | FlagNoScript | FlagStale, FirstKey: 0, LastKey: 0, Step: 0, Write: false, Since: "6.2.0", Group: "server"},
-	{Name: "fcall", Arity: -3, Flags: FlagNoScript | FlagStale | FlagSkipMonitor | FlagNoMandatoryKeys | FlagMovableKeys, FirstKey: 0, LastKey: 0, Step: 0, Write: false, Since: "7.0.0", Group: "scripting",
+	{Name: "fcall", Arity: -3, Flags: FlagNoScript | FlagStale | FlagSkipMonitor | FlagNoMandatoryKeys | FlagMovableKeys | FlagMayReplicate, FirstKey: 0, LastKey: 0, Step: 0, Write: false, Since: "7.0.0", Group: "scripting",
 		KeySpecs: []KeySpec{
 			{Flags: KeyRW | KeyAccess | KeyUpdate, Begin: BeginSearch{Type: BeginIndex, Index: 2}, Find: FindKeys{Type: FindKeynum, KeyNumIdx: 0, FirstKey: 1, KeyStep: 1}, Notes: "We cannot tell how the keys will be used so we assume the worst, RW and UPDATE"},
 		}},
@@ -582,7 +582,7 @@ var commandTable = [253]CommandSpec{
 		KeySpecs: []KeySpec{
 			{Flags: KeyRW | KeyInsert, Begin: BeginSearch{Type: BeginIndex, Index: 1}, Find: FindKeys{Type: FindRange, LastKey: 0, KeyStep: 1, Limit: 0}},
 		}},
-	{Name: "pfcount", Arity: -2, Flags: FlagReadonly, FirstKey: 1, LastKey: -1, Step: 1, Write: false, Since: "2.8.9", Group: "hyperloglog",
+	{Name: "pfcount", Arity: -2, Flags: FlagReadonly | FlagMayReplicate, FirstKey: 1, LastKey: -1, Step: 1, Write: false, Since: "2.8.9", Group: "hyperloglog",
 		KeySpecs: []KeySpec{
 			{Flags: KeyRW | KeyAccess, Begin: BeginSearch{Type: BeginIndex, Index: 1}, Find: FindKeys{Type: FindRange, LastKey: -1, KeyStep: 1, Limit: 0}, Notes: "RW because it may change the internal representation of the key, and propagate to replicas"},
 		}},
@@ -607,7 +607,7 @@ var commandTable = [253]CommandSpec{
 		KeySpecs: []KeySpec{
 			{Flags: KeyRO | KeyAccess, Begin: BeginSearch{Type: BeginIndex, Index: 1}, Find: FindKeys{Type: FindRange, LastKey: 0, KeyStep: 1, Limit: 0}},
 		}},
-	{Name: "publish", Arity: 3, Flags: FlagPubSub | FlagLoading | FlagStale | FlagFast, FirstKey: 0, LastKey: 0, Step: 0, Write: false, Since: "2.0.0", Group: "pubsub"},
+	{Name: "publish", Arity: 3, Flags: FlagPubSub | FlagLoading | FlagStale | FlagFast | FlagMayReplicate, FirstKey: 0, LastKey: 0, Step: 0, Write: false, Since: "2.0.0", Group: "pubsub"},
 	{Name: "pubsub", Arity: -2, Flags: 0, FirstKey: 0, LastKey: 0, Step: 0, Write: false, Since: "2.8.0", Group: "pubsub",
 		Subcommands: []CommandSpec{
 			{Name: "pubsub|channels", Arity: -2, Flags: FlagPubSub | FlagLoading | FlagStale, FirstKey: 0, LastKey: 0, Step: 0, Write: false, Since: "2.8.0", Group: "pubsub"},
@@ -764,7 +764,7 @@ var commandTable = [253]CommandSpec{
 		KeySpecs: []KeySpec{
 			{Flags: KeyRW | KeyAccess | KeyDelete, Begin: BeginSearch{Type: BeginIndex, Index: 1}, Find: FindKeys{Type: FindRange, LastKey: 0, KeyStep: 1, Limit: 0}},
 		}},
-	{Name: "spublish", Arity: 3, Flags: FlagPubSub | FlagLoading | FlagStale | FlagFast, FirstKey: 1, LastKey: 1, Step: 1, Write: false, Since: "7.0.0", Group: "pubsub",
+	{Name: "spublish", Arity: 3, Flags: FlagPubSub | FlagLoading | FlagStale | FlagFast | FlagMayReplicate, FirstKey: 1, LastKey: 1, Step: 1, Write: false, Since: "7.0.0", Group: "pubsub",
 		KeySpecs: []KeySpec{
 			{Flags: KeyNotKey, Begin: BeginSearch{Type: BeginIndex, Index: 1}, Find: FindKeys{Type: FindRange, LastKey: 0, KeyStep: 1, Limit: 0}},
 		}},

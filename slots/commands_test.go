@@ -84,6 +84,8 @@ func TestLookupCommand(t *testing.T) {
 		{name: "HEXPIRE", want: "hexpire", arity: -6, flags: FlagWrite | FlagDenyOOM | FlagFast, write: true, since: "7.4.0"},
 		{name: "waitaof", want: "waitaof", arity: 4, flags: FlagNoScript, since: "7.2.0"},
 		{name: "hsetex", want: "hsetex", arity: -6, write: true, since: "8.0.0"},
+		{name: "pfcount", want: "pfcount", arity: -2, flags: FlagReadonly | FlagMayReplicate, since: "2.8.9"},
+		{name: "publish", want: "publish", arity: 3, flags: FlagPubSub | FlagMayReplicate},
 		{name: "", isNone: true},
 		{name: "nosuchcommand", isNone: true},
 		{name: "get ", isNone: true},

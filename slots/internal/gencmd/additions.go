@@ -34,3 +34,10 @@ var Additions = []Command{
 	{Name: "hgetex", Arity: -5, Flags: []string{"write", "fast"}, FirstKey: 1, LastKey: 1, Step: 1, KeySpecs: hashFieldKey("RW", "access", "update"), Since: "8.0.0", Group: "hash"},
 	{Name: "hsetex", Arity: -6, Flags: []string{"write", "denyoom", "fast"}, FirstKey: 1, LastKey: 1, Step: 1, KeySpecs: hashFieldKey("RW", "update"), Since: "8.0.0", Group: "hash"},
 }
+
+// MayReplicate lists the commands that Redis 7.0 flags MAY_REPLICATE in its command
+// table (src/commands/*.json) although COMMAND does not report that flag: run on a
+// master they may reach the replication stream without the "write" flag (PFCOUNT
+// rewrites the cached cardinality of a HyperLogLog; scripts and PUBLISH propagate).
+// The generator adds "may_replicate" to their flags.
+var MayReplicate = []string{"eval", "evalsha", "fcall", "pfcount", "publish", "spublish"}

@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"fmt"
 	"go/format"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -97,6 +98,7 @@ func Parse(command, docs []byte) ([]Command, error) {
 	if err != nil {
 		return nil, err
 	}
+	addFlag(cmds, MayReplicate, "may_replicate")
 	sortCommands(cmds)
 	return cmds, check(cmds)
 }
@@ -227,6 +229,16 @@ func merge(cmds, adds []Command) ([]Command, error) {
 		cmds[i].Subcommands = append(cmds[i].Subcommands, a)
 	}
 	return cmds, nil
+}
+
+// addFlag adds flag to the named commands that the capture has, unless they have
+// it already.
+func addFlag(cmds []Command, names []string, flag string) {
+	for i := range cmds {
+		if slices.Contains(names, cmds[i].Name) && !slices.Contains(cmds[i].Flags, flag) {
+			cmds[i].Flags = append(cmds[i].Flags, flag)
+		}
+	}
 }
 
 func sortCommands(cmds []Command) {
