@@ -23,7 +23,7 @@ const (
 	FlagAsking                                   // "asking": allowed on an importing slot (cluster)
 	FlagFast                                     // "fast": O(1) or O(log N)
 	FlagNoAuth                                   // "no_auth": allowed before AUTH
-	FlagMayReplicate                             // "may_replicate": may produce replication traffic
+	FlagMayReplicate                             // "may_replicate": may reach the replication stream without "write" (set by the generator: 7.0 COMMAND hides it)
 	FlagNoMandatoryKeys                          // "no_mandatory_keys": keys are optional
 	FlagNoAsyncLoading                           // "no_async_loading": refused during async loading
 	FlagNoMulti                                  // "no_multi": refused inside MULTI

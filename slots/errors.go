@@ -13,7 +13,8 @@ var (
 	// command's arity.
 	ErrWrongArity = errors.New("xsync/slots: wrong number of arguments")
 	// ErrBadKeys is returned when the key positions cannot be found from the
-	// arguments (numkeys out of range or not a number, odd XREAD STREAMS list, ...).
+	// arguments (numkeys beyond the arguments or not a count, a fixed key position
+	// past the end, MIGRATE KEYS with a key at 3).
 	ErrBadKeys = errors.New("xsync/slots: cannot find the keys")
 	// ErrTopology is returned for a cluster topology reply that cannot be parsed.
 	ErrTopology = errors.New("xsync/slots: bad topology reply")
