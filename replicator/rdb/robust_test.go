@@ -289,17 +289,56 @@ func TestPsyncFixtures(t *testing.T) {
 	}
 }
 
-func FuzzDecode(f *testing.F) {
+// fuzzSeeds returns small RDBs: the small fixture files, and one RDB per key
+// of the big ones (so that every encoding is a seed; big seeds make the
+// fuzzer's minimization crawl).
+func fuzzSeeds() [][]byte {
 	dir, err := fixtures.Find()
-	if err == nil {
-		for _, sub := range []string{"rdb", "redis-assets"} {
-			m, _ := filepath.Glob(filepath.Join(dir, sub, "*.rdb"))
-			for _, p := range m {
-				if b, err := os.ReadFile(p); err == nil {
-					f.Add(b)
+	if err != nil {
+		return nil
+	}
+	var seeds [][]byte
+	for _, sub := range []string{"rdb", "redis-assets"} {
+		m, _ := filepath.Glob(filepath.Join(dir, sub, "*.rdb"))
+		for _, p := range m {
+			b, err := os.ReadFile(p)
+			if err != nil {
+				continue
+			}
+			if len(b) < 4096 {
+				seeds = append(seeds, b)
+				continue
+			}
+			d := NewDecoder(bytes.NewReader(b), Options{})
+			v, _ := d.Version()
+			for {
+				rec, err := d.Next()
+				if err != nil {
+					break
 				}
+				if rec.Kind != KindKey || rec.Raw == nil || len(rec.Raw) > 2048 {
+					continue
+				}
+				var buf bytes.Buffer
+				w := newRDBWriter(&buf, v)
+				if rec.ExpireAt != 0 {
+					w.byte1(opExpireTimeMS)
+					w.u64le(uint64(rec.ExpireAt))
+				}
+				w.byte1(rec.RDBType)
+				w.str(rec.Key)
+				w.raw(rec.Raw)
+				w.end()
+				seeds = append(seeds, buf.Bytes())
 			}
 		}
+	}
+	return seeds
+}
+
+func FuzzDecode(f *testing.F) {
+	for _, s := range fuzzSeeds() {
+		f.Add(s)
 	}
 	f.Add(bigListRDB(10))
 	f.Fuzz(func(t *testing.T, in []byte) {

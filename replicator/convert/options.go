@@ -1,0 +1,140 @@
+package convert
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Version is a Redis server version (major.minor) of the destination.
+type Version struct{ Major, Minor int }
+
+// Latest is the newest version this package knows (RDB 12).
+var latest = Version{7, 4}
+
+// Less reports whether v is older than o.
+func (v Version) Less(o Version) bool {
+	return v.Major < o.Major || v.Major == o.Major && v.Minor < o.Minor
+}
+
+// AtLeast reports whether v is o or newer.
+func (v Version) AtLeast(major, minor int) bool { return !v.Less(Version{major, minor}) }
+
+// RDBVersion returns the RDB version the server writes and the newest DUMP
+// payload version it accepts.
+func (v Version) RDBVersion() int {
+	switch {
+	case v.AtLeast(7, 4):
+		return 12
+	case v.AtLeast(7, 2):
+		return 11
+	case v.AtLeast(7, 0):
+		return 10
+	case v.AtLeast(5, 0):
+		return 9
+	case v.AtLeast(4, 0):
+		return 8
+	case v.AtLeast(3, 2):
+		return 7
+	case v.AtLeast(2, 6):
+		return 6
+	}
+	return 5
+}
+
+// String returns "major.minor".
+func (v Version) String() string { return fmt.Sprintf("%d.%d", v.Major, v.Minor) }
+
+// Mode says how keys are written.
+type Mode uint8
+
+// Modes.
+const (
+	// ModeAuto writes RESTORE where the destination reads the payload and the
+	// key is not big, plain commands otherwise.
+	ModeAuto Mode = iota
+	// ModeRestore always writes RESTORE; a key that cannot be is an error.
+	ModeRestore
+	// ModeCommands always writes plain commands.
+	ModeCommands
+)
+
+// Replace says what happens to a key that exists on the destination.
+type Replace uint8
+
+// Replace policies.
+const (
+	// ReplaceKey replaces it: RESTORE ... REPLACE, or DEL before the commands.
+	ReplaceKey Replace = iota
+	// ReplaceNever leaves it: RESTORE fails with BUSYKEY; commands merge into it.
+	ReplaceNever
+)
+
+// ModulePolicy says what to do with module values.
+type ModulePolicy uint8
+
+// Module policies.
+const (
+	// ModulePass passes module values through as RESTORE (the destination must
+	// have the module loaded).
+	ModulePass ModulePolicy = iota
+	// ModuleRefuse returns an error naming the key and module.
+	ModuleRefuse
+)
+
+// Defaults of Options.
+const (
+	DefaultMaxBytes    = 16 << 20
+	DefaultMaxElements = 1000
+)
+
+// Options configures a Converter. Zero fields take their defaults.
+type Options struct {
+	// Target is the destination's version. Default 7.4.
+	Target Version
+	// Mode chooses RESTORE or commands. Default ModeAuto.
+	Mode Mode
+	// Replace is the policy for existing keys. Default ReplaceKey.
+	Replace Replace
+	// Modules is the policy for module values. Default ModulePass.
+	Modules ModulePolicy
+	// MaxBytes bounds the size of one command (and of one batch handed to
+	// emit): a value bigger than it goes the command path. Default 16 MiB.
+	MaxBytes int
+	// MaxElements bounds the elements of one command. Default 1000.
+	MaxElements int
+	// BigKeyBytes sends values whose serialized size is over it down the
+	// command path. Default MaxBytes.
+	BigKeyBytes int
+	// Now is the clock for relative TTLs (destinations before 5.0) and for
+	// leaving out keys that have already expired. Default time.Now.
+	Now func() time.Time
+}
+
+// ErrOptions reports a bad combination of options.
+var ErrOptions = errors.New("xsync/convert: bad options")
+
+func (o *Options) validate() error {
+	if o.Target == (Version{}) {
+		o.Target = latest
+	}
+	if o.MaxBytes <= 0 {
+		o.MaxBytes = DefaultMaxBytes
+	}
+	if o.MaxElements <= 0 {
+		o.MaxElements = DefaultMaxElements
+	}
+	if o.BigKeyBytes <= 0 {
+		o.BigKeyBytes = o.MaxBytes
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.MaxBytes < 1024 {
+		return fmt.Errorf("%w: MaxBytes %d is under 1 KiB", ErrOptions, o.MaxBytes)
+	}
+	if o.Mode > ModeCommands || o.Replace > ReplaceNever || o.Modules > ModuleRefuse {
+		return fmt.Errorf("%w: unknown mode or policy", ErrOptions)
+	}
+	return nil
+}
