@@ -1,0 +1,105 @@
+package redistest
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"testing"
+)
+
+// Environment variables that choose the binaries.
+const (
+	EnvServer = "XSYNC_REDIS_SERVER" // path of redis-server; default: redis-server in $PATH
+	EnvCLI    = "XSYNC_REDIS_CLI"    // path of redis-cli; default: beside redis-server, then $PATH
+)
+
+// Version is a redis-server version.
+type Version struct{ Major, Minor, Patch int }
+
+// String returns the version as "major.minor.patch".
+func (v Version) String() string { return fmt.Sprintf("%d.%d.%d", v.Major, v.Minor, v.Patch) }
+
+// AtLeast reports whether v >= major.minor.
+func (v Version) AtLeast(major, minor int) bool {
+	return v.Major > major || (v.Major == major && v.Minor >= minor)
+}
+
+var versionRE = regexp.MustCompile(`v=(\d+)\.(\d+)\.(\d+)`)
+
+// binaries holds the paths and version found for one Start or StartCluster.
+type binaries struct {
+	server  string
+	cli     string
+	version Version
+}
+
+// missing fails the test when CI is set and skips it otherwise.
+func missing(tb testing.TB, what string, err error) {
+	tb.Helper()
+	msg := fmt.Sprintf("redistest: %s not found (%v): install it with `apt-get install redis-server` or set %s/%s", what, err, EnvServer, EnvCLI)
+	if os.Getenv("CI") != "" {
+		tb.Fatal(msg)
+	}
+	tb.Skip(msg)
+}
+
+// findBinaries locates redis-server (and redis-cli when needCLI) and reads the version.
+func findBinaries(tb testing.TB, override string, needCLI bool) binaries {
+	tb.Helper()
+	var b binaries
+	name := override
+	if name == "" {
+		name = os.Getenv(EnvServer)
+	}
+	if name == "" {
+		name = "redis-server"
+	}
+	p, err := exec.LookPath(name)
+	if err != nil {
+		missing(tb, "redis-server", err)
+		return b
+	}
+	b.server = p
+	out, err := exec.Command(p, "--version").Output()
+	if err != nil {
+		tb.Fatalf("redistest: %s --version: %v", p, err)
+	}
+	m := versionRE.FindSubmatch(out)
+	if m == nil {
+		tb.Fatalf("redistest: cannot read the version in %q", out)
+	}
+	b.version.Major, _ = strconv.Atoi(string(m[1]))
+	b.version.Minor, _ = strconv.Atoi(string(m[2]))
+	b.version.Patch, _ = strconv.Atoi(string(m[3]))
+	if needCLI {
+		b.cli = findCLI(tb, p)
+	}
+	return b
+}
+
+func findCLI(tb testing.TB, server string) string {
+	tb.Helper()
+	if c := os.Getenv(EnvCLI); c != "" {
+		p, err := exec.LookPath(c)
+		if err != nil {
+			missing(tb, "redis-cli", err)
+		}
+		return p
+	}
+	if c := filepath.Join(filepath.Dir(server), "redis-cli"); fileExists(c) {
+		return c
+	}
+	p, err := exec.LookPath("redis-cli")
+	if err != nil {
+		missing(tb, "redis-cli", err)
+	}
+	return p
+}
+
+func fileExists(p string) bool {
+	st, err := os.Stat(p)
+	return err == nil && !st.IsDir()
+}
