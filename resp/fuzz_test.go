@@ -3,6 +3,7 @@ package resp
 import (
 	"bytes"
 	"errors"
+	"io"
 	"math/rand/v2"
 	"testing"
 )
@@ -35,6 +36,7 @@ func FuzzParseCommand(f *testing.F) {
 	f.Fuzz(func(t *testing.T, in []byte) {
 		for _, lim := range []*Limits{nil, smallLimits} {
 			checkCommandParse(t, in, lim)
+			checkCommandReader(t, in, lim)
 		}
 	})
 }
@@ -87,6 +89,7 @@ func FuzzParseValue(f *testing.F) {
 	f.Fuzz(func(t *testing.T, in []byte) {
 		for _, lim := range []*Limits{nil, smallLimits} {
 			checkValueParse(t, in, lim)
+			checkValueReader(t, in, lim)
 		}
 	})
 }
@@ -124,6 +127,49 @@ func checkValueParse(t *testing.T, in []byte, lim *Limits) {
 	}
 }
 
+// checkCommandReader checks that a Reader fed in in chunks of 1..7 bytes reads the
+// first command of in as ParseCommand does (an incomplete one as an unexpected end).
+func checkCommandReader(t *testing.T, in []byte, lim *Limits) {
+	args, n, err := ParseCommand(bytes.Clone(in), nil, lim)
+	if err == nil && len(args) == 0 {
+		return // skipped by the Reader
+	}
+	var l Limits
+	if lim != nil {
+		l = *lim
+	}
+	r := NewReader(&chunkReader{data: bytes.Clone(in), rng: rand.New(rand.NewPCG(uint64(len(in)), 1)), max: 7}, l)
+	rargs, rn, rerr := r.ReadCommand()
+	switch {
+	case err == ErrIncomplete:
+		if rerr != io.ErrUnexpectedEOF && (len(in) > 0 || rerr != io.EOF) {
+			t.Fatalf("%q: Reader gives %q, %v for an incomplete command", in, rargs, rerr)
+		}
+	case !sameErr(rerr, err) || rn != n || !equalStrs(strs(rargs), strs(args)):
+		t.Fatalf("%q: Reader gives %q, %d, %v; ParseCommand %q, %d, %v", in, rargs, rn, rerr, args, n, err)
+	}
+}
+
+// checkValueReader checks that a Reader fed in in chunks of 1..7 bytes reads the
+// first reply of in as ParseValue does.
+func checkValueReader(t *testing.T, in []byte, lim *Limits) {
+	v, n, err := ParseValue(in, lim)
+	var l Limits
+	if lim != nil {
+		l = *lim
+	}
+	r := NewReader(&chunkReader{data: in, rng: rand.New(rand.NewPCG(uint64(len(in)), 2)), max: 7}, l)
+	rv, rn, rerr := r.ReadValue()
+	switch {
+	case err == ErrIncomplete:
+		if rerr != io.ErrUnexpectedEOF && (len(in) > 0 || rerr != io.EOF) {
+			t.Fatalf("%q: Reader gives %v, %v for an incomplete reply", in, rv, rerr)
+		}
+	case !sameErr(rerr, err) || rn != n || !bytes.Equal(AppendValue(nil, rv), AppendValue(nil, v)):
+		t.Fatalf("%q: Reader gives %v, %d, %v; ParseValue %v, %d, %v", in, rv, rn, rerr, v, n, err)
+	}
+}
+
 // small cuts a seed to 256 bytes: the fuzzer minimizes every input that finds new
 // coverage, and minimizing large inputs stalls it for a minute at a time.
 func small(b []byte) []byte { return b[:min(len(b), 256)] }
@@ -146,11 +192,16 @@ func checkParseErr(t *testing.T, in []byte, n int, err error) {
 	}
 }
 
-// prefixes returns up to 40 cut points in [0, n).
+// prefixes returns up to 12 cut points in [0, n): the last bytes, where an item's
+// end is judged, and evenly spaced ones. Few enough to keep each run cheap: the
+// fuzzer minimizes every input that finds new coverage, with many runs.
 func prefixes(n int) []int {
 	var cuts []int
-	step := max(1, n/40)
-	for c := 0; c < n; c += step {
+	for c := max(0, n-3); c < n; c++ {
+		cuts = append(cuts, c)
+	}
+	step := max(1, n/9)
+	for c := 0; c < n-3; c += step {
 		cuts = append(cuts, c)
 	}
 	return cuts

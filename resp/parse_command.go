@@ -47,51 +47,70 @@ func (s *scanner) command(dst [][]byte) ([][]byte, int, error) {
 // except that the CRLF after each bulk is checked rather than skipped.
 func (s *scanner) multibulk(dst [][]byte) ([][]byte, int, error) {
 	args := dst[:0]
-	end, pos, err := s.line(1, maxNumLine, "")
-	if err != nil {
-		return args, 0, err
+	count, pos, err := s.multibulkHeader()
+	if err != nil || count == 0 {
+		return args, pos, err
 	}
-	count, ok := parseInt(s.buf[1:end])
-	if !ok {
-		return args, 0, protoErr(s.base, 1, "invalid multibulk length")
-	}
-	if count <= 0 {
-		return args, pos, nil // Redis skips "*0" and "*-1" as empty commands
-	}
-	if count > s.lim.MaxArrayLen {
-		return args, 0, tooLarge(s.base, 1, "multibulk length", count, s.lim.MaxArrayLen)
-	}
-	left := int(count)
-	for ; left > 0; left-- {
-		if pos >= len(s.buf) {
-			return args[:0], 0, s.incomplete(pos + left*minBulkWire)
-		}
-		if c := s.buf[pos]; c != TypeBulkString {
-			return args[:0], 0, protoErr(s.base, pos, "expected '$', got "+strconv.QuoteRune(rune(c)))
-		}
-		end, next, err := s.line(pos+1, maxNumLine, "")
+	for left := count; left > 0; left-- {
+		arg, next, err := s.bulkArg(pos)
 		if err != nil {
 			if err == ErrIncomplete {
 				s.need += (left - 1) * minBulkWire
 			}
 			return args[:0], 0, err
 		}
-		size, ok := parseInt(s.buf[pos+1 : end])
-		if !ok || size < 0 {
-			return args[:0], 0, protoErr(s.base, pos+1, "invalid bulk length")
-		}
-		if size > s.lim.MaxBulkLen {
-			return args[:0], 0, tooLarge(s.base, pos+1, "bulk length", size, s.lim.MaxBulkLen)
-		}
-		stop := next + int(size)
-		if stop+2 > len(s.buf) {
-			return args[:0], 0, s.incomplete(stop + 2 + (left-1)*minBulkWire)
-		}
-		if s.buf[stop] != '\r' || s.buf[stop+1] != '\n' {
-			return args[:0], 0, protoErr(s.base, stop, "expected CRLF after bulk data")
-		}
-		args = append(args, s.buf[next:stop:stop])
-		pos = stop + 2
+		args = append(args, arg)
+		pos = next
 	}
 	return args, pos, nil
+}
+
+// multibulkHeader parses "*<n>\r\n" and returns n (0 for any n below one, which
+// Redis skips as an empty command) and the position after the line.
+func (s *scanner) multibulkHeader() (count, next int, err error) {
+	end, next, err := s.line(1, maxNumLine, "")
+	if err != nil {
+		return 0, 0, err
+	}
+	n, ok := parseInt(s.buf[1:end])
+	if !ok {
+		return 0, 0, protoErr(s.base, 1, "invalid multibulk length")
+	}
+	if n <= 0 {
+		return 0, next, nil // Redis skips "*0" and "*-1" as empty commands
+	}
+	if n > s.lim.MaxArrayLen {
+		return 0, 0, tooLarge(s.base, 1, "multibulk length", n, s.lim.MaxArrayLen)
+	}
+	return int(n), next, nil
+}
+
+// bulkArg parses the bulk string "$<len>\r\n<bytes>\r\n" of a multibulk command at
+// pos and returns its bytes and the position after it.
+func (s *scanner) bulkArg(pos int) (arg []byte, next int, err error) {
+	if pos >= len(s.buf) {
+		return nil, 0, s.incomplete(pos + minBulkWire)
+	}
+	if c := s.buf[pos]; c != TypeBulkString {
+		return nil, 0, protoErr(s.base, pos, "expected '$', got "+strconv.QuoteRune(rune(c)))
+	}
+	end, next, err := s.line(pos+1, maxNumLine, "")
+	if err != nil {
+		return nil, 0, err
+	}
+	size, ok := parseInt(s.buf[pos+1 : end])
+	if !ok || size < 0 {
+		return nil, 0, protoErr(s.base, pos+1, "invalid bulk length")
+	}
+	if size > s.lim.MaxBulkLen {
+		return nil, 0, tooLarge(s.base, pos+1, "bulk length", size, s.lim.MaxBulkLen)
+	}
+	stop := next + int(size)
+	if stop+2 > len(s.buf) {
+		return nil, 0, s.incomplete(stop + 2)
+	}
+	if s.buf[stop] != '\r' || s.buf[stop+1] != '\n' {
+		return nil, 0, protoErr(s.base, stop, "expected CRLF after bulk data")
+	}
+	return s.buf[next:stop:stop], stop + 2, nil
 }

@@ -77,6 +77,8 @@ func (s *scanner) value(pos, depth int) (Value, int, error) {
 		if err != nil {
 			return Value{}, 0, err
 		}
+		// The annotated value is parsed one level deeper, so that a chain of
+		// attributes is bounded by MaxDepth too.
 		v, next, err := s.value(next, depth+1)
 		if err != nil {
 			return Value{}, 0, err
@@ -173,42 +175,25 @@ func (s *scanner) bulkValue(t byte, pos int) (Value, int, error) {
 
 // aggregate parses an array, set, push or map (null when an array's count is -1).
 func (s *scanner) aggregate(t byte, pos, depth int) (Value, int, error) {
-	if t == TypeArray {
-		end, next, err := s.line(pos+1, maxNumLine, "")
-		if err != nil {
-			return Value{}, 0, err
-		}
-		if n, ok := parseInt(s.buf[pos+1 : end]); ok && n == -1 {
-			return Value{Type: t, Null: true}, next, nil
-		}
-	}
 	elems, next, err := s.elems(t, pos, depth)
 	if err != nil {
 		return Value{}, 0, err
+	}
+	if elems == nil {
+		return Value{Type: t, Null: true}, next, nil
 	}
 	return Value{Type: t, Elems: elems}, next, nil
 }
 
 // elems parses the count line at pos and the elements that follow: count of them,
-// or 2*count for a map or an attribute.
+// or 2*count for a map or an attribute. elems is nil for a null array ("*-1").
 func (s *scanner) elems(t byte, pos, depth int) ([]Value, int, error) {
-	end, next, err := s.line(pos+1, maxNumLine, "")
+	total, next, err := s.header(t, pos, depth)
 	if err != nil {
 		return nil, 0, err
 	}
-	count, ok := parseInt(s.buf[pos+1 : end])
-	if !ok || count < 0 {
-		return nil, 0, protoErr(s.base, pos+1, "invalid aggregate length")
-	}
-	if count > s.lim.MaxArrayLen {
-		return nil, 0, tooLarge(s.base, pos+1, "aggregate length", count, s.lim.MaxArrayLen)
-	}
-	if depth >= s.lim.MaxDepth {
-		return nil, 0, protoErr(s.base, pos, "aggregate nested deeper than "+strconv.Itoa(s.lim.MaxDepth))
-	}
-	total := int(count)
-	if t == TypeMap || t == TypeAttribute {
-		total *= 2
+	if total < 0 {
+		return nil, next, nil
 	}
 	if total == 0 {
 		return []Value{}, next, nil
@@ -226,4 +211,32 @@ func (s *scanner) elems(t byte, pos, depth int) ([]Value, int, error) {
 		elems = append(elems, v)
 	}
 	return elems, next, nil
+}
+
+// header parses the count line of an aggregate of type t at pos, nested depth
+// deep. It returns the number of elements that follow (twice the count for a map or
+// an attribute; -1 for a null array) and the position after the line.
+func (s *scanner) header(t byte, pos, depth int) (total, next int, err error) {
+	end, next, err := s.line(pos+1, maxNumLine, "")
+	if err != nil {
+		return 0, 0, err
+	}
+	count, ok := parseInt(s.buf[pos+1 : end])
+	if ok && count == -1 && t == TypeArray {
+		return -1, next, nil
+	}
+	if !ok || count < 0 {
+		return 0, 0, protoErr(s.base, pos+1, "invalid aggregate length")
+	}
+	if count > s.lim.MaxArrayLen {
+		return 0, 0, tooLarge(s.base, pos+1, "aggregate length", count, s.lim.MaxArrayLen)
+	}
+	if depth >= s.lim.MaxDepth {
+		return 0, 0, protoErr(s.base, pos, "aggregate nested deeper than "+strconv.Itoa(s.lim.MaxDepth))
+	}
+	total = int(count)
+	if t == TypeMap || t == TypeAttribute {
+		total *= 2
+	}
+	return total, next, nil
 }

@@ -35,6 +35,7 @@ type Reader struct {
 	args [][]byte
 	err  error // sticky protocol error
 	rerr error // error of the last read, returned by the next fill
+	skip skipper
 }
 
 // NewReader returns a Reader of rd; zero fields of lim take the defaults.
@@ -79,7 +80,7 @@ func (r *Reader) ReadCommand() (args [][]byte, n int, err error) {
 			}
 			return args, skipped + m, nil
 		case err == ErrIncomplete:
-			if err := r.fill(s.need); err != nil {
+			if err := r.wait(s.need, true); err != nil {
 				return nil, skipped, err
 			}
 		default:
@@ -104,7 +105,7 @@ func (r *Reader) ReadValue() (v Value, n int, err error) {
 			r.consume(m)
 			return v, m, nil
 		case err == ErrIncomplete:
-			if err := r.fill(s.need); err != nil {
+			if err := r.wait(s.need, false); err != nil {
 				return Value{}, 0, err
 			}
 		default:
@@ -187,8 +188,42 @@ func (r *Reader) endErr(err error) error {
 	return err
 }
 
-// consume marks n buffered bytes as read.
+// wait reads more of an item that the parser found incomplete, needing at least
+// need bytes. For a length-framed item (a reply, a multibulk command) the skipper
+// follows the framing through the reads, so that the parser runs again only once
+// the whole item is buffered (or a fault is).
+func (r *Reader) wait(need int, command bool) error {
+	k := &r.skip
+	if r.w == r.r || (command && r.buf[r.r] != TypeArray) {
+		return r.fill(need)
+	}
+	if !k.active {
+		k.start()
+	} else if k.done {
+		k.bad = true // cannot happen: the parser disagrees with the skipper; let it be
+	}
+	for !k.bad {
+		s := scanner{buf: r.buf[r.r:r.w], base: r.off, lim: r.lim}
+		var done bool
+		var n int
+		if command {
+			done, n = k.advanceCommand(&s)
+		} else {
+			done, n = k.advance(&s)
+		}
+		if done || k.bad {
+			return nil
+		}
+		if err := r.fill(max(n, need)); err != nil {
+			return err
+		}
+	}
+	return r.fill(need)
+}
+
+// consume marks n buffered bytes as read and ends the item being followed.
 func (r *Reader) consume(n int) {
+	r.skip.reset()
 	r.r += n
 	r.off += int64(n)
 	if r.r == r.w {

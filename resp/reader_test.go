@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"math/rand/v2"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -294,5 +295,44 @@ func TestReaderRead(t *testing.T) {
 	}
 	if r.Buffered() != 0 {
 		t.Fatalf("Buffered = %d", r.Buffered())
+	}
+}
+
+// TestReaderLargeItems reads items of a million elements in small reads: the
+// skipper must follow them to their end (the parser runs about once per item).
+func TestReaderLargeItems(t *testing.T) {
+	args := [][]byte{[]byte("SADD"), []byte("k")}
+	for i := range 300000 {
+		args = append(args, []byte(strconv.Itoa(i)))
+	}
+	cmd := AppendCommand(nil, args...)
+	reply := AppendArray(nil, 2)
+	reply = appendHeader(reply, TypeAttribute, 1)
+	reply = AppendSimple(reply, "a")
+	reply = AppendInt(reply, 1)
+	reply = appendHeader(reply, TypeMap, 100000)
+	for i := range 100000 {
+		reply = AppendBulkInt(reply, int64(i))
+		reply = AppendValue(reply, Value{Type: TypeArray, Elems: []Value{{Type: TypeNull, Null: true}, {Type: TypeBoolean, Int: 1}}})
+	}
+	reply = AppendNullBulk(reply)
+	data := append(append(bytes.Clone(cmd), reply...), cmd...)
+	r := NewReader(&chunkReader{data: data, rng: rand.New(rand.NewPCG(5, 5)), max: 4096}, Limits{})
+	for i, want := range [][]byte{cmd, reply, cmd} {
+		var got []byte
+		var n int
+		var err error
+		if i == 1 {
+			var v Value
+			v, n, err = r.ReadValue()
+			got = AppendValue(nil, v)
+		} else {
+			var a [][]byte
+			a, n, err = r.ReadCommand()
+			got = AppendCommand(nil, a...)
+		}
+		if err != nil || n != len(want) || !bytes.Equal(got, want) {
+			t.Fatalf("item %d: n %d (want %d), err %v, equal %v", i, n, len(want), err, bytes.Equal(got, want))
+		}
 	}
 }
