@@ -81,6 +81,7 @@ type Decoder struct {
 	b                           builder
 	strFn                       func([]byte) error
 	pel                         []pelRec
+	mf                          []elem
 	grpArena                    []byte
 	cons                        []consRec
 	grp                         StreamGroup
@@ -449,14 +450,14 @@ type callerErr struct{ err error }
 
 func (e callerErr) Error() string { return e.err.Error() }
 
+// isCallerErr reports a caller's error; parsers return those unwrapped.
 func isCallerErr(err error) bool {
-	var c callerErr
-	return errors.As(err, &c)
+	_, ok := err.(callerErr)
+	return ok
 }
 
 func unwrapCaller(err error) error {
-	var c callerErr
-	if errors.As(err, &c) {
+	if c, ok := err.(callerErr); ok {
 		return c.err
 	}
 	return err

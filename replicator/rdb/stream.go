@@ -138,7 +138,7 @@ func (d *Decoder) streamNode(master StreamID, lp []byte) error {
 	if nmf < 0 || nmf > int64(len(lp)) {
 		return fmt.Errorf("stream node with %d master fields", nmf)
 	}
-	mf := make([]elem, 0, 8)
+	mf := d.mf[:0]
 	for i := int64(0); i < nmf; i++ {
 		e, err := it.must()
 		if err != nil {
@@ -146,6 +146,7 @@ func (d *Decoder) streamNode(master StreamID, lp []byte) error {
 		}
 		mf = append(mf, e)
 	}
+	d.mf = mf
 	if z, err := ints(1); err != nil || z[0] != 0 {
 		return fmt.Errorf("stream master entry not terminated: %v", err)
 	}
