@@ -373,6 +373,7 @@ func (d *Decoder) key(r *Record, t byte) (ok bool, err error) {
 	}
 	r.Key = d.keyBuf
 	d.valStart = d.cur.offset()
+	r.ValueOffset = d.valStart
 	d.cur.raw = d.cur.raw[:0]
 	d.empty = false
 	if d.opts.RawLimit < 0 {

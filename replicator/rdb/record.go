@@ -143,12 +143,14 @@ type Record struct {
 	Offset int64
 
 	// Key fields (KindKey).
-	Key      []byte
-	Type     ValueType
-	RDBType  byte  // the RDB type byte of the value
-	ExpireAt int64 // absolute unix ms; 0 = no expire
-	Idle     int64 // LRU idle seconds; -1 unknown
-	Freq     int   // LFU counter; -1 unknown
+	// ValueOffset is the byte offset of the value's first byte.
+	ValueOffset int64
+	Key         []byte
+	Type        ValueType
+	RDBType     byte  // the RDB type byte of the value
+	ExpireAt    int64 // absolute unix ms; 0 = no expire
+	Idle        int64 // LRU idle seconds; -1 unknown
+	Freq        int   // LFU counter; -1 unknown
 	// Raw holds the value's serialized bytes exactly as in the RDB (without the
 	// type byte) when they are not over Options.RawLimit; nil otherwise.
 	// AppendDumpPayload turns them into a DUMP payload.

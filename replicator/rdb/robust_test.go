@@ -102,12 +102,18 @@ func TestTruncated(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			// Record boundaries, and points inside each record.
 			var cuts []int
+			inValue := map[int]string{} // cut inside a value -> its key
 			d := NewDecoder(bytes.NewReader(in), Options{})
 			prev := int64(-1)
 			for {
 				rec, err := d.Next()
 				if err != nil {
 					break
+				}
+				if rec.Kind == KindKey && len(rec.Raw) >= 2 {
+					n := int(rec.ValueOffset) + len(rec.Raw)/2
+					inValue[n] = string(rec.Key)
+					cuts = append(cuts, n)
 				}
 				cuts = append(cuts, int(rec.Offset))
 				if prev >= 0 {
@@ -134,6 +140,9 @@ func TestTruncated(t *testing.T) {
 				}
 				if de.Offset > int64(n) {
 					t.Fatalf("cut at %d: error names offset %d", n, de.Offset)
+				}
+				if k, ok := inValue[n]; ok && string(de.Key) != k {
+					t.Fatalf("cut at %d inside the value of %q: error %v names key %q", n, k, err, de.Key)
 				}
 				if alloc > 64<<20 {
 					t.Fatalf("cut at %d: %d bytes allocated", n, alloc)
