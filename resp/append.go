@@ -104,9 +104,11 @@ func AppendCommandString(dst []byte, args ...string) []byte {
 }
 
 // AppendValue re-encodes a parsed value, attributes first. A value parsed by
-// ParseValue is written back byte for byte, with these exceptions: a double is
-// written from Str when Str is set (else from Float), a verbatim string is always
-// written with the format "txt", and a chain of attributes becomes one attribute.
+// ParseValue is written back as it came when it came in canonical form (lengths and
+// integers without sign or leading zeros beyond what strconv writes), with these
+// exceptions: a double is written from Str when Str is set (else from Float), a
+// verbatim string is always written with the format "txt", and a chain of
+// attributes becomes one attribute.
 // A Value with Null set is written as the RESP2 null of its type ("$-1", "*-1") for
 // bulk strings and arrays and as "_\r\n" otherwise. An unknown Type is written as
 // "_\r\n".

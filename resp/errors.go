@@ -47,15 +47,3 @@ func tooLarge(base int64, pos int, what string, got, limit int64) error {
 		Err: ErrTooLarge,
 	}
 }
-
-// withBase moves the position of a *ProtocolError by base; other errors pass.
-func withBase(err error, base int64) error {
-	if base == 0 {
-		return err
-	}
-	var pe *ProtocolError
-	if errors.As(err, &pe) {
-		pe.Pos += base
-	}
-	return err
-}

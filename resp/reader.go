@@ -197,8 +197,8 @@ func (r *Reader) wait(need int, command bool) error {
 	if r.w == r.r || (command && r.buf[r.r] != TypeArray) {
 		return r.fill(need)
 	}
-	if !k.active {
-		k.start()
+	if !k.active || k.command != command {
+		k.start(command)
 	} else if k.done {
 		k.bad = true // cannot happen: the parser disagrees with the skipper; let it be
 	}
@@ -235,28 +235,16 @@ func (r *Reader) consume(n int) {
 }
 
 // fill reads from the stream until at least need bytes are buffered, and at least
-// once. It makes room first: it moves the buffered bytes to the front, and grows the
-// buffer only when need does not fit. A stream that ends returns io.EOF when nothing
-// is buffered and io.ErrUnexpectedEOF otherwise.
+// once. A read error that comes with data is held back for the next fill, so that
+// the data is parsed first. A stream that ends returns io.EOF when nothing is
+// buffered and io.ErrUnexpectedEOF otherwise.
 func (r *Reader) fill(need int) error {
-	if need > len(r.buf) {
-		size := max(2*len(r.buf), readerMinSize)
-		if size < need {
-			size = need
-		}
-		nb := make([]byte, size)
-		r.w = copy(nb, r.buf[r.r:r.w])
-		r.r = 0
-		r.buf = nb
-	} else if r.r > 0 && (r.r+need > len(r.buf) || r.w == len(r.buf)) {
-		r.w = copy(r.buf, r.buf[r.r:r.w])
-		r.r = 0
-	}
 	if err := r.rerr; err != nil {
 		r.rerr = nil
 		return r.endErr(err)
 	}
 	for empty, got := 0, 0; ; {
+		r.makeRoom(need)
 		n, err := r.rd.Read(r.buf[r.w:])
 		if n < 0 || n > len(r.buf)-r.w {
 			return ErrNegativeRead
@@ -282,4 +270,24 @@ func (r *Reader) fill(need int) error {
 			return io.ErrNoProgress
 		}
 	}
+}
+
+// makeRoom makes space to read into: it moves the buffered bytes to the front when
+// need does not fit behind them, and doubles the buffer only when it is full of
+// unconsumed bytes. A declared length therefore costs memory only as its bytes
+// arrive (at most twice the largest item), never on its word alone.
+func (r *Reader) makeRoom(need int) {
+	if r.r+need <= len(r.buf) && r.w < len(r.buf) {
+		return
+	}
+	if r.r > 0 {
+		r.w = copy(r.buf, r.buf[r.r:r.w])
+		r.r = 0
+	}
+	if r.w < len(r.buf) {
+		return
+	}
+	nb := make([]byte, max(2*len(r.buf), readerMinSize))
+	r.w = copy(nb, r.buf[:r.w])
+	r.buf = nb
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"math/rand/v2"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -333,6 +334,46 @@ func TestReaderLargeItems(t *testing.T) {
 		}
 		if err != nil || n != len(want) || !bytes.Equal(got, want) {
 			t.Fatalf("item %d: n %d (want %d), err %v, equal %v", i, n, len(want), err, bytes.Equal(got, want))
+		}
+	}
+}
+
+// TestDeclaredLengthsCostNothing checks that lengths a peer declares, within the
+// limits, cost memory only as their bytes arrive: a bulk of 500 MB, an array and a
+// command of 16M elements, each followed by a few bytes.
+func TestDeclaredLengthsCostNothing(t *testing.T) {
+	for _, tt := range []struct {
+		in      string
+		command bool
+	}{
+		{"$500000000\r\nabc", false},
+		{"*16777216\r\n:1\r\n:2\r\n", false},
+		{"%16777216\r\n:1\r\n", false},
+		{"*16777216\r\n$1\r\na\r\n", true},
+		{"*1\r\n$500000000\r\nabc", true},
+	} {
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		r := NewReader(strings.NewReader(tt.in), Limits{})
+		var err error
+		if tt.command {
+			_, _, err = r.ReadCommand()
+			if _, _, perr := ParseCommand([]byte(tt.in), nil, nil); perr != ErrIncomplete {
+				t.Fatalf("%q: ParseCommand: %v", tt.in, perr)
+			}
+		} else {
+			_, _, err = r.ReadValue()
+			if _, _, perr := ParseValue([]byte(tt.in), nil); perr != ErrIncomplete {
+				t.Fatalf("%q: ParseValue: %v", tt.in, perr)
+			}
+		}
+		runtime.ReadMemStats(&after)
+		if err != io.ErrUnexpectedEOF {
+			t.Fatalf("%q: err = %v, want io.ErrUnexpectedEOF", tt.in, err)
+		}
+		if grew := after.TotalAlloc - before.TotalAlloc; grew > 1<<20 {
+			t.Fatalf("%q: allocated %d bytes", tt.in, grew)
 		}
 	}
 }

@@ -10,11 +10,12 @@ package resp
 // parser would use, so it stops where the parser would fail: it changes how often
 // the parser runs, never what it returns.
 type skipper struct {
-	active bool
-	bad    bool // the skipper met a fault: the parser runs now and reports it
-	done   bool // the item ended within the buffer
-	pos    int  // next byte to look at, counted from the start of the item
-	stack  []skipFrame
+	active  bool
+	command bool // following a multibulk command rather than a reply
+	bad     bool // the skipper met a fault: the parser runs now and reports it
+	done    bool // the item ended within the buffer
+	pos     int  // next byte to look at, counted from the start of the item
+	stack   []skipFrame
 }
 
 // skipFrame is an open aggregate: how many elements are still to come, at which
@@ -32,8 +33,8 @@ func (k *skipper) reset() {
 }
 
 // start begins following the item that the parser found incomplete.
-func (k *skipper) start() {
-	k.active, k.bad, k.done, k.pos = true, false, false, 0
+func (k *skipper) start(command bool) {
+	k.active, k.command, k.bad, k.done, k.pos = true, command, false, false, 0
 	k.stack = append(k.stack[:0], skipFrame{left: 1})
 }
 

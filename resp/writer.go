@@ -26,7 +26,8 @@ func NewWriter(w io.Writer) *Writer {
 	return &Writer{w: w}
 }
 
-// Reset makes the Writer write to w, dropping what is buffered and the sticky error.
+// Reset makes the Writer write to to, dropping what is buffered and the sticky
+// error.
 func (w *Writer) Reset(to io.Writer) {
 	w.w, w.buf, w.err = to, w.buf[:0], nil
 }
