@@ -53,11 +53,19 @@ func TestFixturesJSON(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			var out bytes.Buffer
-			if err := WriteJSON(&out, bytes.NewReader(in), JSONOptions{Sort: true, Now: fixtureNow}); err != nil {
-				t.Fatal(err)
+			for _, dopts := range []Options{
+				{},
+				// Values over 1 KiB streamed from the input, in chunks of 5 elements.
+				{RawLimit: 1024, ChunkElements: 5, ChunkBytes: 100},
+				// Nothing kept raw.
+				{RawLimit: -1},
+			} {
+				var out bytes.Buffer
+				if err := WriteJSON(&out, bytes.NewReader(in), JSONOptions{Sort: true, Now: fixtureNow, Decoder: dopts}); err != nil {
+					t.Fatal(err)
+				}
+				compareJSONLines(t, want, out.Bytes())
 			}
-			compareJSONLines(t, want, out.Bytes())
 		})
 	}
 }

@@ -209,6 +209,11 @@ func (j *jsonWriter) key(rec *Record, w *bufio.Writer, sorting bool) (bool, erro
 			return flush()
 		})
 		j.buf = append(j.buf, ']')
+		if first && err == nil {
+			// No element: an empty list is no key (only seen when not held raw).
+			j.buf = j.buf[:0]
+			return false, nil
+		}
 	case ValueStream:
 		j.buf = append(j.buf, '[')
 		first := true
