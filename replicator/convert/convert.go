@@ -220,6 +220,9 @@ func (c *Converter) end() error {
 	c.out = append(c.out, c.body...)
 	c.n++
 	c.nargs = 0
+	if len(c.out) >= c.opts.BatchBytes {
+		return c.flush()
+	}
 	return nil
 }
 

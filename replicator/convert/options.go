@@ -86,6 +86,7 @@ const (
 const (
 	DefaultMaxBytes    = 16 << 20
 	DefaultMaxElements = 1000
+	DefaultBatchBytes  = 1 << 20
 )
 
 // Options configures a Converter. Zero fields take their defaults.
@@ -103,6 +104,10 @@ type Options struct {
 	MaxBytes int
 	// MaxElements bounds the elements of one command. Default 1000.
 	MaxElements int
+	// BatchBytes is the size from which the commands gathered for a key are
+	// handed to emit (a batch holds at most one command past it, and never
+	// more than MaxBytes). Default 1 MiB.
+	BatchBytes int
 	// BigKeyBytes sends values whose serialized size is over it down the
 	// command path. Default MaxBytes.
 	BigKeyBytes int
@@ -124,6 +129,10 @@ func (o *Options) validate() error {
 	if o.MaxElements <= 0 {
 		o.MaxElements = DefaultMaxElements
 	}
+	if o.BatchBytes <= 0 {
+		o.BatchBytes = DefaultBatchBytes
+	}
+	o.BatchBytes = min(o.BatchBytes, o.MaxBytes)
 	if o.BigKeyBytes <= 0 {
 		o.BigKeyBytes = o.MaxBytes
 	}

@@ -11,7 +11,7 @@ import (
 
 // Defaults of Options.
 const (
-	DefaultRawLimit      = 16 << 20
+	DefaultRawLimit      = 8 << 20
 	DefaultChunkElements = 1024
 	DefaultChunkBytes    = 1 << 20
 	DefaultMaxElement    = 512 << 20
@@ -22,7 +22,7 @@ const (
 // Options tunes a Decoder. Zero fields take their defaults.
 type Options struct {
 	// RawLimit is the largest value (serialized bytes) kept in Record.Raw;
-	// bigger values are only available through Record.Elements. Default 16 MiB;
+	// bigger values are only available through Record.Elements. Default 8 MiB;
 	// negative: never keep raw bytes.
 	RawLimit int
 	// ChunkElements is the most elements in one Chunk. Default 1024.
