@@ -156,6 +156,13 @@ func (c *Converter) restore(rec *rdb.Record, srcVersion int, now int64) error {
 	t := c.opts.Target
 	label := min(srcVersion, t.RDBVersion())
 	c.pay = rdb.AppendDumpPayload(c.pay[:0], rec.RDBType, rec.Raw, label)
+	if c.opts.Replace == ReplaceKey && !t.AtLeast(3, 0) {
+		// RESTORE has no REPLACE before 3.0.
+		c.begin("DEL", rec.Key)
+		if err := c.end(); err != nil {
+			return err
+		}
+	}
 	c.begin("RESTORE", rec.Key)
 	abs := t.AtLeast(5, 0)
 	switch {

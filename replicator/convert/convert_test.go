@@ -135,6 +135,8 @@ func TestConvert(t *testing.T) {
 		{name: "restore relative ttl before 5.0", in: oneKey(9, append(expireMS(exp), 0xF8, 5), rdb.TypeString, "k", str),
 			opts: Options{Target: Version{4, 0}, Now: clock},
 			want: "RESTORE k 60000 <payload:v8> REPLACE"},
+		{name: "DEL before RESTORE on 2.8", in: oneKey(6, nil, rdb.TypeString, "k", str), opts: Options{Target: Version{2, 8}},
+			want: "DEL k\nRESTORE k 0 <payload:v6>"},
 		{name: "payload labelled with the destination version", in: oneKey(11, nil, rdb.TypeString, "k", str),
 			opts: Options{Target: Version{6, 2}}, want: "RESTORE k 0 <payload:v9> REPLACE"},
 		{name: "newer type goes the command path", in: oneKey(11, nil, rdb.TypeSetListpack, "s", appendStr(nil, string(setLP))),

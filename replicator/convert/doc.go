@@ -22,5 +22,7 @@
 // field expires cannot be kept on destinations before 7.4 (counted in
 // Stats.DroppedFields); pending entries whose message was deleted are dropped
 // by XCLAIM, as Redis does. Module values pass through as RESTORE, or are
-// refused (ModuleRefuse), with an error naming key and module.
+// refused (ModuleRefuse), with an error naming key and module. Module aux
+// data, aux fields and slot info produce no command. Consumers' seen and active
+// times are not rebuilt (XCLAIM sets them to the time it runs).
 package convert

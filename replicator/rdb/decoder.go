@@ -186,90 +186,104 @@ func (d *Decoder) Next() (*Record, error) {
 		if err != nil {
 			return nil, d.fail(err, nil)
 		}
-		switch t {
-		case opEOF:
+		if t == opEOF {
 			return nil, d.eof()
-		case opSelectDB:
-			n, err := d.length()
-			if err == nil && n > 1<<20 {
-				err = fmt.Errorf("db number %d is not plausible", n)
-			}
-			if err != nil {
-				return nil, d.fail(err, nil)
-			}
-			d.db, r.DB = int(n), int(n)
-		case opResizeDB:
-			a, err := d.length()
-			if err == nil {
-				r.ExpiresSize, err = d.length()
-			}
-			if err != nil {
-				return nil, d.fail(err, nil)
-			}
-			r.Kind, r.DBSize = KindResizeDB, a
+		}
+		ready, err := d.record(r, t)
+		if err != nil {
+			return nil, d.fail(err, r.Key)
+		}
+		if ready {
 			return r, nil
-		case opExpireTime:
-			p, err := d.cur.next(4)
-			if err != nil {
-				return nil, d.fail(err, nil)
-			}
-			r.ExpireAt = int64(int32(binary.LittleEndian.Uint32(p))) * 1000
-		case opExpireTimeMS:
-			v, err := d.u64le()
-			if err != nil {
-				return nil, d.fail(err, nil)
-			}
-			r.ExpireAt = int64(v)
-		case opIdle:
-			v, err := d.length()
-			if err != nil {
-				return nil, d.fail(err, nil)
-			}
-			r.Idle = int64(v & (1<<62 - 1))
-		case opFreq:
-			v, err := d.cur.byte1()
-			if err != nil {
-				return nil, d.fail(err, nil)
-			}
-			r.Freq = int(v)
-		case opAux:
-			if err := d.aux(r); err != nil {
-				return nil, d.fail(err, nil)
-			}
-			return r, nil
-		case opSlotInfo:
-			var err error
-			if r.Slot, err = d.length(); err == nil {
-				if r.SlotSize, err = d.length(); err == nil {
-					r.SlotExpires, err = d.length()
-				}
-			}
-			if err != nil {
-				return nil, d.fail(err, nil)
-			}
-			r.Kind = KindSlotInfo
-			return r, nil
-		case opFunction2, opFunctionPreGA:
-			if err := d.function(r, t); err != nil {
-				return nil, d.fail(err, nil)
-			}
-			return r, nil
-		case opModuleAux:
-			if err := d.moduleAux(r); err != nil {
-				return nil, d.fail(err, nil)
-			}
-			return r, nil
-		default:
-			ok, err := d.key(r, t)
-			if err != nil {
-				return nil, d.fail(err, r.Key)
-			}
-			if ok {
-				return r, nil
-			}
-			*r = Record{d: d, Idle: -1, Freq: -1, DB: d.db}
 		}
 	}
+}
+
+// record reads what follows the type or opcode t into r; ready is false for
+// opcodes that only set state for the next key (and for skipped keys).
+func (d *Decoder) record(r *Record, t byte) (ready bool, err error) {
+	switch t {
+	case opSelectDB:
+		n, err := d.length()
+		if err == nil && n > 1<<20 {
+			err = fmt.Errorf("db number %d is not plausible", n)
+		}
+		if err != nil {
+			return false, err
+		}
+		d.db, r.DB = int(n), int(n)
+	case opResizeDB:
+		a, err := d.length()
+		if err == nil {
+			r.ExpiresSize, err = d.length()
+		}
+		if err != nil {
+			return false, err
+		}
+		r.Kind, r.DBSize = KindResizeDB, a
+		return true, nil
+	case opExpireTime:
+		p, err := d.cur.next(4)
+		if err != nil {
+			return false, err
+		}
+		r.ExpireAt = int64(int32(binary.LittleEndian.Uint32(p))) * 1000
+	case opExpireTimeMS:
+		v, err := d.u64le()
+		if err != nil {
+			return false, err
+		}
+		r.ExpireAt = int64(v)
+	case opIdle:
+		v, err := d.length()
+		if err != nil {
+			return false, err
+		}
+		r.Idle = int64(v & (1<<62 - 1))
+	case opFreq:
+		v, err := d.cur.byte1()
+		if err != nil {
+			return false, err
+		}
+		r.Freq = int(v)
+	case opAux:
+		if err := d.aux(r); err != nil {
+			return false, err
+		}
+		return true, nil
+	case opSlotInfo:
+		var err error
+		if r.Slot, err = d.length(); err == nil {
+			if r.SlotSize, err = d.length(); err == nil {
+				r.SlotExpires, err = d.length()
+			}
+		}
+		if err != nil {
+			return false, err
+		}
+		r.Kind = KindSlotInfo
+		return true, nil
+	case opFunction2, opFunctionPreGA:
+		if err := d.function(r, t); err != nil {
+			return false, err
+		}
+		return true, nil
+	case opModuleAux:
+		if err := d.moduleAux(r); err != nil {
+			return false, err
+		}
+		return true, nil
+	default:
+		ok, err := d.key(r, t)
+		if err != nil {
+			return false, err
+		}
+		if ok {
+			return true, nil
+		}
+		*r = Record{d: d, Idle: -1, Freq: -1, DB: d.db}
+	}
+	return false, nil
 }
 
 // eof reads the checksum after the EOF opcode.
