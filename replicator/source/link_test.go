@@ -379,3 +379,51 @@ func TestParseRDBHeader(t *testing.T) {
 		})
 	}
 }
+
+// nopHandler accepts everything.
+type nopHandler struct{}
+
+func (nopHandler) FullSync(context.Context, string, int64, io.Reader, int64) error { return nil }
+func (nopHandler) Continue(context.Context, string, int64) error                   { return nil }
+func (nopHandler) Command(context.Context, int, [][]byte, int64) error             { return nil }
+func (nopHandler) Progress(context.Context, int, int64) error                      { return nil }
+
+// TestDispatchAllocs: the stream path allocates nothing per command.
+func TestDispatchAllocs(t *testing.T) {
+	l, err := NewLink(Config{Addr: "x:1"}, nopHandler{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &session{l: l, prog: nopHandler{}}
+	cmds := [][][]byte{
+		{[]byte("SET"), []byte("k"), []byte("v")},
+		{[]byte("PING")},
+		{[]byte("select"), []byte("12")},
+		{[]byte("HSET"), []byte("h"), []byte("f"), []byte("v")},
+	}
+	ctx := context.Background()
+	allocs := testing.AllocsPerRun(1000, func() {
+		for _, c := range cmds {
+			if err := s.dispatch(ctx, c, 20); err != nil {
+				t.Fatal(err)
+			}
+		}
+	})
+	if allocs != 0 {
+		t.Fatalf("%v allocations per run", allocs)
+	}
+	if s.db != 12 || l.Status().Offset != s.off {
+		t.Fatalf("db %d offset %d/%d", s.db, l.Status().Offset, s.off)
+	}
+}
+
+func BenchmarkDispatch(b *testing.B) {
+	l, _ := NewLink(Config{Addr: "x:1"}, nopHandler{})
+	s := &session{l: l}
+	args := [][]byte{[]byte("SET"), []byte("key:000001"), []byte("value")}
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		_ = s.dispatch(ctx, args, 40)
+	}
+}

@@ -23,6 +23,11 @@ type session struct {
 	transferDone chan struct{}
 	doneOnce     sync.Once
 	leftover     []byte // stream bytes read together with the snapshot's EOF mark
+
+	// Stream state, owned by the stream goroutine.
+	prog Progresser
+	db   int
+	off  int64
 }
 
 func (s *session) endTransfer() { s.doneOnce.Do(func() { close(s.transferDone) }) }
@@ -155,58 +160,98 @@ func (s *session) stream(ctx context.Context) error {
 	if len(s.leftover) > 0 {
 		r = resp.NewReader(io.MultiReader(bytes.NewReader(s.leftover), r), l.cfg.Conn.Limits)
 	}
-	prog, _ := l.h.(Progresser)
-	db := int(l.st.db.Load())
-	off := l.st.offset.Load()
+	s.prog, _ = l.h.(Progresser)
+	s.db = int(l.st.db.Load())
+	s.off = l.st.offset.Load()
 	for {
 		args, n, err := r.ReadCommand()
 		if err != nil {
 			if errors.Is(err, io.EOF) {
 				err = fmt.Errorf("connection closed by the master: %w", io.ErrUnexpectedEOF)
 			}
-			return fmt.Errorf("xsync/source: %s: stream at offset %d: %w", l.cfg.Addr, off, err)
+			return fmt.Errorf("xsync/source: %s: stream at offset %d: %w", l.cfg.Addr, s.off, err)
 		}
-		off += int64(n)
-		l.st.received.Store(off)
-		forHandler := true
-		if len(args) == 0 {
-			forHandler = false
-		} else {
-			switch {
-			case bytes.EqualFold(args[0], []byte("PING")):
-				forHandler = false
-			case bytes.EqualFold(args[0], []byte("SELECT")):
-				if len(args) != 2 {
-					return fmt.Errorf("%w: %s: SELECT with %d arguments at offset %d", ErrProtocol, l.cfg.Addr, len(args)-1, off)
-				}
-				d, err := strconv.Atoi(string(args[1]))
-				if err != nil || d < 0 {
-					return fmt.Errorf("%w: %s: SELECT %q at offset %d", ErrProtocol, l.cfg.Addr, clip(string(args[1])), off)
-				}
-				db = d
-				l.st.db.Store(int64(d))
-				forHandler = false
-			case bytes.EqualFold(args[0], []byte("REPLCONF")):
-				forHandler = false
-				if len(args) >= 2 && bytes.EqualFold(args[1], []byte("GETACK")) {
-					l.st.offset.Store(off)
-					if err := s.sendAck(); err != nil {
-						return err
-					}
-				}
-			}
+		if err := s.dispatch(ctx, args, n); err != nil {
+			return err
 		}
-		if forHandler {
-			if err := l.h.Command(ctx, db, args, off); err != nil {
-				return handlerErr(ctx, "Command", err)
-			}
-		} else if prog != nil {
-			if err := prog.Progress(ctx, db, off); err != nil {
-				return handlerErr(ctx, "Progress", err)
-			}
-		}
-		l.st.offset.Store(off)
 	}
+}
+
+// dispatch handles one command of n bytes on the wire. It allocates nothing.
+func (s *session) dispatch(ctx context.Context, args [][]byte, n int) error {
+	l := s.l
+	s.off += int64(n)
+	off := s.off
+	l.st.received.Store(off)
+	forHandler := len(args) > 0
+	if forHandler {
+		switch {
+		case eqFold(args[0], "PING"):
+			forHandler = false
+		case eqFold(args[0], "SELECT"):
+			if len(args) != 2 {
+				return fmt.Errorf("%w: %s: SELECT with %d arguments at offset %d", ErrProtocol, l.cfg.Addr, len(args)-1, off)
+			}
+			d, ok := parseDB(args[1])
+			if !ok {
+				return fmt.Errorf("%w: %s: SELECT %q at offset %d", ErrProtocol, l.cfg.Addr, clip(string(args[1])), off)
+			}
+			s.db = d
+			l.st.db.Store(int64(d))
+			forHandler = false
+		case eqFold(args[0], "REPLCONF"):
+			forHandler = false
+			if len(args) >= 2 && eqFold(args[1], "GETACK") {
+				l.st.offset.Store(off)
+				if err := s.sendAck(); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	if forHandler {
+		if err := l.h.Command(ctx, s.db, args, off); err != nil {
+			return handlerErr(ctx, "Command", err)
+		}
+	} else if s.prog != nil {
+		if err := s.prog.Progress(ctx, s.db, off); err != nil {
+			return handlerErr(ctx, "Progress", err)
+		}
+	}
+	l.st.offset.Store(off)
+	return nil
+}
+
+// eqFold compares b with the upper-case ASCII word w, ignoring case.
+func eqFold(b []byte, w string) bool {
+	if len(b) != len(w) {
+		return false
+	}
+	for i := range len(b) {
+		c := b[i]
+		if 'a' <= c && c <= 'z' {
+			c -= 'a' - 'A'
+		}
+		if c != w[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// parseDB reads a SELECT argument: a small non-negative decimal.
+func parseDB(b []byte) (int, bool) {
+	if len(b) == 0 || len(b) > 9 {
+		return 0, false
+	}
+	n := 0
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int(c-'0')
+	}
+	return n, true
 }
 
 // ackLoop sends REPLCONF ACK once the snapshot is received, then every AckInterval:
