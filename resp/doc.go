@@ -35,4 +35,17 @@
 // consumed, and Read hands out raw bytes (the RDB transfer of a full sync) with the
 // buffered ones first. Writer buffers output with a sticky error checked at Flush.
 // Reading a pipeline of commands through a Reader allocates nothing in steady state.
+//
+// The buffer doubles only when it is full of unconsumed bytes, so a declared length
+// costs memory as its bytes arrive, not before. An item that spans many reads is not
+// parsed again after every read: a skipper follows its framing, with the parser's own
+// element functions, and the parser runs once more when the item is complete.
+//
+// # Replication offsets
+//
+// A replica's offset counts every byte of the stream after the RDB. ReadCommand
+// returns the exact wire size of each command, including the empty commands it
+// skipped just before it, and Offset counts every byte consumed by any method; both
+// add up to the master's offset (checked against streams captured from Redis 4.0 to
+// 7.4 in the shared fixtures).
 package resp

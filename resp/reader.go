@@ -46,6 +46,7 @@ func NewReader(rd io.Reader, lim Limits) *Reader {
 // Reset makes r read from rd from offset 0, keeping its buffers.
 func (r *Reader) Reset(rd io.Reader) {
 	r.rd, r.r, r.w, r.off, r.err, r.rerr = rd, 0, 0, 0, nil, nil
+	r.skip.reset()
 }
 
 // Buffered returns the number of bytes read from the stream and not yet consumed.

@@ -377,3 +377,16 @@ func TestDeclaredLengthsCostNothing(t *testing.T) {
 		}
 	}
 }
+
+// TestReaderReset checks that Reset starts over, also in the middle of an item.
+func TestReaderReset(t *testing.T) {
+	r := NewReader(strings.NewReader("*2\r\n$3\r\nGET\r\n"), Limits{})
+	if _, _, err := r.ReadCommand(); err != io.ErrUnexpectedEOF {
+		t.Fatalf("err = %v, want io.ErrUnexpectedEOF", err)
+	}
+	r.Reset(strings.NewReader("*1\r\n$4\r\nPING\r\n"))
+	args, n, err := r.ReadCommand()
+	if err != nil || string(args[0]) != "PING" || n != 14 || r.Offset() != 14 {
+		t.Fatalf("after Reset: %q, %d, %v, offset %d", args, n, err, r.Offset())
+	}
+}
