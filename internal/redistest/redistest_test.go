@@ -160,6 +160,13 @@ func TestClusterByHand(t *testing.T) {
 	if got := slotsOf(ctx, t, c, added); got != 10 {
 		t.Errorf("added node owns %d slots, want 10", got)
 	}
+	r, err := c.AddReplica(ctx, added)
+	if err != nil {
+		t.Fatalf("AddReplica: %v", err)
+	}
+	if rs := c.ReplicasOf(added); len(rs) != 1 || rs[0] != r {
+		t.Errorf("replicas of the added master: %v", rs)
+	}
 	checkKeys(ctx, t, cc, 100)
 }
 

@@ -22,12 +22,12 @@ func (r *Result) WriteReport(w io.Writer) error {
 		per[i] = strconv.FormatInt(n, 10)
 	}
 	fmt.Fprintf(bw, "  differing keys per round: %s\n", strings.Join(per, " -> "))
-	parts := make([]string, 0, len(Kinds))
-	for _, k := range Kinds {
+	parts := make([]string, 0, len(Kinds()))
+	for _, k := range Kinds() {
 		parts = append(parts, fmt.Sprintf("%s %d", k, r.Count(k)))
 	}
 	fmt.Fprintf(bw, "  %s\n", strings.Join(parts, ", "))
-	for _, k := range Kinds {
+	for _, k := range Kinds() {
 		if r.Count(k) == 0 {
 			continue
 		}

@@ -35,8 +35,8 @@ func (k Kind) String() string {
 	return fmt.Sprintf("kind(%d)", int(k))
 }
 
-// Kinds lists every Kind.
-var Kinds = [...]Kind{Missing, Extra, Type, Value, TTL}
+// Kinds returns every Kind, in order.
+func Kinds() []Kind { return []Kind{Missing, Extra, Type, Value, TTL} }
 
 // Diff is one key that differs.
 type Diff struct {

@@ -77,6 +77,9 @@ func (v *Verifier) Run(ctx context.Context) (*Result, error) {
 	defer v.src.close()
 	defer v.tgt.close()
 	start := time.Now()
+	for _, c := range []*atomic.Int64{&v.srcKeys, &v.tgtKeys, &v.excluded, &v.skipped} {
+		c.Store(0)
+	}
 	if err := v.setDBs(ctx); err != nil {
 		return nil, err
 	}

@@ -28,8 +28,8 @@ type afterRound1 struct {
 }
 
 func (h *afterRound1) Enabled(context.Context, slog.Level) bool { return true }
-func (h *afterRound1) WithAttrs([]slog.Attr) slog.Handler      { return h }
-func (h *afterRound1) WithGroup(string) slog.Handler           { return h }
+func (h *afterRound1) WithAttrs([]slog.Attr) slog.Handler       { return h }
+func (h *afterRound1) WithGroup(string) slog.Handler            { return h }
 func (h *afterRound1) Handle(_ context.Context, r slog.Record) error {
 	r.Attrs(func(a slog.Attr) bool {
 		if r.Message == "xsync verify: round done" && a.Key == "round" && a.Value.Int64() == 1 {
@@ -46,22 +46,43 @@ func TestDifferences(t *testing.T) {
 	ctx := testCtx(t)
 	src := redistest.Start(t, redistest.Options{}).Client()
 	tgt := redistest.Start(t, redistest.Options{}).Client()
-	rs := rows()
-	apply(ctx, t, src, "", rs, seedOf)
-	apply(ctx, t, tgt, "", rs, seedOf)
-	apply(ctx, t, tgt, "", rs, mutateOf)
-	h := &afterRound1{fn: func() { apply(ctx, t, tgt, "", rs, fixOf) }}
-
-	res, err := verify.Run(ctx, verify.Config{Source: src, Target: tgt, RoundDelay: 50 * time.Millisecond, Logger: slog.New(h)})
-	if err != nil {
-		t.Fatalf("Run: %v", err)
+	tests := []struct {
+		name string
+		cfg  verify.Config
+	}{
+		{"defaults", verify.Config{}},
+		{"small pages", verify.Config{PageSize: 7, StringChunk: 1000, ScanCount: 10}},
 	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			rs := rows()
+			for _, c := range []*redis.Client{src, tgt} {
+				if err := c.FlushAll(ctx).Err(); err != nil {
+					t.Fatal(err)
+				}
+				apply(ctx, t, c, "", rs, seedOf)
+			}
+			apply(ctx, t, tgt, "", rs, mutateOf)
+			cfg := tc.cfg
+			cfg.Source, cfg.Target, cfg.RoundDelay = src, tgt, 50*time.Millisecond
+			cfg.Logger = slog.New(&afterRound1{fn: func() { apply(ctx, t, tgt, "", rs, fixOf) }})
+			res, err := verify.Run(ctx, cfg)
+			if err != nil {
+				t.Fatalf("Run: %v", err)
+			}
+			checkDiffs(t, res, rs)
+		})
+	}
+}
+
+// checkDiffs checks that res reports each row's key with its kind, and nothing else.
+func checkDiffs(t *testing.T, res *verify.Result, rs []row) {
+	t.Helper()
 	var report strings.Builder
 	if err := res.WriteReport(&report); err != nil {
 		t.Fatal(err)
 	}
 	t.Logf("report:\n%s", report.String())
-
 	got := map[string]verify.Diff{}
 	for _, d := range res.Diffs {
 		if _, dup := got[d.Key]; dup {
@@ -99,25 +120,39 @@ func TestDifferences(t *testing.T) {
 
 func TestEqual(t *testing.T) {
 	ctx := testCtx(t)
-	src := redistest.Start(t, redistest.Options{}).Client()
-	tgt := redistest.Start(t, redistest.Options{}).Client()
+	s, g := redistest.Start(t, redistest.Options{}), redistest.Start(t, redistest.Options{})
+	src, tgt := s.Client(), g.Client()
 	rs := rows()
 	for _, c := range []*redis.Client{src, tgt} {
 		apply(ctx, t, c, "", rs, seedOf)
 	}
+	resp3 := func(s *redistest.Server) *redis.Client {
+		o := s.ClientOptions()
+		o.Protocol = 3
+		c := redis.NewClient(o)
+		t.Cleanup(func() { c.Close() })
+		return c
+	}
 	tests := []struct {
-		name string
-		cfg  verify.Config
+		name    string
+		cfg     verify.Config
+		resp3   bool
+		skipped int64
 	}{
-		{"defaults", verify.Config{}},
-		{"small pages", verify.Config{PageSize: 7, StringChunk: 1000, ScanCount: 10}},
-		{"sample", verify.Config{Sample: 0.5, SampleSeed: 42}},
-		{"rate", verify.Config{Rate: 200, ScanCount: 10}},
+		{"defaults", verify.Config{}, false, 0},
+		{"RESP3 clients", verify.Config{}, true, 0},
+		{"small pages", verify.Config{PageSize: 7, StringChunk: 1000, ScanCount: 10}, false, 0},
+		{"sample", verify.Config{Sample: 0.5, SampleSeed: 42}, false, -1},
+		{"rate", verify.Config{Rate: 200, ScanCount: 10}, false, 0},
+		{"max elements", verify.Config{MaxElements: 100}, false, 4}, // eq: and k: bigset, bighash
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := tc.cfg
 			cfg.Source, cfg.Target = src, tgt
+			if tc.resp3 {
+				cfg.Source, cfg.Target = resp3(s), resp3(g)
+			}
 			start := time.Now()
 			res, err := verify.Run(ctx, cfg)
 			if err != nil {
@@ -127,6 +162,9 @@ func TestEqual(t *testing.T) {
 				var b strings.Builder
 				_ = res.WriteReport(&b)
 				t.Errorf("not equal in one round:\n%s", b.String())
+			}
+			if tc.skipped >= 0 && res.Skipped != tc.skipped {
+				t.Errorf("Skipped = %d, want %d", res.Skipped, tc.skipped)
 			}
 			n := int64(len(rs) - 2) // the extra-only and the excluded rows have no key
 			switch {
