@@ -157,7 +157,13 @@ func (j *jsonWriter) key(rec *Record, w *bufio.Writer, sorting bool) (bool, erro
 			return err == nil, err
 		}
 	}
-	// Streamed: string, list, module, big stream.
+	return j.streamed(rec, w, sorting)
+}
+
+// streamed writes a string, list, module value or big stream as it is
+// decoded, flushing to w after each chunk unless sorting.
+func (j *jsonWriter) streamed(rec *Record, w *bufio.Writer, sorting bool) (bool, error) {
+	var err error
 	j.buf = j.appendKey(j.buf, rec)
 	typ := rec.Type.String()
 	j.buf = append(j.buf, `, "type": "`+typ+`", "value": `...)
@@ -171,30 +177,7 @@ func (j *jsonWriter) key(rec *Record, w *bufio.Writer, sorting bool) (bool, erro
 	}
 	switch rec.Type {
 	case ValueString, ValueModule:
-		j.buf = append(j.buf, '"')
-		var carry []byte
-		err = rec.Elements(func(c *Chunk) error {
-			p := c.Str
-			if len(carry) > 0 {
-				for len(carry) < 3 && len(p) > 0 {
-					carry = append(carry, p[0])
-					p = p[1:]
-				}
-				if len(carry) == 3 {
-					j.buf = base64.StdEncoding.AppendEncode(j.buf, carry)
-					carry = carry[:0]
-				}
-			}
-			n := len(p) / 3 * 3
-			j.buf = base64.StdEncoding.AppendEncode(j.buf, p[:n])
-			carry = append(carry, p[n:]...)
-			return flush()
-		})
-		if rec.Type == ValueModule && rec.Raw != nil {
-			j.buf = base64.StdEncoding.AppendEncode(j.buf, rec.Raw)
-		}
-		j.buf = base64.StdEncoding.AppendEncode(j.buf, carry)
-		j.buf = append(j.buf, '"')
+		err = j.base64Value(rec, flush)
 	case ValueList:
 		j.buf = append(j.buf, '[')
 		first := true
@@ -230,6 +213,36 @@ func (j *jsonWriter) key(rec *Record, w *bufio.Writer, sorting bool) (bool, erro
 	}
 	j.buf = append(j.buf, "}\n"...)
 	return true, flush()
+}
+
+// base64Value writes a string (or module raw bytes) as one base64 JSON
+// string, encoding the pieces as they come.
+func (j *jsonWriter) base64Value(rec *Record, flush func() error) error {
+	j.buf = append(j.buf, '"')
+	var carry []byte
+	err := rec.Elements(func(c *Chunk) error {
+		p := c.Str
+		if len(carry) > 0 {
+			for len(carry) < 3 && len(p) > 0 {
+				carry = append(carry, p[0])
+				p = p[1:]
+			}
+			if len(carry) == 3 {
+				j.buf = base64.StdEncoding.AppendEncode(j.buf, carry)
+				carry = carry[:0]
+			}
+		}
+		n := len(p) / 3 * 3
+		j.buf = base64.StdEncoding.AppendEncode(j.buf, p[:n])
+		carry = append(carry, p[n:]...)
+		return flush()
+	})
+	if rec.Type == ValueModule && rec.Raw != nil {
+		j.buf = base64.StdEncoding.AppendEncode(j.buf, rec.Raw)
+	}
+	j.buf = base64.StdEncoding.AppendEncode(j.buf, carry)
+	j.buf = append(j.buf, '"')
+	return err
 }
 
 func (j *jsonWriter) appendKey(b []byte, rec *Record) []byte {

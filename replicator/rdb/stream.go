@@ -209,6 +209,8 @@ func (d *Decoder) streamNode(master StreamID, lp []byte) error {
 	}
 }
 
+// streamGroup reads one consumer group, joins its PEL with its consumers'
+// PELs and hands it on as one chunk.
 func (d *Decoder) streamGroup(t byte) error {
 	g := &d.grp
 	d.grpArena = d.grpArena[:0]
@@ -228,6 +230,42 @@ func (d *Decoder) streamGroup(t byte) error {
 		}
 		g.EntriesRead = int64(v)
 	}
+	if err := d.groupPEL(); err != nil {
+		return err
+	}
+	if err := d.groupConsumers(t); err != nil {
+		return err
+	}
+	a := d.grpArena
+	g.Name = a[:nameEnd:nameEnd]
+	g.Consumers = g.Consumers[:0]
+	for _, c := range d.cons {
+		g.Consumers = append(g.Consumers, Consumer{Name: a[c.name.off : c.name.off+c.name.n],
+			SeenTime: c.seen, ActiveTime: c.active, Pending: c.pending})
+	}
+	g.PEL = g.PEL[:0]
+	for _, r := range d.pel {
+		pe := PendingEntry{ID: r.id, DeliveryTime: r.time, DeliveryCount: r.count}
+		if r.cons >= 0 {
+			pe.Consumer = g.Consumers[r.cons].Name
+		}
+		g.PEL = append(g.PEL, pe)
+	}
+	return d.b.emit(Chunk{Group: g})
+}
+
+func cmpPEL(r pelRec, id StreamID) int {
+	switch {
+	case idLess(r.id, id):
+		return -1
+	case idLess(id, r.id):
+		return 1
+	}
+	return 0
+}
+
+// groupPEL reads a group's PEL into d.pel, in id order.
+func (d *Decoder) groupPEL() error {
 	np, err := d.count()
 	if err != nil {
 		return err
@@ -249,16 +287,14 @@ func (d *Decoder) streamGroup(t byte) error {
 		d.pel = append(d.pel, r)
 	}
 	if !sorted {
-		slices.SortFunc(d.pel, func(a, b pelRec) int {
-			if idLess(a.id, b.id) {
-				return -1
-			}
-			if idLess(b.id, a.id) {
-				return 1
-			}
-			return 0
-		})
+		slices.SortFunc(d.pel, func(a, b pelRec) int { return cmpPEL(a, b.id) })
 	}
+	return nil
+}
+
+// groupConsumers reads a group's consumers into d.cons, marking the PEL
+// entries each one owns.
+func (d *Decoder) groupConsumers(t byte) error {
 	nc, err := d.count()
 	if err != nil {
 		return err
@@ -282,25 +318,16 @@ func (d *Decoder) streamGroup(t byte) error {
 		if k == 16 {
 			cr.active = int64(binary.LittleEndian.Uint64(p[8:]))
 		}
-		n, err := d.count()
-		if err != nil {
+		if cr.pending, err = d.count(); err != nil {
 			return err
 		}
-		for i := 0; i < n; i++ {
+		for i := 0; i < cr.pending; i++ {
 			p, err := d.cur.next(16)
 			if err != nil {
 				return err
 			}
 			id := rawID(p)
-			j, found := slices.BinarySearchFunc(d.pel, id, func(r pelRec, id StreamID) int {
-				if idLess(r.id, id) {
-					return -1
-				}
-				if idLess(id, r.id) {
-					return 1
-				}
-				return 0
-			})
+			j, found := slices.BinarySearchFunc(d.pel, id, cmpPEL)
 			if !found {
 				return fmt.Errorf("consumer's pending entry %s is not in the group's PEL", id)
 			}
@@ -309,25 +336,9 @@ func (d *Decoder) streamGroup(t byte) error {
 			}
 			d.pel[j].cons = int32(c)
 		}
-		cr.pending = n
 		d.cons = append(d.cons, cr)
 	}
-	a := d.grpArena
-	g.Name = a[:nameEnd:nameEnd]
-	g.Consumers = g.Consumers[:0]
-	for _, c := range d.cons {
-		g.Consumers = append(g.Consumers, Consumer{Name: a[c.name.off : c.name.off+c.name.n],
-			SeenTime: c.seen, ActiveTime: c.active, Pending: c.pending})
-	}
-	g.PEL = g.PEL[:0]
-	for _, r := range d.pel {
-		pe := PendingEntry{ID: r.id, DeliveryTime: r.time, DeliveryCount: r.count}
-		if r.cons >= 0 {
-			pe.Consumer = g.Consumers[r.cons].Name
-		}
-		g.PEL = append(g.PEL, pe)
-	}
-	return d.b.emit(Chunk{Group: g})
+	return nil
 }
 
 func idLess(a, b StreamID) bool {
