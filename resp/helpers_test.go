@@ -2,6 +2,7 @@ package resp
 
 import (
 	"errors"
+	"math/rand/v2"
 	"testing"
 )
 
@@ -68,3 +69,6 @@ func equalStrs(a, b []string) bool {
 	}
 	return true
 }
+
+// newRand returns a seeded generator for tests that need one.
+func newRand() *rand.Rand { return rand.New(rand.NewPCG(7, 7)) }
