@@ -40,8 +40,10 @@ const (
 type Policy int
 
 const (
+	// Default (the zero value) takes the option's documented default.
+	Default Policy = iota
 	// Apply carries the command's effect to the destination.
-	Apply Policy = iota
+	Apply
 	// Ignore drops the command, counts it and logs it.
 	Ignore
 	// Stop makes Translate return an error naming the command and the option.
@@ -50,6 +52,8 @@ const (
 
 func (p Policy) String() string {
 	switch p {
+	case Default:
+		return "default"
 	case Apply:
 		return "apply"
 	case Ignore:
@@ -175,14 +179,18 @@ func (c *Config) validate() error {
 	}
 	for _, p := range []struct {
 		name string
-		p    Policy
-	}{{"Flush", c.Flush}, {"SwapDB", c.SwapDB}, {"Unknown", c.Unknown}} {
-		if p.p < Apply || p.p > Stop {
-			return bad("%s policy %d", p.name, p.p)
+		p    *Policy
+		def  Policy
+	}{{"Flush", &c.Flush, Apply}, {"SwapDB", &c.SwapDB, Stop}, {"Unknown", &c.Unknown, Stop}} {
+		if *p.p < Default || *p.p > Stop {
+			return bad("%s policy %d", p.name, *p.p)
+		}
+		if *p.p == Default {
+			*p.p = p.def
 		}
 	}
 	if c.Unknown == Apply {
-		c.Unknown = Stop // Apply means nothing for an unknown command: stop.
+		return bad("Unknown policy Apply (an unknown command can only be ignored or stop the stream)")
 	}
 	if c.SwapDB == Apply && c.DestKind != DestStandalone {
 		return bad("SwapDB Apply needs a standalone destination (a cluster has one db)")

@@ -228,12 +228,14 @@ func ddConfig(a map[string]string) (Config, error) {
 	}
 	policy := func(k string) Policy {
 		switch a[k] {
+		case "apply":
+			return Apply
 		case "ignore":
 			return Ignore
 		case "stop":
 			return Stop
 		}
-		return Apply
+		return Default
 	}
 	if a["source"] == "standalone" {
 		cfg.SourceKind = SourceStandalone
@@ -273,12 +275,6 @@ func ddConfig(a map[string]string) (Config, error) {
 	cfg.Allow, cfg.Deny = list("allow"), list("deny")
 	cfg.Publish = a["publish"] == "on"
 	cfg.Flush, cfg.SwapDB, cfg.Unknown = policy("flush"), policy("swapdb"), policy("unknown")
-	if _, ok := a["swapdb"]; !ok {
-		cfg.SwapDB = Stop
-	}
-	if _, ok := a["unknown"]; !ok {
-		cfg.Unknown = Stop
-	}
 	cfg.Now = func() time.Time { return time.UnixMilli(2_000_000) }
 	return cfg, nil
 }
