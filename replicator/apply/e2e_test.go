@@ -1,0 +1,273 @@
+package apply
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/xsync/xsync/internal/redistest"
+)
+
+// producer submits INCR c:<src>:<k>, RPUSH l:<src>:<k> <n> and SET s:<src>:<k> <n>
+// for one source until stopped, remembering what the destination must hold.
+type producer struct {
+	src    int
+	keys   int
+	counts []int
+	lists  []int
+	sets   []int
+	off    int64
+	err    error
+}
+
+func (p *producer) run(ctx context.Context, a *Applier, stop <-chan struct{}, minOps int) {
+	p.counts, p.lists, p.sets = make([]int, p.keys), make([]int, p.keys), make([]int, p.keys)
+	for i := 0; ; i++ {
+		if i%300 == 0 {
+			select {
+			case <-stop:
+				if i >= minOps {
+					return
+				}
+			default:
+			}
+			time.Sleep(2 * time.Millisecond) // pace: about 100k ops/s at most
+		}
+		k := (i * 7919) % p.keys
+		var op Op
+		p.off++
+		switch i % 3 {
+		case 0:
+			p.counts[k]++
+			op = cmdOp(p.src, p.off, "INCR", fmt.Sprintf("c:%d:%d", p.src, k))
+		case 1:
+			op = cmdOp(p.src, p.off, "RPUSH", fmt.Sprintf("l:%d:%d", p.src, k), strconv.Itoa(p.lists[k]))
+			p.lists[k]++
+		case 2:
+			p.sets[k] = i
+			op = cmdOp(p.src, p.off, "SET", fmt.Sprintf("s:%d:%d", p.src, k), strconv.Itoa(i))
+		}
+		if err := a.Submit(ctx, op); err != nil {
+			p.err = err
+			return
+		}
+	}
+}
+
+// check compares the destination with what was sent; it returns the mismatches.
+func (p *producer) check(ctx context.Context, t *testing.T, c *redistest.Cluster) (bad []string, excess int) {
+	cl := c.Client()
+	for k := 0; k < p.keys; k++ {
+		key := fmt.Sprintf("c:%d:%d", p.src, k)
+		n, _ := cl.Get(ctx, key).Int()
+		if n != p.counts[k] {
+			bad = append(bad, fmt.Sprintf("%s=%d want %d", key, n, p.counts[k]))
+			excess += n - p.counts[k]
+		}
+		key = fmt.Sprintf("l:%d:%d", p.src, k)
+		l, err := cl.LRange(ctx, key, 0, -1).Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		ok := len(l) == p.lists[k]
+		for i := 0; ok && i < len(l); i++ {
+			ok = l[i] == strconv.Itoa(i)
+		}
+		if !ok {
+			bad = append(bad, fmt.Sprintf("%s has %d elements (want %d), in order: %v", key, len(l), p.lists[k], inOrder(l)))
+			excess += len(l) - p.lists[k]
+		}
+		key = fmt.Sprintf("s:%d:%d", p.src, k)
+		if v, _ := cl.Get(ctx, key).Int(); p.sets[k] != 0 && v != p.sets[k] {
+			bad = append(bad, fmt.Sprintf("%s=%d want %d", key, v, p.sets[k]))
+		}
+	}
+	return bad, excess
+}
+
+func inOrder(l []string) bool {
+	for i := 1; i < len(l); i++ {
+		a, _ := strconv.Atoi(l[i-1])
+		b, _ := strconv.Atoi(l[i])
+		if b <= a {
+			return false
+		}
+	}
+	return true
+}
+
+// TestE2EReshardAndFailover applies a stream of INCR/RPUSH/SET from two sources
+// to a 3-master cluster while 2000 slots are resharded and two masters fail over
+// (CLUSTER FAILOVER), and checks that the end state is exactly what was sent.
+func TestE2EReshardAndFailover(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end")
+	}
+	c := redistest.StartCluster(t, redistest.ClusterOptions{Masters: 3, Replicas: 1})
+	a, _, _ := startApplier(t, c.Addrs(), func(cfg *Config) {
+		cfg.BackoffMin, cfg.BackoffMax = 5*time.Millisecond, 200*time.Millisecond
+		cfg.ConnsPerNode = 2
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	stop := make(chan struct{})
+	prods := []*producer{{src: 0, keys: 400}, {src: 1, keys: 400}}
+	var wg sync.WaitGroup
+	for _, p := range prods {
+		wg.Add(1)
+		go func() { defer wg.Done(); p.run(ctx, a, stop, 20000) }()
+	}
+	masters := c.Masters()
+	time.Sleep(300 * time.Millisecond)
+	t0 := time.Now()
+	if err := c.Reshard(ctx, masters[0], masters[1], 2000); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("resharded 2000 slots in %v; stats %s", time.Since(t0).Round(time.Millisecond), fmtStats(a.Stats()))
+	for _, m := range []*Server{masters[1], masters[2]} {
+		t0 = time.Now()
+		reps := c.ReplicasOf(m)
+		if len(reps) == 0 {
+			t.Fatalf("no replica of %s", m.Addr())
+		}
+		if err := c.Failover(ctx, reps[0]); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("failed over %s to %s in %v", m.Addr(), reps[0].Addr(), time.Since(t0).Round(time.Millisecond))
+		time.Sleep(300 * time.Millisecond)
+	}
+	close(stop)
+	wg.Wait()
+	for _, p := range prods {
+		if p.err != nil {
+			t.Fatalf("source %d: %v", p.src, p.err)
+		}
+	}
+	fctx, fcancel := context.WithTimeout(ctx, time.Minute)
+	defer fcancel()
+	if err := a.Flush(fctx); err != nil {
+		t.Fatalf("Flush: %v; stats %s", err, fmtStats(a.Stats()))
+	}
+	st := a.Stats()
+	t.Logf("applied %d ops; stats %s", st.Applied, fmtStats(st))
+	for _, p := range prods {
+		if got := a.Applied(p.src); got != p.off {
+			t.Errorf("Applied(%d) = %d, want %d", p.src, got, p.off)
+		}
+		bad, excess := p.check(ctx, t, c)
+		if len(bad) == 0 {
+			continue
+		}
+		if st.Resent == 0 || excess < 0 || uint64(excess) > st.Resent {
+			t.Errorf("source %d: %d keys differ (resent %d, excess %d): %s", p.src, len(bad), st.Resent, excess, strings.Join(head(bad, 10), "; "))
+		} else {
+			t.Logf("source %d: %d duplicates from %d ops re-sent after lost replies: %s", p.src, excess, st.Resent, strings.Join(head(bad, 10), "; "))
+		}
+	}
+	if st.Retries[RetryMoved] == 0 || st.Retries[RetryAsk]+st.Retries[RetryMoved] == 0 {
+		t.Errorf("the reshard caused no redirect: %s", fmtStats(st))
+	}
+	if st.Reordered != 0 {
+		t.Errorf("reordered %d", st.Reordered)
+	}
+}
+
+type Server = redistest.Server
+
+func head(s []string, n int) []string {
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
+}
+
+func fmtStats(s Stats) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "submitted=%d applied=%d pending=%d batches=%d connects=%d refreshes=%d resent=%d reordered=%d",
+		s.Submitted, s.Applied, s.Pending, s.Batches, s.Connects, s.Refreshes, s.Resent, s.Reordered)
+	for i, n := range s.Retries {
+		if n > 0 {
+			fmt.Fprintf(&b, " retry_%s=%d", RetryKind(i), n)
+		}
+	}
+	for i, n := range s.Errors {
+		if n > 0 {
+			fmt.Fprintf(&b, " err_%s=%d", ErrorKind(i), n)
+		}
+	}
+	return b.String()
+}
+
+// TestE2EMaxmemory fills a destination at maxmemory 2mb (noeviction): under
+// PolicyStop Run ends with an error saying the destination is full; under
+// PolicySkip the OOM errors are counted and the applier goes on.
+func TestE2EMaxmemory(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end")
+	}
+	s := redistest.Start(t, redistest.Options{Config: []string{"maxmemory 2mb", "maxmemory-policy noeviction"}})
+	val := strings.Repeat("x", 10000)
+	t.Run("stop", func(t *testing.T) {
+		a, res, _ := startApplier(t, []string{s.Addr()}, nil)
+		var err error
+		for i := 0; i < 2000 && err == nil; i++ {
+			err = a.Submit(context.Background(), cmdOp(0, int64(i+1), "SET", fmt.Sprintf("big:%d", i), val))
+		}
+		if err == nil {
+			t.Fatal("2000 x 10 KB accepted at maxmemory 2mb")
+		}
+		rerr, ok := res.wait(10 * time.Second)
+		if !ok {
+			t.Fatal("Run did not end")
+		}
+		if rerr == nil || !strings.Contains(rerr.Error(), "is full") || !strings.Contains(rerr.Error(), "noeviction") {
+			t.Fatalf("Run: %v", rerr)
+		}
+		t.Logf("Run: %v", rerr)
+		if a.Stats().Errors[KindOOM] == 0 {
+			t.Error("OOM not counted")
+		}
+	})
+	if err := s.Client().FlushAll(context.Background()).Err(); err != nil {
+		t.Fatal(err)
+	}
+	t.Run("skip", func(t *testing.T) {
+		a, _, _ := startApplier(t, []string{s.Addr()}, func(cfg *Config) { cfg.Policies = map[ErrorKind]Policy{KindOOM: PolicySkip} })
+		for i := 0; i < 500; i++ {
+			submit(t, a, cmdOp(0, int64(i+1), "SET", fmt.Sprintf("big:%d", i), val))
+		}
+		flush(t, a)
+		st := a.Stats()
+		n, _ := s.Client().DBSize(context.Background()).Result()
+		if st.Errors[KindOOM] == 0 || int(n)+int(st.Errors[KindOOM]) != 500 || a.Applied(0) != 500 {
+			t.Errorf("keys %d + oom %d != 500 (applied %d)", n, st.Errors[KindOOM], a.Applied(0))
+		}
+		t.Logf("%d keys written, %d skipped with OOM", n, st.Errors[KindOOM])
+	})
+}
+
+// TestE2EStandaloneVersion checks detection of a standalone destination.
+func TestE2EStandaloneVersion(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end")
+	}
+	s := redistest.Start(t, redistest.Options{})
+	a, _, _ := startApplier(t, []string{s.Addr()}, nil)
+	w := newWorkload()
+	for i := 0; i < 1000; i++ {
+		w.incr(t, a, 0, fmt.Sprintf("c:%d", i%10))
+	}
+	flush(t, a)
+	v := a.Version()
+	want := s.Version()
+	if !a.Standalone() || v.Major != want.Major || v.Minor != want.Minor || !v.AtLeast(5, 0) {
+		t.Errorf("standalone %v version %v (server %v)", a.Standalone(), v, want)
+	}
+	if n, _ := s.Client().Get(context.Background(), "c:3").Int(); n != 100 {
+		t.Errorf("c:3 = %d", n)
+	}
+}
