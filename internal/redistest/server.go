@@ -201,6 +201,13 @@ func (s *Server) launch(port int) error {
 func (s *Server) waitReady(pid int, exited <-chan struct{}) error {
 	ctx, cancel := context.WithTimeout(context.Background(), s.opts.StartTimeout)
 	defer cancel()
+	go func() { // stop a probe that hangs on someone else's listener when ours exits
+		select {
+		case <-exited:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
 	o := s.ClientOptions()
 	o.DialTimeout, o.ReadTimeout, o.MaxRetries, o.PoolSize = time.Second, time.Second, -1, 1
 	c := redis.NewClient(o)
