@@ -94,6 +94,7 @@ type Applier struct {
 	closeOnce sync.Once
 	closed    chan struct{}
 	slab      []byte
+	opPool    sync.Pool
 }
 
 // New checks cfg and returns an Applier. It does not connect: Run does.
@@ -111,6 +112,7 @@ func New(cfg Config) (*Applier, error) {
 		runDone: make(chan struct{}),
 	}
 	a.cond = sync.NewCond(&a.mu)
+	a.opPool.New = func() any { return new(op) }
 	a.scripts.init()
 	a.retrier.init(a)
 	return a, nil
@@ -137,10 +139,11 @@ func (a *Applier) Submit(ctx context.Context, in Op) error {
 	}); err != nil {
 		return err
 	}
-	o := &op{Op: in}
+	o := a.opPool.Get().(*op)
+	o.Op = in
 	o.Cmd = a.copyCmdLocked(in.Cmd)
 	if len(in.Key) > 0 {
-		o.Key = append([]byte(nil), in.Key...)
+		o.Key = a.copyCmdLocked(in.Key)
 	}
 	o.size = len(o.Cmd)
 	o.txn = isMulti(o.Cmd)
@@ -276,6 +279,10 @@ func (a *Applier) ackLocked(o *op) {
 	a.pending--
 	a.pendB -= int64(o.size)
 	a.stats.applied.Add(1)
+	// Nothing refers to o any more: lanes, windows and readers let go of an op
+	// before it is acknowledged.
+	*o = op{}
+	a.opPool.Put(o)
 }
 
 func (a *Applier) sourceLocked(id int) *source {
