@@ -150,6 +150,9 @@ func TestClusterByHand(t *testing.T) {
 	c := redistest.StartCluster(t, redistest.ClusterOptions{Masters: 2, Options: redistest.Options{Password: "pw"}})
 	cc := c.Client()
 	writeKeys(ctx, t, cc, 100)
+	if want := "redis://:pw@" + c.Seeds(); c.URL() != want {
+		t.Errorf("URL = %q, want %q", c.URL(), want)
+	}
 	added, err := c.AddMaster(ctx)
 	if err != nil {
 		t.Fatalf("AddMaster: %v", err)
