@@ -84,7 +84,7 @@ type emulation struct {
 func (t *Translator) emulate(name string, idx []int, offset int64) error {
 	var rolesBuf [8]role
 	roles := keyRoles(name, idx, rolesBuf[:0])
-	e := &emulation{command: name, absTTL: t.cfg.DestVersion.AtLeast(7, 0)}
+	e := &emulation{command: string(t.argv[0]), absTTL: t.cfg.DestVersion.AtLeast(7, 0)}
 	size := 0
 	for _, a := range t.argv {
 		size += len(a)

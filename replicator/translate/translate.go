@@ -20,6 +20,7 @@ const maxName = 32
 type Translator struct {
 	cfg   Config
 	kf    *KeyFilter
+	names map[string]string
 	allow map[string]struct{}
 	deny  map[string]struct{}
 	owned []slots.Range
@@ -70,6 +71,10 @@ func New(cfg Config) (*Translator, error) {
 		kf:      newKeyFilter(&cfg),
 		owned:   append([]slots.Range(nil), cfg.SourceSlots...),
 		scripts: make(map[[20]byte]struct{}),
+	}
+	t.names = make(map[string]string)
+	for _, n := range strings.Fields(specialNames) {
+		t.names[n] = n
 	}
 	t.allow = nameSet(cfg.Allow)
 	t.deny = nameSet(cfg.Deny)
@@ -205,8 +210,21 @@ func (t *Translator) name(b []byte) (string, bool) {
 		}
 		t.lower[i] = c
 	}
-	return string(t.lower[:len(b)]), true
+	return t.names[string(t.lower[:len(b)])], true
 }
+
+// specialNames are the commands the translator treats specially. name maps
+// them to interned strings (so that the hot path allocates no string per
+// command); every other command takes the generic path under the name "".
+const specialNames = "ping replconf select multi exec discard flushall flushdb " +
+	"swapdb move publish spublish script function eval eval_ro evalsha fcall " +
+	"expire pexpire hexpire hpexpire setex psetex set getex restore restore-asking " +
+	"mset msetnx del unlink touch rename sunionstore sinterstore sdiffstore zunionstore " +
+	"zinterstore zdiffstore zrangestore geosearchstore bitop pfmerge copy sort georadius " +
+	"georadiusbymember config client debug shutdown slaveof replicaof save bgsave " +
+	"bgrewriteaof cluster monitor sync psync failover acl module latency memory slowlog " +
+	"lastsave info command auth hello quit reset wait waitaof readonly readwrite asking " +
+	"migrate role lolwut"
 
 func (t *Translator) denied(b []byte) bool {
 	if t.allow == nil && t.deny == nil {
