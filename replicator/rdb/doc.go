@@ -47,6 +47,11 @@
 // read, and a single string, element, key or blob is refused over
 // Options.MaxElement. Malformed input ends in a *DecodeError, never a panic.
 //
+// Input: the decoder reads ahead (up to 64 KiB) from its reader, so hand it a
+// reader that ends with the RDB (on a replication link, one limited to the
+// transfer's length or stopped at the $EOF mark); Offset tells how many bytes
+// the records so far took.
+//
 // Keys whose value is empty are skipped, as Redis skips them at load, unless
 // Options.KeepEmpty is set. Module values (MODULE_2) carry their module id and
 // raw bytes only; their elements are not decoded.
