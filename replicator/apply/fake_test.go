@@ -94,11 +94,18 @@ func (c *fakeCluster) addFault(f *fault) {
 	c.mu.Unlock()
 }
 
-// moveSlot reassigns slot to node to, moving its keys (MOVED from then on).
+// moveSlot reassigns slot to node to (-1: the next one), moving its keys (MOVED from then on).
 func (c *fakeCluster) moveSlot(slot, to int) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	from := c.nodes[c.owner[slot]]
+	if to < 0 {
+		to = (c.owner[slot] + 1) % len(c.nodes)
+	}
+	if from.idx == to {
+		delete(c.migr, slot)
+		return
+	}
 	for k, v := range from.data {
 		if slots.SlotString(k) == slot {
 			c.nodes[to].data[k] = v
@@ -109,13 +116,19 @@ func (c *fakeCluster) moveSlot(slot, to int) {
 	delete(c.migr, slot)
 }
 
-// migrateKey starts (if needed) migrating slot to node to and moves one key.
+// migrateKey starts (if needed) migrating key's slot to node to (-1: the next one) and moves the key.
 func (c *fakeCluster) migrateKey(key string, to int) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	slot := slots.SlotString(key)
-	c.migr[slot] = to
 	from := c.nodes[c.owner[slot]]
+	if to < 0 {
+		to = (from.idx + 1) % len(c.nodes)
+	}
+	if from.idx == to {
+		return
+	}
+	c.migr[slot] = to
 	if v, ok := from.data[key]; ok {
 		c.nodes[to].data[key] = v
 		delete(from.data, key)

@@ -1,0 +1,214 @@
+package apply
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"os"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestDataDriven runs the retry and order scenarios of testdata/*.txt against
+// the scripted fake cluster. A scenario:
+//
+//	scenario <name>
+//	cluster nodes=3 [standalone=1] [policy=skip] [inflight=N] [batch=N] [conns=N]
+//	fault [node=N] [cmd=NAME] [key=K] [skip=N] [times=N] reply="ERRCODE msg"|drop|drop-after
+//	submit src=N n=N cmd=INCR|RPUSH keys=k1,k2,... [pace=N]   (pace: pause 1ms every N ops)
+//	move key=K [to=N]        (the key's slot now belongs to node N, default the next: MOVED)
+//	migrate key=K [to=N]     (the slot migrates to N, default the next, and K moves: ASK)
+//	finish                   (end every migration)
+//	drop node=N              (close the node's client connections)
+//	flush
+//	check                    (counters and lists equal what was submitted; Applied offsets too)
+//	stat NAME(=|>|<)N ...    (moved ask tryagain clusterdown loading connlost noscript resent
+//	                          rechecked reordered refreshes err.wrongtype err.oom ...)
+//	end
+func TestDataDriven(t *testing.T) {
+	files, err := os.ReadDir("testdata")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range files {
+		if !strings.HasSuffix(f.Name(), ".txt") {
+			continue
+		}
+		runFile(t, "testdata/"+f.Name())
+	}
+}
+
+var tokenRE = regexp.MustCompile(`(\w[\w.]*)(=|>|<)("(?:[^"\\]|\\.)*"|\S+)|\S+`)
+
+type directive struct {
+	line int
+	cmd  string
+	args map[string]string
+	ops  map[string]string // comparison operator per key (stat)
+	rest []string          // tokens without '='
+}
+
+func parseLine(n int, s string) directive {
+	d := directive{line: n, args: map[string]string{}, ops: map[string]string{}}
+	for i, m := range tokenRE.FindAllStringSubmatch(s, -1) {
+		if i == 0 {
+			d.cmd = m[0]
+			continue
+		}
+		if m[1] == "" {
+			d.rest = append(d.rest, m[0])
+			continue
+		}
+		v := m[3]
+		if strings.HasPrefix(v, `"`) {
+			if u, err := strconv.Unquote(v); err == nil {
+				v = u
+			}
+		}
+		d.args[m[1]] = v
+		d.ops[m[1]] = m[2]
+	}
+	return d
+}
+
+func runFile(t *testing.T, path string) {
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	var name string
+	var block []directive
+	for n := 1; sc.Scan(); n++ {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		d := parseLine(n, line)
+		switch d.cmd {
+		case "scenario":
+			name, block = strings.Join(d.rest, " "), nil
+		case "end":
+			b := block
+			t.Run(name, func(t *testing.T) { runScenario(t, path, b) })
+		default:
+			block = append(block, d)
+		}
+	}
+}
+
+func (d directive) int(t *testing.T, key string, def int) int {
+	v, ok := d.args[key]
+	if !ok {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		t.Fatalf("line %d: %s=%q: %v", d.line, key, v, err)
+	}
+	return n
+}
+
+func runScenario(t *testing.T, path string, block []directive) {
+	var c *fakeCluster
+	var a *Applier
+	w := newWorkload()
+	for _, d := range block {
+		where := fmt.Sprintf("%s:%d", path, d.line)
+		switch d.cmd {
+		case "cluster":
+			c = newFakeCluster(t, d.int(t, "nodes", 3))
+			c.cluster = d.args["standalone"] == ""
+			a, _, _ = startApplier(t, []string{c.nodes[0].addr}, func(cfg *Config) {
+				if d.args["policy"] == "skip" {
+					cfg.OnError = PolicySkip
+				}
+				cfg.InflightCommands = d.int(t, "inflight", 0)
+				cfg.BatchCommands = d.int(t, "batch", 0)
+				cfg.ConnsPerNode = d.int(t, "conns", 0)
+			})
+		case "fault":
+			c.addFault(&fault{node: d.int(t, "node", -1), cmd: d.args["cmd"], key: d.args["key"],
+				skip: d.int(t, "skip", 0), times: d.int(t, "times", 0), reply: d.args["reply"]})
+		case "submit":
+			keys := strings.Split(d.args["keys"], ",")
+			src, pace := d.int(t, "src", 0), d.int(t, "pace", 0)
+			for i := 0; i < d.int(t, "n", 1); i++ {
+				k := keys[i%len(keys)]
+				switch d.args["cmd"] {
+				case "INCR":
+					w.incr(t, a, src, k)
+				case "RPUSH":
+					w.rpush(t, a, src, k)
+				default:
+					t.Fatalf("%s: unknown cmd %q", where, d.args["cmd"])
+				}
+				if pace > 0 && i%pace == pace-1 {
+					time.Sleep(time.Millisecond)
+				}
+			}
+		case "move":
+			s := slotOf(d.args["key"])
+			c.moveSlot(s, d.int(t, "to", -1))
+		case "migrate":
+			c.migrateKey(d.args["key"], d.int(t, "to", -1))
+		case "finish":
+			c.mu.Lock()
+			migr := make(map[int]int, len(c.migr))
+			for s, to := range c.migr {
+				migr[s] = to
+			}
+			c.mu.Unlock()
+			for s, to := range migr {
+				c.moveSlot(s, to)
+			}
+		case "drop":
+			c.dropConns(d.int(t, "node", 0))
+		case "flush":
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			err := a.Flush(ctx)
+			cancel()
+			if err != nil {
+				t.Fatalf("%s: Flush: %v (%s)", where, err, fmtStats(a.Stats()))
+			}
+		case "check":
+			w.checkFake(t, c, a)
+		case "stat":
+			st := a.Stats()
+			for k, want := range d.args {
+				got, ok := statByName(st, k)
+				if !ok {
+					t.Fatalf("%s: unknown stat %q", where, k)
+				}
+				n, _ := strconv.ParseUint(want, 10, 64)
+				okCmp := map[string]bool{"=": got == n, ">": got > n, "<": got < n}[d.ops[k]]
+				if !okCmp {
+					t.Errorf("%s: stat %s = %d, want %s%s (%s)", where, k, got, d.ops[k], want, fmtStats(st))
+				}
+			}
+		default:
+			t.Fatalf("%s: unknown directive %q", where, d.cmd)
+		}
+	}
+}
+
+func statByName(s Stats, name string) (uint64, bool) {
+	for i := 0; i < NumRetryKinds; i++ {
+		if RetryKind(i).String() == name {
+			return s.Retries[i], true
+		}
+	}
+	for i := 0; i < NumErrorKinds; i++ {
+		if "err."+ErrorKind(i).String() == name {
+			return s.Errors[i], true
+		}
+	}
+	m := map[string]uint64{"resent": s.Resent, "rechecked": s.Rechecked, "reordered": s.Reordered,
+		"refreshes": s.Refreshes, "applied": s.Applied, "submitted": s.Submitted, "connects": s.Connects}
+	v, ok := m[name]
+	return v, ok
+}
