@@ -39,7 +39,7 @@ type binaries struct {
 // missing fails the test when CI is set and skips it otherwise.
 func missing(tb testing.TB, what string, err error) {
 	tb.Helper()
-	msg := fmt.Sprintf("redistest: %s not found (%v): install it with `apt-get install redis-server` or set %s/%s", what, err, EnvServer, EnvCLI)
+	msg := fmt.Sprintf("xsync/redistest: %s not found (%v): install it with `apt-get install redis-server` or set %s/%s", what, err, EnvServer, EnvCLI)
 	if os.Getenv("CI") != "" {
 		tb.Fatal(msg)
 	}
@@ -65,11 +65,11 @@ func findBinaries(tb testing.TB, override string, needCLI bool) binaries {
 	b.server = p
 	out, err := exec.Command(p, "--version").Output()
 	if err != nil {
-		tb.Fatalf("redistest: %s --version: %v", p, err)
+		tb.Fatalf("xsync/redistest: %s --version: %v", p, err)
 	}
 	m := versionRE.FindSubmatch(out)
 	if m == nil {
-		tb.Fatalf("redistest: cannot read the version in %q", out)
+		tb.Fatalf("xsync/redistest: cannot read the version in %q", out)
 	}
 	b.version.Major, _ = strconv.Atoi(string(m[1]))
 	b.version.Minor, _ = strconv.Atoi(string(m[2]))

@@ -55,7 +55,7 @@ func StartCluster(tb testing.TB, opts ClusterOptions) *Cluster {
 	}
 	c := &Cluster{tb: tb, opts: opts, bin: findBinaries(tb, opts.Binary, true)}
 	if !c.bin.version.AtLeast(3, 0) {
-		tb.Fatalf("redistest: redis-server %s has no cluster support", c.bin.version)
+		tb.Fatalf("xsync/redistest: redis-server %s has no cluster support", c.bin.version)
 	}
 	c.lines = []string{
 		"cluster-enabled yes",
@@ -77,7 +77,7 @@ func StartCluster(tb testing.TB, opts ClusterOptions) *Cluster {
 			_ = cl.Close()
 		}
 		if tb.Failed() {
-			tb.Logf("redistest: cluster view at the end:\n%s", c.describe())
+			tb.Logf("xsync/redistest: cluster view at the end:\n%s", c.describe())
 		}
 	})
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
@@ -97,7 +97,7 @@ func StartCluster(tb testing.TB, opts ClusterOptions) *Cluster {
 		err = c.WaitStable(ctx)
 	}
 	if err != nil {
-		tb.Fatalf("redistest: create cluster: %v", err)
+		tb.Fatalf("xsync/redistest: create cluster: %v", err)
 	}
 	return c
 }
@@ -118,22 +118,22 @@ func (c *Cluster) createByHand(ctx context.Context) error {
 		lo, hi := i*16384/m, (i+1)*16384/m-1
 		cl := c.nodes[i].Client()
 		if err := cl.ClusterAddSlotsRange(ctx, lo, hi).Err(); err != nil {
-			return fmt.Errorf("redistest: CLUSTER ADDSLOTSRANGE on %s: %w", c.nodes[i].Addr(), err)
+			return fmt.Errorf("xsync/redistest: CLUSTER ADDSLOTSRANGE on %s: %w", c.nodes[i].Addr(), err)
 		}
 		if err := cl.Do(ctx, "CLUSTER", "SET-CONFIG-EPOCH", i+1).Err(); err != nil {
-			return fmt.Errorf("redistest: CLUSTER SET-CONFIG-EPOCH on %s: %w", c.nodes[i].Addr(), err)
+			return fmt.Errorf("xsync/redistest: CLUSTER SET-CONFIG-EPOCH on %s: %w", c.nodes[i].Addr(), err)
 		}
 	}
 	for _, s := range c.nodes[1:] {
 		if err := c.nodes[0].Client().ClusterMeet(ctx, "127.0.0.1", strconv.Itoa(s.Port())).Err(); err != nil {
-			return fmt.Errorf("redistest: CLUSTER MEET %s: %w", s.Addr(), err)
+			return fmt.Errorf("xsync/redistest: CLUSTER MEET %s: %w", s.Addr(), err)
 		}
 	}
 	for i, s := range c.nodes[m:] {
 		master := ids[i%m]
 		err := poll(ctx, func() error { return s.Client().ClusterReplicate(ctx, master).Err() })
 		if err != nil {
-			return fmt.Errorf("redistest: CLUSTER REPLICATE on %s: %w", s.Addr(), err)
+			return fmt.Errorf("xsync/redistest: CLUSTER REPLICATE on %s: %w", s.Addr(), err)
 		}
 	}
 	return nil
@@ -157,7 +157,7 @@ func (c *Cluster) cli(ctx context.Context, args ...string) (string, error) {
 		err = fmt.Errorf("reported an error")
 	}
 	if err != nil {
-		return string(out), fmt.Errorf("redistest: redis-cli %s: %w\n%s", strings.Join(args, " "), err, lastLines(string(out), 30))
+		return string(out), fmt.Errorf("xsync/redistest: redis-cli %s: %w\n%s", strings.Join(args, " "), err, lastLines(string(out), 30))
 	}
 	return string(out), nil
 }
@@ -289,7 +289,7 @@ func (c *Cluster) MasterFor(key string) *Server {
 	c.tb.Helper()
 	slot, err := c.live()[0].Client().ClusterKeySlot(context.Background(), key).Result()
 	if err != nil {
-		c.tb.Fatalf("redistest: CLUSTER KEYSLOT: %v", err)
+		c.tb.Fatalf("xsync/redistest: CLUSTER KEYSLOT: %v", err)
 	}
 	for _, n := range c.mustView() {
 		for _, r := range n.Slots {
@@ -298,7 +298,7 @@ func (c *Cluster) MasterFor(key string) *Server {
 			}
 		}
 	}
-	c.tb.Fatalf("redistest: slot %d of %q is not covered", slot, key)
+	c.tb.Fatalf("xsync/redistest: slot %d of %q is not covered", slot, key)
 	return nil
 }
 
@@ -306,7 +306,7 @@ func (c *Cluster) MasterFor(key string) *Server {
 func (c *Cluster) View(ctx context.Context) ([]ClusterNode, error) {
 	live := c.live()
 	if len(live) == 0 {
-		return nil, fmt.Errorf("redistest: no running node")
+		return nil, fmt.Errorf("xsync/redistest: no running node")
 	}
 	return nodeView(ctx, live[0])
 }
@@ -331,7 +331,7 @@ func firstSlot(n ClusterNode) int {
 func nodeView(ctx context.Context, s *Server) ([]ClusterNode, error) {
 	txt, err := s.Client().ClusterNodes(ctx).Result()
 	if err != nil {
-		return nil, fmt.Errorf("redistest: CLUSTER NODES on %s: %w", s.Addr(), err)
+		return nil, fmt.Errorf("xsync/redistest: CLUSTER NODES on %s: %w", s.Addr(), err)
 	}
 	return parseClusterNodes(txt)
 }
@@ -371,7 +371,7 @@ func (s *Server) NodeID(ctx context.Context) (string, error) {
 	}
 	id, err := s.Client().Do(ctx, "CLUSTER", "MYID").Text()
 	if err != nil {
-		return "", fmt.Errorf("redistest: CLUSTER MYID on %s: %w", s.Addr(), err)
+		return "", fmt.Errorf("xsync/redistest: CLUSTER MYID on %s: %w", s.Addr(), err)
 	}
 	s.mu.Lock()
 	s.id = id

@@ -58,10 +58,10 @@ func (c *Cluster) stable(ctx context.Context) error {
 	for _, s := range live {
 		info, err := s.Client().ClusterInfo(ctx).Result()
 		if err != nil {
-			return fmt.Errorf("redistest: CLUSTER INFO on %s: %w", s.Addr(), err)
+			return fmt.Errorf("xsync/redistest: CLUSTER INFO on %s: %w", s.Addr(), err)
 		}
 		if !strings.Contains(info, "cluster_state:ok") {
-			return fmt.Errorf("redistest: %s: cluster_state is not ok", s.Addr())
+			return fmt.Errorf("xsync/redistest: %s: cluster_state is not ok", s.Addr())
 		}
 		view, err := nodeView(ctx, s)
 		if err != nil {
@@ -74,7 +74,7 @@ func (c *Cluster) stable(ctx context.Context) error {
 		if first == "" {
 			first = sig
 		} else if sig != first {
-			return fmt.Errorf("redistest: nodes disagree on the cluster layout (%s differs from %s)", s.Addr(), live[0].Addr())
+			return fmt.Errorf("xsync/redistest: nodes disagree on the cluster layout (%s differs from %s)", s.Addr(), live[0].Addr())
 		}
 		if err := checkReplica(ctx, s, view); err != nil {
 			return err
@@ -89,33 +89,33 @@ func checkView(addr string, view []ClusterNode, ids map[string]bool) error {
 	seen, slots := 0, 0
 	for _, n := range view {
 		if len(n.Moving) > 0 {
-			return fmt.Errorf("redistest: %s sees slots moving on %s: %v", addr, n.Addr, n.Moving)
+			return fmt.Errorf("xsync/redistest: %s sees slots moving on %s: %v", addr, n.Addr, n.Moving)
 		}
 		if !ids[n.ID] {
 			if n.NumSlots() > 0 {
-				return fmt.Errorf("redistest: %s sees slots on stopped node %s", addr, n.Addr)
+				return fmt.Errorf("xsync/redistest: %s sees slots on stopped node %s", addr, n.Addr)
 			}
 			continue
 		}
 		seen++
 		for _, f := range []string{"fail", "fail?", "handshake", "noaddr"} {
 			if n.HasFlag(f) {
-				return fmt.Errorf("redistest: %s sees %s as %s", addr, n.Addr, f)
+				return fmt.Errorf("xsync/redistest: %s sees %s as %s", addr, n.Addr, f)
 			}
 		}
 		if !n.HasFlag("myself") && !n.LinkUp {
-			return fmt.Errorf("redistest: %s has no link to %s", addr, n.Addr)
+			return fmt.Errorf("xsync/redistest: %s has no link to %s", addr, n.Addr)
 		}
 		if !n.Master() && !ids[n.MasterID] {
-			return fmt.Errorf("redistest: %s sees replica %s of a stopped master", addr, n.Addr)
+			return fmt.Errorf("xsync/redistest: %s sees replica %s of a stopped master", addr, n.Addr)
 		}
 		slots += n.NumSlots()
 	}
 	if seen != len(ids) {
-		return fmt.Errorf("redistest: %s knows %d of the %d running nodes", addr, seen, len(ids))
+		return fmt.Errorf("xsync/redistest: %s knows %d of the %d running nodes", addr, seen, len(ids))
 	}
 	if slots != 16384 {
-		return fmt.Errorf("redistest: %s sees %d of 16384 slots owned by running masters", addr, slots)
+		return fmt.Errorf("xsync/redistest: %s sees %d of 16384 slots owned by running masters", addr, slots)
 	}
 	return nil
 }
@@ -128,10 +128,10 @@ func checkReplica(ctx context.Context, s *Server, view []ClusterNode) error {
 		}
 		info, err := s.Client().Info(ctx, "replication").Result()
 		if err != nil {
-			return fmt.Errorf("redistest: INFO replication on %s: %w", s.Addr(), err)
+			return fmt.Errorf("xsync/redistest: INFO replication on %s: %w", s.Addr(), err)
 		}
 		if !strings.Contains(info, "master_link_status:up") || strings.Contains(info, "master_sync_in_progress:1") {
-			return fmt.Errorf("redistest: replica %s is not in sync with its master", s.Addr())
+			return fmt.Errorf("xsync/redistest: replica %s is not in sync with its master", s.Addr())
 		}
 	}
 	return nil
@@ -141,7 +141,7 @@ func checkReplica(ctx context.Context, s *Server, view []ClusterNode) error {
 // cluster is stable.
 func (c *Cluster) Failover(ctx context.Context, replica *Server) error {
 	if err := replica.Client().ClusterFailover(ctx).Err(); err != nil {
-		return fmt.Errorf("redistest: CLUSTER FAILOVER on %s: %w", replica.Addr(), err)
+		return fmt.Errorf("xsync/redistest: CLUSTER FAILOVER on %s: %w", replica.Addr(), err)
 	}
 	return c.waitPromoted(ctx, replica)
 }
@@ -150,16 +150,16 @@ func (c *Cluster) waitPromoted(ctx context.Context, s *Server) error {
 	err := poll(ctx, func() error {
 		role, err := s.Client().Do(ctx, "ROLE").Slice()
 		if err != nil {
-			return fmt.Errorf("redistest: ROLE on %s: %w", s.Addr(), err)
+			return fmt.Errorf("xsync/redistest: ROLE on %s: %w", s.Addr(), err)
 		}
 		if len(role) == 0 || role[0] != "master" {
-			return fmt.Errorf("redistest: %s is not a master yet", s.Addr())
+			return fmt.Errorf("xsync/redistest: %s is not a master yet", s.Addr())
 		}
 		return c.stable(ctx)
 	})
 	c.reloadClient(ctx)
 	if err != nil {
-		return fmt.Errorf("redistest: failover to %s: %w", s.Addr(), err)
+		return fmt.Errorf("xsync/redistest: failover to %s: %w", s.Addr(), err)
 	}
 	return nil
 }
@@ -186,7 +186,7 @@ func (c *Cluster) KillMaster(ctx context.Context, master *Server) (*Server, erro
 		}
 	}
 	if len(replicas) == 0 {
-		return nil, fmt.Errorf("redistest: %s has no running replica to promote", master.Addr())
+		return nil, fmt.Errorf("xsync/redistest: %s has no running replica to promote", master.Addr())
 	}
 	if err := master.Kill(); err != nil {
 		return nil, err
@@ -200,13 +200,13 @@ func (c *Cluster) KillMaster(ctx context.Context, master *Server) (*Server, erro
 			}
 		}
 		if promoted == nil {
-			return errors.New("redistest: no replica promoted yet")
+			return errors.New("xsync/redistest: no replica promoted yet")
 		}
 		return c.stable(ctx)
 	})
 	c.reloadClient(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("redistest: kill master %s: %w", master.Addr(), err)
+		return nil, fmt.Errorf("xsync/redistest: kill master %s: %w", master.Addr(), err)
 	}
 	return promoted, nil
 }
@@ -244,7 +244,7 @@ func (c *Cluster) add(ctx context.Context, master *Server) (*Server, error) {
 	c.tb.Helper()
 	live := c.live()
 	if len(live) == 0 {
-		return nil, errors.New("redistest: no running node to join")
+		return nil, errors.New("xsync/redistest: no running node to join")
 	}
 	s := start(c.tb, c.opts.Options, c.bin, c.lines)
 	args := []string{"--cluster", "add-node", s.Addr(), live[0].Addr()}

@@ -16,7 +16,7 @@ func freePort(bus bool) (int, error) {
 	for range 50 {
 		l, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
-			return 0, fmt.Errorf("redistest: listen on a free port: %w", err)
+			return 0, fmt.Errorf("xsync/redistest: listen on a free port: %w", err)
 		}
 		p := l.Addr().(*net.TCPAddr).Port
 		if !bus {
@@ -37,5 +37,5 @@ func freePort(bus bool) (int, error) {
 		lb.Close()
 		return p, nil
 	}
-	return 0, fmt.Errorf("redistest: no free port pair (port, port+%d): %w", busOffset, lastErr)
+	return 0, fmt.Errorf("xsync/redistest: no free port pair (port, port+%d): %w", busOffset, lastErr)
 }

@@ -73,7 +73,7 @@ type Server struct {
 }
 
 // errPortBusy reports that the server could not bind its port.
-var errPortBusy = errors.New("redistest: port already in use")
+var errPortBusy = errors.New("xsync/redistest: port already in use")
 
 // Start starts a standalone redis-server and stops it when the test ends. It fails the
 // test when the server does not come up.
@@ -115,7 +115,7 @@ func start(tb testing.TB, opts Options, bin binaries, cluster []string) *Server 
 		}
 	}
 	if err != nil {
-		tb.Fatalf("redistest: start redis-server: %v\n%s", err, s.LogTail(20))
+		tb.Fatalf("xsync/redistest: start redis-server: %v\n%s", err, s.LogTail(20))
 	}
 	return s
 }
@@ -168,7 +168,7 @@ func quote(s string) string { return strconv.Quote(s) }
 func (s *Server) launch(port int) error {
 	conf := strings.Join(s.configLines(port), "\n") + "\n"
 	if err := os.WriteFile(s.conf, []byte(conf), 0o600); err != nil {
-		return fmt.Errorf("redistest: write config: %w", err)
+		return fmt.Errorf("xsync/redistest: write config: %w", err)
 	}
 	logStart := fileSize(s.logFile)
 	cmd := exec.Command(s.bin.server, s.conf)
@@ -177,7 +177,7 @@ func (s *Server) launch(port int) error {
 	var stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stderr, &stderr
 	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("redistest: run %s: %w", s.bin.server, err)
+		return fmt.Errorf("xsync/redistest: run %s: %w", s.bin.server, err)
 	}
 	exited := make(chan struct{})
 	go func() { _ = cmd.Wait(); close(exited) }()
@@ -222,9 +222,9 @@ func (s *Server) waitReady(pid int, exited <-chan struct{}) error {
 		}
 		select {
 		case <-exited:
-			return errors.New("redistest: redis-server exited while starting")
+			return errors.New("xsync/redistest: redis-server exited while starting")
 		case <-ctx.Done():
-			return fmt.Errorf("redistest: redis-server did not answer within %v (last error: %v)", s.opts.StartTimeout, err)
+			return fmt.Errorf("xsync/redistest: redis-server did not answer within %v (last error: %v)", s.opts.StartTimeout, err)
 		case <-tick.C:
 		}
 	}
@@ -376,7 +376,7 @@ func (s *Server) Stop() error {
 		return nil
 	case <-time.After(10 * time.Second):
 		s.killProcess()
-		return fmt.Errorf("redistest: %s did not stop within 10s after SIGTERM; killed", s.Addr())
+		return fmt.Errorf("xsync/redistest: %s did not stop within 10s after SIGTERM; killed", s.Addr())
 	}
 }
 
@@ -393,7 +393,7 @@ func (s *Server) Restart() error {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	return fmt.Errorf("redistest: restart %s: %w", s.Addr(), err)
+	return fmt.Errorf("xsync/redistest: restart %s: %w", s.Addr(), err)
 }
 
 // LogTail returns the last n lines of the server log.
@@ -411,7 +411,7 @@ func (s *Server) cleanup() {
 		_ = c.Close()
 	}
 	if s.tb.Failed() && s.opts.LogLines > 0 {
-		s.tb.Logf("redistest: last lines of the log of redis-server %s (%s):\n%s", s.Addr(), s.dir, s.LogTail(s.opts.LogLines))
+		s.tb.Logf("xsync/redistest: last lines of the log of redis-server %s (%s):\n%s", s.Addr(), s.dir, s.LogTail(s.opts.LogLines))
 	}
 }
 

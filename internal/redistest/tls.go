@@ -49,7 +49,7 @@ func NewTLSFiles(tb testing.TB, dir string) *TLSFiles {
 	tb.Helper()
 	f, err := newTLSFiles(dir)
 	if err != nil {
-		tb.Fatalf("redistest: %v", err)
+		tb.Fatalf("xsync/redistest: %v", err)
 	}
 	return f
 }
@@ -86,28 +86,8 @@ func newTLSFiles(dir string) (*TLSFiles, error) {
 		ClientKey:  filepath.Join(dir, "client.key"),
 	}
 	now := time.Now()
-	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	ca, caKey, err := newCA(f.CACert, now)
 	if err != nil {
-		return nil, fmt.Errorf("generate CA key: %w", err)
-	}
-	caTmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(1),
-		Subject:               pkix.Name{CommonName: "xsync test CA"},
-		NotBefore:             now.Add(-time.Hour),
-		NotAfter:              now.Add(24 * time.Hour),
-		IsCA:                  true,
-		BasicConstraintsValid: true,
-		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign | x509.KeyUsageDigitalSignature,
-	}
-	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
-	if err != nil {
-		return nil, fmt.Errorf("create CA certificate: %w", err)
-	}
-	ca, err := x509.ParseCertificate(caDER)
-	if err != nil {
-		return nil, fmt.Errorf("parse CA certificate: %w", err)
-	}
-	if err := writePEM(f.CACert, "CERTIFICATE", caDER); err != nil {
 		return nil, err
 	}
 	f.pool = x509.NewCertPool()
@@ -138,6 +118,35 @@ func newTLSFiles(dir string) (*TLSFiles, error) {
 		return nil, err
 	}
 	return f, nil
+}
+
+// newCA makes a self-signed CA and writes its certificate to path.
+func newCA(path string, now time.Time) (*x509.Certificate, *ecdsa.PrivateKey, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, nil, fmt.Errorf("generate CA key: %w", err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber:          big.NewInt(1),
+		Subject:               pkix.Name{CommonName: "xsync test CA"},
+		NotBefore:             now.Add(-time.Hour),
+		NotAfter:              now.Add(24 * time.Hour),
+		IsCA:                  true,
+		BasicConstraintsValid: true,
+		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign | x509.KeyUsageDigitalSignature,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		return nil, nil, fmt.Errorf("create CA certificate: %w", err)
+	}
+	ca, err := x509.ParseCertificate(der)
+	if err != nil {
+		return nil, nil, fmt.Errorf("parse CA certificate: %w", err)
+	}
+	if err := writePEM(path, "CERTIFICATE", der); err != nil {
+		return nil, nil, err
+	}
+	return ca, key, nil
 }
 
 // issue signs tmpl with the CA, writes the certificate and key files and returns the pair.

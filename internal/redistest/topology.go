@@ -46,7 +46,7 @@ func parseClusterNodes(text string) ([]ClusterNode, error) {
 	for _, line := range strings.Split(strings.TrimSpace(text), "\n") {
 		f := strings.Fields(line)
 		if len(f) < 8 {
-			return nil, fmt.Errorf("redistest: bad CLUSTER NODES line %q", line)
+			return nil, fmt.Errorf("xsync/redistest: bad CLUSTER NODES line %q", line)
 		}
 		n := ClusterNode{ID: f[0], Flags: strings.Split(f[2], ","), LinkUp: f[7] == "connected"}
 		n.Addr, _, _ = strings.Cut(f[1], "@")
@@ -61,12 +61,12 @@ func parseClusterNodes(text string) ([]ClusterNode, error) {
 			lo, hi, isRange := strings.Cut(s, "-")
 			a, err := strconv.Atoi(lo)
 			if err != nil {
-				return nil, fmt.Errorf("redistest: bad slot %q in %q", s, line)
+				return nil, fmt.Errorf("xsync/redistest: bad slot %q in %q", s, line)
 			}
 			b := a
 			if isRange {
 				if b, err = strconv.Atoi(hi); err != nil {
-					return nil, fmt.Errorf("redistest: bad slot %q in %q", s, line)
+					return nil, fmt.Errorf("xsync/redistest: bad slot %q in %q", s, line)
 				}
 			}
 			n.Slots = append(n.Slots, [2]int{a, b})

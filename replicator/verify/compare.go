@@ -94,32 +94,13 @@ func (v *Verifier) compareKeys(ctx context.Context, srcDB int, keys []string, re
 	if err != nil {
 		return nil, fmt.Errorf("%w (target)", err)
 	}
-	var out []item
-	var same []int
-	types := make([]string, len(keys))
-	for i, k := range keys {
-		s, t := sm[i], tm[i]
-		types[i] = s.typ
-		it := item{srcDB: srcDB, tgtDB: tgtDB, key: k, src: s.typ, tgt: t.typ}
-		switch {
-		case s.typ == "none" && t.typ == "none":
-		case s.typ == "none":
-			if reportExtra {
-				it.kind, it.srcDB = Extra, -1
-				out = append(out, it)
-			}
-		case t.typ == "none":
-			it.kind = Missing
-			out = append(out, it)
-		case s.typ != t.typ:
-			it.kind = Type
-			out = append(out, it)
-		default:
-			same = append(same, i)
-		}
-	}
+	out, same := classify(srcDB, tgtDB, keys, sm, tm, reportExtra)
 	if len(same) == 0 {
 		return out, nil
+	}
+	types := make([]string, len(keys))
+	for i := range keys {
+		types[i] = sm[i].typ
 	}
 	sd, err := v.digests(ctx, src, keys, types, same)
 	if err != nil {
@@ -145,6 +126,32 @@ func (v *Verifier) compareKeys(ctx context.Context, srcDB int, keys []string, re
 		}
 	}
 	return out, nil
+}
+
+// classify sorts keys by existence and type: the differing ones become items, the
+// indexes of those present on both sides with the same type are returned in same.
+func classify(srcDB, tgtDB int, keys []string, sm, tm []keyMeta, reportExtra bool) (out []item, same []int) {
+	for i, k := range keys {
+		s, t := sm[i], tm[i]
+		it := item{srcDB: srcDB, tgtDB: tgtDB, key: k, src: s.typ, tgt: t.typ}
+		switch {
+		case s.typ == "none" && t.typ == "none":
+		case s.typ == "none":
+			if reportExtra {
+				it.kind, it.srcDB = Extra, -1
+				out = append(out, it)
+			}
+		case t.typ == "none":
+			it.kind = Missing
+			out = append(out, it)
+		case s.typ != t.typ:
+			it.kind = Type
+			out = append(out, it)
+		default:
+			same = append(same, i)
+		}
+	}
+	return out, same
 }
 
 func (v *Verifier) ttlEqual(a, b time.Duration) bool {
