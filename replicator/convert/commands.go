@@ -4,7 +4,6 @@ import (
 	"strconv"
 
 	"github.com/xsync/xsync/replicator/rdb"
-	"github.com/xsync/xsync/resp"
 )
 
 // commands writes rec's value as plain commands in bounded chunks.
@@ -77,23 +76,12 @@ func (c *Converter) items(name string) func(*rdb.Chunk) error {
 func (c *Converter) zsetChunk(ch *rdb.Chunk) error {
 	var tmp [40]byte
 	for i, m := range ch.Items {
-		// The score as text: the bulk encoder's body without its framing.
-		s := resp.AppendBulkFloat(tmp[:0], ch.Scores[i])
-		s = s[indexCRLF(s)+2 : len(s)-2]
-		if err := c.elem("ZADD", s, m); err != nil {
+		// Shortest text that reads back as the same double; "inf"/"-inf".
+		if err := c.elem("ZADD", rdb.AppendScore(tmp[:0], ch.Scores[i]), m); err != nil {
 			return err
 		}
 	}
 	return nil
-}
-
-func indexCRLF(b []byte) int {
-	for i := 0; i+1 < len(b); i++ {
-		if b[i] == '\r' && b[i+1] == '\n' {
-			return i
-		}
-	}
-	return 0
 }
 
 func (c *Converter) hashChunk(ch *rdb.Chunk) error {
