@@ -141,6 +141,19 @@ func TestCluster(t *testing.T) {
 		t.Fatalf("promoted %s is not a master", promoted.Addr())
 	}
 	checkKeys(ctx, t, cc, 1000)
+
+	// The killed master comes back with its nodes.conf and rejoins as a replica.
+	t0 = time.Now()
+	if err := master.Restart(); err != nil {
+		t.Fatalf("Restart: %v", err)
+	}
+	if err := c.WaitStable(ctx); err != nil {
+		t.Fatalf("WaitStable after restart: %v", err)
+	}
+	t.Logf("rejoined in %v", time.Since(t0))
+	if !contains(c.ReplicasOf(promoted), master) {
+		t.Errorf("restarted %s is not a replica of %s", master.Addr(), promoted.Addr())
+	}
 }
 
 // TestClusterByHand covers the 1- and 2-master path (no redis-cli create), a password
