@@ -14,10 +14,19 @@ func (s *scanner) inline(dst [][]byte) ([][]byte, int, error) {
 	}
 	i := bytes.IndexByte(window, '\n')
 	if i < 0 {
+		if z := bytes.IndexByte(window, 0); z >= 0 {
+			return args, 0, protoErr(s.base, z, "NUL byte in inline request")
+		}
 		if len(window) >= max+2 {
 			return args, 0, &ProtocolError{Pos: s.base, Msg: "inline request over the limit", Err: ErrTooLarge}
 		}
 		return args, 0, s.incomplete(len(window) + 1)
+	}
+	// Redis finds the end of an inline request with strchr, which stops at a NUL
+	// byte: a request holding one never ends (Redis waits for more bytes, then
+	// fails the connection past 64 KiB). Say so at once.
+	if z := bytes.IndexByte(window[:i], 0); z >= 0 {
+		return args, 0, protoErr(s.base, z, "NUL byte in inline request")
 	}
 	line := s.buf[:i]
 	if i > 0 && line[i-1] == '\r' {
@@ -39,7 +48,7 @@ func (s *scanner) inline(dst [][]byte) ([][]byte, int, error) {
 // splitArgs splits line into arguments with the rules of Redis's sdssplitargs: blanks
 // separate arguments; "double quotes" take the escapes \xHH \n \r \t \b \a and \<c>;
 // 'single quotes' take \'; a closing quote must be followed by a blank or the end; a
-// NUL byte ends the line. When write is set the arguments are appended to args,
+// NUL byte ends the line (inline refuses lines holding one before this runs). When write is set the arguments are appended to args,
 // unescaped in place within line; otherwise line is only checked. bad is the position
 // of the quote that does not balance, or -1.
 func splitArgs(line []byte, args [][]byte, write bool) (_ [][]byte, bad int) {
