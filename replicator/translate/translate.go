@@ -36,6 +36,8 @@ type Translator struct {
 	incl   []bool
 	done   []bool
 	lower  [maxName]byte
+	ublk   [][]byte // a blocking command rewritten (see unblock)
+	unum   [20]byte
 
 	descs []string // per op of the last result: the barrier's description or ""
 
@@ -224,7 +226,7 @@ const specialNames = "ping replconf select multi exec discard flushall flushdb "
 	"georadiusbymember config client debug shutdown slaveof replicaof save bgsave " +
 	"bgrewriteaof cluster monitor sync psync failover acl module latency memory slowlog " +
 	"lastsave info command auth hello quit reset wait waitaof readonly readwrite asking " +
-	"migrate role lolwut"
+	"migrate role lolwut blpop brpop brpoplpush blmove bzpopmin bzpopmax blmpop bzmpop"
 
 func (t *Translator) denied(b []byte) bool {
 	if t.allow == nil && t.deny == nil {
@@ -345,6 +347,7 @@ func (t *Translator) keyed(db int, name string, args [][]byte, offset int64, rec
 		t.st.filtered.Add(1)
 		return nil
 	}
+	name, args = t.unblock(name, args)
 	idx, err := slots.KeyIndexes(args, t.idx[:0])
 	if cap(idx) > cap(t.idx) {
 		t.idx = idx[:0]
