@@ -21,6 +21,13 @@
 // does not know (modules) are compared by their DUMP payload, which differs between
 // Redis versions with different RDB formats.
 //
+// Use:
+//
+//	res, err := verify.Run(ctx, verify.Config{Source: src, Target: dst, Logger: log})
+//	if err != nil { ... }            // a side failed; differences are not errors
+//	_ = res.WriteReport(os.Stdout)   // counts by kind, up to MaxReport keys of each
+//	if !res.Equal() { ... }
+//
 // Not compared: hash field expirations (7.4+), stream consumers and their idle
 // times, the stream's last-generated id, LFU/LRU hints. Keys that move between
 // cluster nodes during a scan may be missed by that scan.
