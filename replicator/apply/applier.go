@@ -67,6 +67,7 @@ type Applier struct {
 	waiters int        // goroutines waiting on cond
 	ready   bool
 	closing bool  // no more Submit
+	stopped bool  // Run returned: nothing will be acknowledged any more
 	err     error // first fatal error
 	pending int
 	pendB   int64
@@ -188,6 +189,12 @@ func (a *Applier) waitLocked(ctx context.Context, closingOK bool, ok func() bool
 			return a.err
 		}
 		if a.closing && !closingOK {
+			return ErrClosed
+		}
+		if a.stopped {
+			if closingOK && ok() {
+				return nil
+			}
 			return ErrClosed
 		}
 		if ok() {

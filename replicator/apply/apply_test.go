@@ -2,9 +2,11 @@ package apply
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"strconv"
 	"strings"
 	"testing"
@@ -475,4 +477,45 @@ func TestClassify(t *testing.T) {
 			t.Errorf("%q: %+v", tc.msg, c)
 		}
 	}
+}
+
+func TestRunLifecycle(t *testing.T) {
+	t.Run("unreachable seed", func(t *testing.T) {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		addr := ln.Addr().String()
+		ln.Close()
+		a, res, _ := startApplier(t, []string{addr}, nil)
+		err, ok := res.wait(10 * time.Second)
+		if !ok || err == nil || !strings.Contains(err.Error(), "xsync/apply: no destination seed usable") {
+			t.Fatalf("Run: %v", err)
+		}
+		if err := a.Submit(context.Background(), cmdOp(0, 1, "SET", "a", "1")); err == nil {
+			t.Error("Submit succeeded")
+		}
+		if err := a.Flush(context.Background()); err == nil {
+			t.Error("Flush succeeded after a failed Run")
+		}
+	})
+	t.Run("graceful stop drains", func(t *testing.T) {
+		c := newFakeCluster(t, 2)
+		a, res, cancel := startApplier(t, []string{c.nodes[0].addr}, nil)
+		w := newWorkload()
+		for i := 0; i < 2000; i++ {
+			w.incr(t, a, 0, fmt.Sprintf("c:%d", i%9))
+		}
+		cancel()
+		err, ok := res.wait(10 * time.Second)
+		if !ok || err != nil {
+			t.Fatalf("Run: %v %v", err, ok)
+		}
+		w.checkFake(t, c, a) // everything submitted before the stop was applied
+		if err := a.Submit(context.Background(), cmdOp(0, 1, "SET", "a", "1")); !errors.Is(err, ErrClosed) {
+			t.Errorf("Submit after stop: %v", err)
+		}
+		a.Close()
+		a.Close()
+	})
 }

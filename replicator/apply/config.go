@@ -80,8 +80,9 @@ const (
 	// PolicyStop ends Run with an error naming the key, the command and the
 	// reply; the op is not acknowledged.
 	PolicyStop Policy = iota
-	// PolicySkip logs the error with the key and the command name, counts it
-	// per kind in Stats, and goes on; the op counts as applied.
+	// PolicySkip logs the error with the key and the command name (the first
+	// 100 of each kind, then every 1000th, with the count), counts it per kind
+	// in Stats, and goes on; the op counts as applied.
 	PolicySkip
 )
 

@@ -271,3 +271,75 @@ func TestE2EStandaloneVersion(t *testing.T) {
 		t.Errorf("c:3 = %d", n)
 	}
 }
+
+// TestE2ELostConnections kills the applier's connections (CLIENT KILL TYPE
+// normal) again and again while INCRs stream to a real server: nothing may be
+// lost; ops whose replies were lost are re-sent, and any duplicate they cause
+// is reported (bounded by Stats.Resent).
+func TestE2ELostConnections(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end")
+	}
+	s := redistest.Start(t, redistest.Options{})
+	a, _, _ := startApplier(t, []string{s.Addr()}, nil)
+	ctx := context.Background()
+	stop := make(chan struct{})
+	killed := make(chan int)
+	go func() {
+		n := 0
+		defer func() { killed <- n }()
+		cl := s.Client()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(20 * time.Millisecond):
+			}
+			k, err := cl.Do(ctx, "CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes").Int()
+			if err == nil {
+				n += k
+			}
+		}
+	}()
+	const keys = 50
+	counts := make([]int, keys)
+	for i := 0; i < 100000; i++ {
+		if i%500 == 0 {
+			time.Sleep(time.Millisecond)
+		}
+		k := i % keys
+		counts[k]++
+		if err := a.Submit(ctx, cmdOp(0, int64(i+1), "INCR", fmt.Sprintf("c:%d", k))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	close(stop)
+	n := <-killed
+	fctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if err := a.Flush(fctx); err != nil {
+		t.Fatal(err)
+	}
+	st := a.Stats()
+	excess := 0
+	for k := 0; k < keys; k++ {
+		got, _ := s.Client().Get(ctx, fmt.Sprintf("c:%d", k)).Int()
+		if got < counts[k] {
+			t.Errorf("c:%d = %d < %d sent: lost increments", k, got, counts[k])
+		}
+		excess += got - counts[k]
+	}
+	t.Logf("%d connections killed; %d ops re-sent after lost replies, %d duplicates applied; %s", n, st.Resent, excess, fmtStats(st))
+	if uint64(excess) > st.Resent {
+		t.Errorf("%d duplicates but only %d ops re-sent", excess, st.Resent)
+	}
+	if n == 0 || st.Retries[RetryConnLost] == 0 {
+		t.Errorf("no connection lost (killed %d)", n)
+	}
+	if st.Reordered != 0 {
+		t.Errorf("reordered %d", st.Reordered)
+	}
+	if a.Applied(0) != 100000 {
+		t.Errorf("Applied = %d", a.Applied(0))
+	}
+}

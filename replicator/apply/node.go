@@ -150,10 +150,7 @@ func (p *pipe) run(ctx context.Context) error {
 			}
 			failures++
 			p.a.log.Warn("destination node unreachable", "node", p.n.addr, "err", err, "failures", failures)
-			p.mu.Lock()
-			unsent := p.queue.Drain(nil)
-			p.mu.Unlock()
-			p.a.requeue(nil, unsent)
+			p.a.requeue(p)
 			if err := sleepCtx(ctx, p.a.dialBackoff(failures)); err != nil {
 				return nil
 			}
@@ -162,19 +159,13 @@ func (p *pipe) run(ctx context.Context) error {
 		p.a.stats.connects.Add(1)
 		err = p.serve(ctx, c)
 		c.Close()
-		p.mu.Lock()
-		written := p.infl.Reset(nil)
-		p.inflN.Store(0)
-		unsent := p.queue.Drain(nil)
-		p.dead = false
-		p.mu.Unlock()
-		p.a.requeue(written, unsent)
+		written, unsent := p.a.requeue(p)
 		if ctx.Err() != nil {
 			return nil
 		}
 		failures++
 		p.a.log.Warn("destination connection lost", "node", p.n.addr, "err", err,
-			"in_flight", len(written), "queued", len(unsent))
+			"in_flight", written, "queued", unsent)
 		if err := sleepCtx(ctx, p.a.dialBackoff(failures)); err != nil {
 			return nil
 		}

@@ -179,12 +179,13 @@ func (a *Applier) completeLocked(o *op, logs []logEntry) []logEntry {
 	l.inflight--
 	stop := false
 	for _, e := range o.errs {
-		a.stats.errors[e.kind].Add(1)
+		count := a.stats.errors[e.kind].Add(1)
 		name := o.cmdName(e.cmd)
 		if a.cfg.policy(e.kind) == PolicySkip {
-			logs = append(logs, logEntry{"destination error skipped", []any{"kind", e.kind.String(),
-				"key", string(o.Key), "command", name, "reply", e.msg, "node", o.node,
-				"count", a.stats.errors[e.kind].Load()}})
+			if logSkip(count) {
+				logs = append(logs, logEntry{"destination error skipped", []any{"kind", e.kind.String(),
+					"key", string(o.Key), "command", name, "reply", e.msg, "node", o.node, "count", count}})
+			}
 			continue
 		}
 		stop = true
@@ -198,10 +199,12 @@ func (a *Applier) completeLocked(o *op, logs []logEntry) []logEntry {
 	if o.retry && o.rk == RetryNoScript && a.scripts.bodiesFor(o) == nil {
 		// The body is unknown: a retry cannot help.
 		o.retry = false
-		a.stats.errors[KindNoScript].Add(1)
+		count := a.stats.errors[KindNoScript].Add(1)
 		if a.cfg.policy(KindNoScript) == PolicySkip {
-			logs = append(logs, logEntry{"destination error skipped", []any{"kind", "noscript", "key", string(o.Key),
-				"command", o.cmdName(0), "node", o.node}})
+			if logSkip(count) {
+				logs = append(logs, logEntry{"destination error skipped", []any{"kind", "noscript", "key", string(o.Key),
+					"command", o.cmdName(0), "node", o.node, "count", count}})
+			}
 		} else {
 			stop = true
 			a.failLocked(fmt.Errorf("xsync/apply: NOSCRIPT on %s for key %q and the script body is unknown (feed it with LoadScript)", o.node, o.Key))
@@ -234,6 +237,11 @@ func (a *Applier) completeLocked(o *op, logs []logEntry) []logEntry {
 	return logs
 }
 
+// logSkip says whether the count-th skipped error of a kind is logged: the
+// first 100, then every 1000th (each line carries the count), so that a full
+// destination does not flood the log.
+func logSkip(count uint64) bool { return count <= 100 || count%1000 == 0 }
+
 // noteRetryLocked updates o's retry bookkeeping and ends Run when o has been
 // retried for longer than Config.RetryTimeout.
 func (a *Applier) noteRetryLocked(o *op, logs []logEntry) []logEntry {
@@ -255,23 +263,27 @@ func (a *Applier) noteRetryLocked(o *op, logs []logEntry) []logEntry {
 }
 
 // requeue takes back the ops of a pipe whose connection broke (or could not be
-// made): written (lost replies) first, then never written, oldest first.
-func (a *Applier) requeue(written, unsent []*op) {
-	if len(written)+len(unsent) == 0 {
-		return
-	}
+// made): written (lost replies) first, then never written, oldest first. The
+// pipe's window and queue are emptied under Applier.mu, so that no op of their
+// lanes can slip onto the pipe before them.
+func (a *Applier) requeue(p *pipe) (written, unsent int) {
 	var logs []logEntry
 	a.mu.Lock()
+	p.mu.Lock()
+	w := p.infl.Reset(nil)
+	p.inflN.Store(0)
+	u := p.queue.Drain(nil)
+	p.dead = false
+	p.mu.Unlock()
 	var touched []*lane
-	for i, list := range [][]*op{written, unsent} {
+	for i, list := range [][]*op{w, u} {
 		for _, o := range list {
 			l := o.lane
 			l.inflight--
 			o.retry, o.rk, o.redirect = true, RetryConnLost, ""
+			// Written and not fully answered: it may have run (for a
+			// non-transaction op with several commands, some of them may have).
 			o.lost = o.lost || (i == 0 && o.got < o.nrep)
-			if i == 0 && o.got > 0 && !o.txn {
-				o.lost = true // some replies came: resend the whole op (at-least-once)
-			}
 			o.failed = nil
 			a.stats.retries[RetryConnLost].Add(1)
 			logs = a.noteRetryLocked(o, logs)
@@ -288,6 +300,7 @@ func (a *Applier) requeue(written, unsent []*op) {
 	for _, e := range logs {
 		a.log.Warn(e.msg, e.attrs...)
 	}
+	return len(w), len(u)
 }
 
 // retrier sends lanes again once their backoff elapsed, refreshing the slot

@@ -64,7 +64,10 @@ func (a *Applier) Run(ctx context.Context) error {
 	if err != nil {
 		cancel(err)
 		g.Wait() //nolint:errcheck // the goroutines return nil
-		a.fail(err)
+		a.mu.Lock()
+		a.failLocked(err)
+		a.stopped = true
+		a.mu.Unlock()
 		return err
 	}
 	a.mu.Lock()
@@ -86,7 +89,7 @@ func (a *Applier) Run(ctx context.Context) error {
 	cancel(nil)
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	a.closing = true
+	a.closing, a.stopped = true, true
 	a.cond.Broadcast()
 	if a.err != nil {
 		return a.err
