@@ -112,8 +112,7 @@ func payloadJSON(t *testing.T, key, payload []byte) string {
 	}
 	in := []byte("REDIS00" + strconv.Itoa(ver))
 	in = append(in, typ)
-	in = append(in, byte(len(key)))
-	in = append(in, key...)
+	in = appendStr(in, string(key))
 	in = append(in, raw...)
 	in = append(in, 0xFF, 0, 0, 0, 0, 0, 0, 0, 0)
 	var out bytes.Buffer
