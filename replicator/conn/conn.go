@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"strings"
@@ -157,6 +158,10 @@ func (c *Conn) ioError(cmd string, err error) error {
 	if c.opts.TLS != nil && strings.Contains(err.Error(), "remote error: tls:") {
 		// TLS 1.3: a refused client certificate shows at the first read.
 		return fmt.Errorf("%w: xsync/conn: %s: the server refused the TLS session (%v): check tls-cert/tls-key (does the server require a client certificate signed by its CA?)", ErrTLS, c.opts.Addr, err)
+	}
+	if c.opts.TLS != nil && (errors.Is(err, syscall.ECONNRESET) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)) {
+		// TLS 1.3: the server may drop the session before its alert is read.
+		return fmt.Errorf("%w: xsync/conn: %s: the server closed the TLS session at the first command (%v): does it require a client certificate (tls-cert/tls-key) signed by its CA?", ErrTLS, c.opts.Addr, err)
 	}
 	if errors.Is(err, os.ErrDeadlineExceeded) || errors.Is(err, context.DeadlineExceeded) {
 		return fmt.Errorf("%w: xsync/conn: %s: no reply to %s within %v: is it a Redis port (TLS? then use rediss://)?", ErrUnreachable, c.opts.Addr, cmd, c.opts.DialTimeout)

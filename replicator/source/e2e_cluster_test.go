@@ -164,3 +164,106 @@ func TestE2ECluster(t *testing.T) {
 		}
 	}
 }
+
+// TestE2EClusterKillMaster: a master killed under writes is replaced by its promoted
+// replica; the shard's stream continues there and every write the cluster kept is
+// seen.
+func TestE2EClusterKillMaster(t *testing.T) {
+	if testing.Short() {
+		t.Skip("cluster test")
+	}
+	c := redistest.StartCluster(t, redistest.ClusterOptions{Masters: 3, Replicas: 1})
+	ctx := context.Background()
+	cl := c.Client()
+	src, handlers, mu, _ := startSource(t, SourceConfig{Seeds: c.Addrs()})
+	waitStreaming(t, src, 3)
+	wctx, stopWrites := context.WithCancel(ctx)
+	var w writer
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { defer wg.Done(); w.run(wctx, cl, "k:") }()
+	waitFor(t, 30*time.Second, "writes", func() error {
+		if w.n.Load() < 200 {
+			return fmt.Errorf("%d writes", w.n.Load())
+		}
+		return nil
+	})
+	victim := c.Masters()[1]
+	promoted, err := c.KillMaster(ctx, victim)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 60*time.Second, "the shard to follow the promoted replica", func() error {
+		for _, st := range src.Shards() {
+			if st.Node.Addr == promoted.Addr() && st.Link.State == StateStream {
+				return nil
+			}
+		}
+		return fmt.Errorf("shards %+v", src.Shards())
+	})
+	n0 := w.n.Load()
+	waitFor(t, 30*time.Second, "writes after the failover", func() error {
+		if w.n.Load() < n0+200 {
+			return fmt.Errorf("%d writes", w.n.Load())
+		}
+		return nil
+	})
+	stopWrites()
+	wg.Wait()
+	// Writes acknowledged by the killed master may be lost by Redis itself
+	// (asynchronous replication): check the keys the cluster still holds.
+	var kept []string
+	for _, k := range w.all() {
+		if n, err := cl.Exists(ctx, k).Result(); err == nil && n == 1 {
+			kept = append(kept, k)
+		}
+	}
+	waitFor(t, 60*time.Second, "every kept write in some shard's stream", func() error {
+		if miss := missingKeys(handlers, mu, kept); len(miss) > 0 {
+			return fmt.Errorf("%d of %d keys missing, e.g. %v", len(miss), len(kept), miss[:min(5, len(miss))])
+		}
+		return nil
+	})
+	for _, st := range src.Shards() {
+		if st.Node.Addr == promoted.Addr() {
+			t.Logf("shard %d after the crash failover: full syncs %d, partial syncs %d", st.Index, st.Link.FullSyncs, st.Link.PartialSyncs)
+		}
+	}
+}
+
+// TestE2EFollowReplica: with FollowReplica every shard is followed through one of its
+// replicas; the masters serve no extra replica.
+func TestE2EFollowReplica(t *testing.T) {
+	if testing.Short() {
+		t.Skip("cluster test")
+	}
+	c := redistest.StartCluster(t, redistest.ClusterOptions{Masters: 3, Replicas: 1})
+	ctx := context.Background()
+	cl := c.Client()
+	src, handlers, mu, _ := startSource(t, SourceConfig{Seeds: c.Addrs()[:1], Follow: FollowReplica})
+	waitStreaming(t, src, 3)
+	for _, st := range src.Shards() {
+		if st.Node.Addr == st.Master.Addr || st.Node.Primary {
+			t.Fatalf("shard %d follows %s, its master", st.Index, st.Node.Addr)
+		}
+	}
+	var keys []string
+	for i := range 300 {
+		k := fmt.Sprintf("viareplica:%d", i)
+		if err := cl.Set(ctx, k, i, 0).Err(); err != nil {
+			t.Fatal(err)
+		}
+		keys = append(keys, k)
+	}
+	waitFor(t, 30*time.Second, "every write through the replicas", func() error {
+		if miss := missingKeys(handlers, mu, keys); len(miss) > 0 {
+			return fmt.Errorf("%d missing", len(miss))
+		}
+		return nil
+	})
+	for _, m := range c.Masters() {
+		if n := infoField(t, m.Client(), "replication", "connected_slaves"); n != 1 {
+			t.Errorf("master %s serves %d replicas, want its 1", m.Addr(), n)
+		}
+	}
+}

@@ -45,6 +45,16 @@ func NewLink(cfg Config, h Handler) (*Link, error) {
 	return l, nil
 }
 
+// inherit carries the counters of the link this one replaces (same shard), so that
+// Status keeps counting across failovers. Call it before Run.
+func (l *Link) inherit(prev Status) {
+	l.st.fullSyncs.Add(prev.FullSyncs)
+	l.st.partialSyncs.Add(prev.PartialSyncs)
+	l.st.reconnects.Add(prev.Reconnects)
+	l.st.snapBytes.Store(prev.SnapshotBytes)
+	l.st.snapSize.Store(prev.SnapshotSize)
+}
+
 // Addr returns the node the Link follows.
 func (l *Link) Addr() string { return l.cfg.Addr }
 

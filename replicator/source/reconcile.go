@@ -19,11 +19,23 @@ func (s *Source) reconcile(ctx context.Context, g *errgroup.Group, topo slots.To
 	next := slices.Clone(cur)
 	seen := make(map[*shard]bool)
 	for _, ts := range topo.Shards {
-		if ts.Primary.Addr == "" {
-			continue // no master reachable in this shard right now
+		if ts.Primary.Addr == "" || (ts.Primary.Health == "fail" && len(ts.Ranges) == 0) {
+			// No master, or a failed one without slots: after a crash failover Redis
+			// lists the dead master as a shard of its own until it is forgotten.
+			continue
 		}
 		sh := s.match(cur, ts, standalone)
-		node := s.pick(ts)
+		if sh != nil && seen[sh] {
+			// A second entry sharing nodes with a shard already matched in this read
+			// (a stale view during a failover): the first one, with slots, wins.
+			s.cfg.Logger.Debug("topology entry shares nodes with a matched shard; ignored", "master", ts.Primary.Addr)
+			continue
+		}
+		current := ""
+		if sh != nil {
+			current = sh.info.Load().Node.Addr
+		}
+		node := s.pick(ts, current)
 		info := ShardInfo{Ranges: slices.Clone(ts.Ranges), Master: ts.Primary, Node: node, Standalone: standalone}
 		if sh == nil {
 			info.Index = len(next)
@@ -54,6 +66,7 @@ func (s *Source) reconcile(ctx context.Context, g *errgroup.Group, topo slots.To
 				if err := s.startLink(ctx, g, sh, node.Addr, st.ReplID, st.Offset, st.DB); err != nil {
 					return err
 				}
+				sh.link.Load().inherit(st)
 				s.emit(Event{Kind: ShardNodeChanged, Shard: info, Prev: prev})
 			}
 			if !sameRanges(prev.Ranges, info.Ranges) {

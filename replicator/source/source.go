@@ -272,14 +272,35 @@ func (s *Source) addrs() []string {
 	return out
 }
 
-// pick returns the node to follow in a shard.
-func (s *Source) pick(ts slots.Shard) slots.Node {
-	if s.cfg.Follow == FollowReplica {
-		for _, r := range ts.Replicas {
-			if r.Health == "online" || r.Health == "" {
-				return r
-			}
+// pick returns the node to follow in a shard: the master, or with FollowReplica the
+// replica followed so far if it is still healthy, else an online replica, else any
+// replica not failed (CLUSTER SHARDS of 7.0 calls a replica that has not received a
+// byte yet "loading"), else the master.
+func (s *Source) pick(ts slots.Shard, current string) slots.Node {
+	if s.cfg.Follow != FollowReplica {
+		return ts.Primary
+	}
+	var online, alive *slots.Node
+	for i := range ts.Replicas {
+		r := &ts.Replicas[i]
+		if r.Health == "fail" || r.Addr == "" {
+			continue
 		}
+		if r.Addr == current {
+			return *r
+		}
+		if alive == nil {
+			alive = r
+		}
+		if online == nil && (r.Health == "online" || r.Health == "") {
+			online = r
+		}
+	}
+	switch {
+	case online != nil:
+		return *online
+	case alive != nil:
+		return *alive
 	}
 	return ts.Primary
 }
