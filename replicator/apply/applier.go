@@ -132,6 +132,11 @@ func (a *Applier) Submit(ctx context.Context, in Op) error {
 	if in.Slot < 0 || in.Slot >= slots.NumSlots || in.N <= 0 || len(in.Cmd) == 0 || in.Source < 0 {
 		return fmt.Errorf("%w: source %d slot %d with %d commands in %d bytes", ErrBadOp, in.Source, in.Slot, in.N, len(in.Cmd))
 	}
+	if in.N > 1 { // N must match Cmd, or replies would be matched to the wrong ops
+		if sp, err := splitCommands(in.Cmd); err != nil || len(sp) != in.N {
+			return fmt.Errorf("%w: N is %d but Cmd holds %d commands (%v)", ErrBadOp, in.N, len(sp), err)
+		}
+	}
 	a.scripts.observe(in.Cmd)
 	a.mu.Lock()
 	defer a.mu.Unlock()

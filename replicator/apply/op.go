@@ -208,10 +208,8 @@ func (o *op) note(k int, v resp.Value) {
 	c := classify(v.Str)
 	if o.txn { // error while queueing: EXEC will say EXECABORT
 		if o.queueErr == nil {
-			c.addr = string(append([]byte(nil), c.addr...))
-			msg := string(v.Str)
 			o.queueErr = &c
-			o.errs = append(o.errs, opError{kind: c.ek, msg: msg, cmd: o.sentCmd(k)})
+			o.errs = append(o.errs, opError{kind: c.kind(), msg: string(v.Str), cmd: o.sentCmd(k)})
 		}
 		return
 	}
@@ -248,7 +246,7 @@ func (o *op) noteExec(k int, v resp.Value) {
 		for j, e := range v.Elems {
 			if e.IsError() {
 				c := classify(e.Str)
-				o.errs = append(o.errs, opError{kind: c.ek, msg: string(e.Str), cmd: o.sentCmd(j + 1)})
+				o.errs = append(o.errs, opError{kind: c.kind(), msg: string(e.Str), cmd: o.sentCmd(j + 1)})
 			}
 		}
 		return
@@ -264,7 +262,7 @@ func (o *op) noteExec(k int, v resp.Value) {
 			o.markRetry(c)
 			return
 		}
-		o.errs = append(o.errs, opError{kind: c.ek, msg: string(v.Str), cmd: o.sentCmd(k)})
+		o.errs = append(o.errs, opError{kind: c.kind(), msg: string(v.Str), cmd: o.sentCmd(k)})
 	}
 	// else: the queueing error (already in errs) is the cause.
 }

@@ -79,6 +79,18 @@ type class struct {
 	isAbort bool      // EXECABORT (look at the queued replies for the cause)
 }
 
+// kind is the ErrorKind to count when c cannot be retried where it happened
+// (inside the reply array of EXEC, the other commands having run).
+func (c class) kind() ErrorKind {
+	switch {
+	case !c.retry:
+		return c.ek
+	case c.rk == RetryNoScript:
+		return KindNoScript
+	}
+	return KindOther
+}
+
 // classify sorts an error reply (without the leading '-'). Retry kinds are those
 // that a later attempt fixes; the others go through the policy.
 func classify(msg []byte) class {
