@@ -20,101 +20,107 @@ const maxPrealloc = 1024
 // wrap ErrTooLarge and are refused before any allocation.
 func ParseValue(buf []byte, lim *Limits) (v Value, n int, err error) {
 	s := scanner{buf: buf, lim: lim.withDefaults()}
-	v, n, err = s.value(0, 0)
+	n, err = s.value(&v, 0, 0)
 	if err != nil {
 		return Value{}, 0, err
 	}
 	return v, n, nil
 }
 
-// value parses the reply at pos and returns it with the position just past it.
-func (s *scanner) value(pos, depth int) (Value, int, error) {
+// value parses the reply at pos into v, which must be the zero Value, and returns
+// the position just past it. On error v holds what was parsed so far.
+func (s *scanner) value(v *Value, pos, depth int) (int, error) {
 	if pos >= len(s.buf) {
-		return Value{}, 0, s.incomplete(pos + minValueWire)
+		return 0, s.incomplete(pos + minValueWire)
 	}
 	t := s.buf[pos]
+	v.Type = t
 	switch t {
 	case TypeSimpleString, TypeError, TypeBigNumber, TypeDouble:
-		return s.lineValue(t, pos)
+		return s.lineValue(v, pos)
 	case TypeInteger:
 		end, next, err := s.line(pos+1, maxNumLine, "")
 		if err != nil {
-			return Value{}, 0, err
+			return 0, err
 		}
 		i, ok := parseInt(s.buf[pos+1 : end])
 		if !ok {
-			return Value{}, 0, protoErr(s.base, pos+1, "invalid integer")
+			return 0, protoErr(s.base, pos+1, "invalid integer")
 		}
-		return Value{Type: t, Int: i}, next, nil
+		v.Int = i
+		return next, nil
 	case TypeNull:
 		end, next, err := s.line(pos+1, maxNumLine, "")
 		if err != nil {
-			return Value{}, 0, err
+			return 0, err
 		}
 		if end != pos+1 {
-			return Value{}, 0, protoErr(s.base, pos+1, "invalid null")
+			return 0, protoErr(s.base, pos+1, "invalid null")
 		}
-		return Value{Type: t, Null: true}, next, nil
+		v.Null = true
+		return next, nil
 	case TypeBoolean:
 		end, next, err := s.line(pos+1, maxNumLine, "")
 		if err != nil {
-			return Value{}, 0, err
+			return 0, err
 		}
 		if end != pos+2 || (s.buf[pos+1] != 't' && s.buf[pos+1] != 'f') {
-			return Value{}, 0, protoErr(s.base, pos+1, "invalid boolean")
+			return 0, protoErr(s.base, pos+1, "invalid boolean")
 		}
-		v := Value{Type: t}
 		if s.buf[pos+1] == 't' {
 			v.Int = 1
 		}
-		return v, next, nil
+		return next, nil
 	case TypeBulkString, TypeBulkError, TypeVerbatim:
-		return s.bulkValue(t, pos)
+		return s.bulkValue(v, pos)
 	case TypeArray, TypeSet, TypePush, TypeMap:
-		return s.aggregate(t, pos, depth)
+		elems, next, err := s.elems(t, pos, depth)
+		if err != nil {
+			return 0, err
+		}
+		v.Elems, v.Null = elems, elems == nil
+		return next, nil
 	case TypeAttribute:
 		attrs, next, err := s.elems(t, pos, depth)
 		if err != nil {
-			return Value{}, 0, err
+			return 0, err
 		}
 		// The annotated value is parsed one level deeper, so that a chain of
 		// attributes is bounded by MaxDepth too.
-		v, next, err := s.value(next, depth+1)
+		v.Type = 0
+		next, err = s.value(v, next, depth+1)
 		if err != nil {
-			return Value{}, 0, err
+			return 0, err
 		}
 		if v.Attrs != nil {
 			attrs = append(attrs, v.Attrs...)
 		}
-		if attrs == nil {
-			attrs = []Value{}
-		}
 		v.Attrs = attrs
-		return v, next, nil
+		return next, nil
 	}
-	return Value{}, 0, protoErr(s.base, pos, "unknown type byte "+strconv.QuoteRune(rune(t)))
+	return 0, protoErr(s.base, pos, "unknown type byte "+strconv.QuoteRune(rune(t)))
 }
 
 // lineValue parses the one-line types: simple string, error, big number, double.
-func (s *scanner) lineValue(t byte, pos int) (Value, int, error) {
+func (s *scanner) lineValue(v *Value, pos int) (int, error) {
 	end, next, err := s.line(pos+1, int(s.lim.MaxBulkLen), "reply")
 	if err != nil {
-		return Value{}, 0, err
+		return 0, err
 	}
-	v := Value{Type: t, Str: s.buf[pos+1 : end : end]}
-	switch t {
+	v.Str = s.buf[pos+1 : end : end]
+	switch v.Type {
 	case TypeBigNumber:
 		if !isBigNumber(v.Str) {
-			return Value{}, 0, protoErr(s.base, pos+1, "invalid big number")
+			return 0, protoErr(s.base, pos+1, "invalid big number")
 		}
 	case TypeDouble:
 		f, err := strconv.ParseFloat(string(v.Str), 64)
 		if err != nil && !isRangeErr(err) {
-			return Value{}, 0, protoErr(s.base, pos+1, "invalid double")
+			return 0, protoErr(s.base, pos+1, "invalid double")
 		}
 		v.Float = f
 	}
-	return v, next, nil
+	return next, nil
 }
 
 // isRangeErr reports a ParseFloat overflow, which still yields ±Inf or 0.
@@ -141,48 +147,38 @@ func isBigNumber(b []byte) bool {
 
 // bulkValue parses a bulk string (null when the length is -1), a bulk error or a
 // verbatim string ("<fmt>:" then the text; Str holds the text).
-func (s *scanner) bulkValue(t byte, pos int) (Value, int, error) {
+func (s *scanner) bulkValue(v *Value, pos int) (int, error) {
 	end, next, err := s.line(pos+1, maxNumLine, "")
 	if err != nil {
-		return Value{}, 0, err
+		return 0, err
 	}
 	size, ok := parseInt(s.buf[pos+1 : end])
-	if ok && size == -1 && t == TypeBulkString {
-		return Value{Type: t, Null: true}, next, nil
+	if ok && size == -1 && v.Type == TypeBulkString {
+		v.Null = true
+		return next, nil
 	}
 	if !ok || size < 0 {
-		return Value{}, 0, protoErr(s.base, pos+1, "invalid bulk length")
+		return 0, protoErr(s.base, pos+1, "invalid bulk length")
 	}
 	if size > s.lim.MaxBulkLen {
-		return Value{}, 0, tooLarge(s.base, pos+1, "bulk length", size, s.lim.MaxBulkLen)
+		return 0, tooLarge(s.base, pos+1, "bulk length", size, s.lim.MaxBulkLen)
 	}
 	stop := next + int(size)
 	if stop+2 > len(s.buf) {
-		return Value{}, 0, s.incomplete(stop + 2)
+		return 0, s.incomplete(stop + 2)
 	}
 	if s.buf[stop] != '\r' || s.buf[stop+1] != '\n' {
-		return Value{}, 0, protoErr(s.base, stop, "expected CRLF after bulk data")
+		return 0, protoErr(s.base, stop, "expected CRLF after bulk data")
 	}
 	str := s.buf[next:stop:stop]
-	if t == TypeVerbatim {
+	if v.Type == TypeVerbatim {
 		if len(str) < 4 || str[3] != ':' {
-			return Value{}, 0, protoErr(s.base, next, "verbatim string without a format")
+			return 0, protoErr(s.base, next, "verbatim string without a format")
 		}
 		str = str[4:]
 	}
-	return Value{Type: t, Str: str}, stop + 2, nil
-}
-
-// aggregate parses an array, set, push or map (null when an array's count is -1).
-func (s *scanner) aggregate(t byte, pos, depth int) (Value, int, error) {
-	elems, next, err := s.elems(t, pos, depth)
-	if err != nil {
-		return Value{}, 0, err
-	}
-	if elems == nil {
-		return Value{Type: t, Null: true}, next, nil
-	}
-	return Value{Type: t, Elems: elems}, next, nil
+	v.Str = str
+	return stop + 2, nil
 }
 
 // elems parses the count line at pos and the elements that follow: count of them,
@@ -200,15 +196,14 @@ func (s *scanner) elems(t byte, pos, depth int) ([]Value, int, error) {
 	}
 	elems := make([]Value, 0, min(total, maxPrealloc))
 	for i := range total {
-		var v Value
-		v, next, err = s.value(next, depth+1)
+		elems = append(elems, Value{})
+		next, err = s.value(&elems[i], next, depth+1)
 		if err != nil {
 			if err == ErrIncomplete {
 				s.need += (total - i - 1) * minValueWire
 			}
 			return nil, 0, err
 		}
-		elems = append(elems, v)
 	}
 	return elems, next, nil
 }

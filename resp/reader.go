@@ -100,7 +100,8 @@ func (r *Reader) ReadValue() (v Value, n int, err error) {
 	}
 	for {
 		s := scanner{buf: r.buf[r.r:r.w], base: r.off, lim: r.lim}
-		v, m, err := s.value(0, 0)
+		v = Value{}
+		m, err := s.value(&v, 0, 0)
 		switch {
 		case err == nil:
 			r.consume(m)

@@ -71,7 +71,8 @@ func (k *skipper) advance(s *scanner) (done bool, need int) {
 				k.pop()
 			}
 		default:
-			_, next, err = s.value(k.pos, depth)
+			var scalar Value
+			next, err = s.value(&scalar, k.pos, depth)
 			if err == nil {
 				k.pop()
 			}
