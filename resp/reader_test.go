@@ -390,3 +390,54 @@ func TestReaderReset(t *testing.T) {
 		t.Fatalf("after Reset: %q, %d, %v, offset %d", args, n, err, r.Offset())
 	}
 }
+
+// badReader returns a count it cannot have read, or nothing at all.
+type badReader struct{ n int }
+
+func (b badReader) Read(p []byte) (int, error) { return b.n, nil }
+
+func TestReaderBadUnderlying(t *testing.T) {
+	r := NewReader(badReader{n: -1}, Limits{})
+	if _, _, err := r.ReadCommand(); err != ErrNegativeRead {
+		t.Fatalf("ReadCommand = %v, want ErrNegativeRead", err)
+	}
+	if _, err := r.Read(make([]byte, 4)); err != ErrNegativeRead {
+		t.Fatalf("Read = %v, want ErrNegativeRead", err)
+	}
+	if n, err := r.Read(nil); n != 0 || err != nil {
+		t.Fatalf("Read(nil) = %d, %v", n, err)
+	}
+	r = NewReader(badReader{n: 0}, Limits{})
+	if _, _, err := r.ReadValue(); err != io.ErrNoProgress {
+		t.Fatalf("ReadValue = %v, want io.ErrNoProgress", err)
+	}
+}
+
+// TestReaderReadHeldError checks that Read returns an error that came with the last
+// bytes of a fill once those bytes are consumed.
+func TestReaderReadHeldError(t *testing.T) {
+	boom := errors.New("reset by peer")
+	r := NewReader(&dataThenErr{data: []byte("+OK\r\nxy"), err: boom}, Limits{})
+	if _, _, err := r.ReadValue(); err != nil {
+		t.Fatal(err)
+	}
+	p := make([]byte, 10)
+	if n, err := r.Read(p); n != 2 || err != nil {
+		t.Fatalf("Read = %d, %v; want the 2 buffered bytes", n, err)
+	}
+	if _, err := r.Read(p); err != boom {
+		t.Fatalf("Read = %v, want %v", err, boom)
+	}
+}
+
+// dataThenErr returns all its data together with err, then err alone.
+type dataThenErr struct {
+	data []byte
+	err  error
+}
+
+func (d *dataThenErr) Read(p []byte) (int, error) {
+	n := copy(p, d.data)
+	d.data = d.data[n:]
+	return n, d.err
+}
