@@ -1,6 +1,7 @@
 package source
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -11,6 +12,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -40,7 +42,7 @@ func fastConfig(t *testing.T, addr string) Config {
 // in random chunks, with the link dropped in the stream (resumed with +CONTINUE) and
 // in the snapshot (a new full sync).
 func TestLinkFixtures(t *testing.T) {
-	modes := []string{"whole", "chunks", "drop-in-stream", "drop-in-snapshot", "spool", "rate-limit"}
+	modes := []string{"whole", "chunks", "drop-in-stream", "drop-in-snapshot", "spool", "rate-limit", "loading-first"}
 	for _, fx := range loadFixtures(t) {
 		for _, mode := range modes {
 			t.Run(fx.Name+"/"+mode, func(t *testing.T) {
@@ -72,9 +74,17 @@ func testFixture(t *testing.T, fx *fixture, mode string) {
 				c.Write([]byte("+FULLRESYNC " + fx.ReplID + " 0\r\n"))
 				return
 			}
-			c.Write([]byte("+CONTINUE " + fx.ReplID + "\r\n"))
+			if fx.Framing == "length" {
+				c.Write([]byte("+CONTINUE\r\n")) // as masters before PSYNC2 answer
+			} else {
+				c.Write([]byte("+CONTINUE " + fx.ReplID + "\r\n"))
+			}
 			write(stream[k:])
 			drainAcks(r)
+			return
+		}
+		if mode == "loading-first" && n == 0 {
+			c.Write([]byte("-LOADING Redis is loading the dataset in memory\r\n"))
 			return
 		}
 		if mode == "drop-in-snapshot" && n == 0 {
@@ -106,12 +116,17 @@ func testFixture(t *testing.T, fx *fixture, mode string) {
 	case "rate-limit":
 		cfg.SnapshotRateLimit = 4 << 20 // 80 KB: about 20 ms
 	}
+	var logs syncBuffer
+	cfg.Logger = slog.New(slog.NewTextHandler(&logs, nil))
 	h := newRecorder(fx.EndOffset)
 	l, err := NewLink(cfg, h)
 	if err != nil {
 		t.Fatal(err)
 	}
 	runLink(t, l, h, 20*time.Second)
+	if !strings.Contains(logs.String(), "cannot read CONFIG") {
+		t.Errorf("no warning about CONFIG being unavailable in the logs:\n%s", logs.String())
+	}
 
 	st := l.Status()
 	h.mu.Lock()
@@ -164,6 +179,24 @@ func testFixture(t *testing.T, fx *fixture, mode string) {
 	if h.fulls != wantFull || h.continues != wantCont {
 		t.Errorf("full syncs %d continues %d, want %d %d; psyncs %v", h.fulls, h.continues, wantFull, wantCont, m.psyncLog())
 	}
+}
+
+// syncBuffer is a bytes.Buffer safe for concurrent use.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
 }
 
 // TestLinkErrors: malformed input, peers closing, wrong credentials and silent
