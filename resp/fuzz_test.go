@@ -8,6 +8,21 @@ import (
 	"testing"
 )
 
+// The fuzz targets check, for any input and under the default and tiny limits: no
+// panic; n within the input; errors either ErrIncomplete (n == 0) or a
+// *ProtocolError at a position inside the input; every prefix of the input either
+// incomplete or parsed exactly as the whole; a Reader fed the input in chunks of
+// 1..7 bytes agreeing with the parser; and re-encoding stable (commands re-encoded
+// as multibulk parse back equal, replies re-encode to the same bytes twice).
+//
+// Run them with a short minimization time: the fuzzer minimizes every input that
+// finds new coverage, and with the default of 60s that stalls a short run:
+//
+//	go test -run='^$' -fuzz=FuzzParseCommand -fuzztime=60s -fuzzminimizetime=5s ./resp/
+//	go test -run='^$' -fuzz=FuzzParseValue -fuzztime=60s -fuzzminimizetime=5s ./resp/
+//
+// Inputs that once failed are kept in testdata/fuzz and run with every go test.
+
 // smallLimits makes the limit checks reachable by short fuzz inputs.
 var smallLimits = &Limits{MaxBulkLen: 16, MaxArrayLen: 4, MaxInlineLen: 16, MaxDepth: 3}
 
