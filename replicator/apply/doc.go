@@ -46,6 +46,12 @@
 // already applied. Applied(source) is the highest Offset of a source below which
 // every op is acknowledged.
 //
+// An acknowledgement means the destination master ran the op. Redis replicates
+// asynchronously: when a destination master dies (not a CLUSTER FAILOVER, which
+// waits for its replica) writes it acknowledged but had not yet sent to its
+// replica are gone from the promoted replica, and the applier cannot see it.
+// Checkpoints written with the data (a later issue) are what can detect this.
+//
 // # Errors
 //
 // Error replies that no retry fixes (OOM, WRONGTYPE, BUSYKEY, NOSCRIPT without a

@@ -157,6 +157,7 @@ func (p *pipe) run(ctx context.Context) error {
 			continue
 		}
 		p.a.stats.connects.Add(1)
+		failures = 0
 		err = p.serve(ctx, c)
 		c.Close()
 		written, unsent := p.a.requeue(p)
