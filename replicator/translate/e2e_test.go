@@ -146,6 +146,12 @@ func snapshotKey(ctx context.Context, c redis.Cmdable, key string) string {
 		val = c.ZRangeWithScores(ctx, key, 0, -1).Val()
 	case "hash":
 		val = c.HGetAll(ctx, key).Val()
+	case "stream":
+		var groups []string
+		for _, g := range c.XInfoGroups(ctx, key).Val() {
+			groups = append(groups, fmt.Sprintf("%s pending=%d last=%s", g.Name, g.Pending, g.LastDeliveredID))
+		}
+		val = fmt.Sprint(c.XRange(ctx, key, "-", "+").Val(), groups)
 	default:
 		val = c.Dump(ctx, key).Val()
 	}
