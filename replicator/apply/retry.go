@@ -226,7 +226,15 @@ func (a *Applier) completeLocked(o *op, logs []logEntry) []logEntry {
 		insertRetry(l, o)
 	} else {
 		if len(l.retry) > 0 && (len(o.Key) == 0 || len(l.retry[0].Key) == 0 || string(o.Key) == string(l.retry[0].Key)) {
-			a.stats.reordered.Add(1)
+			// The node ran o although an earlier op of its key failed and waits
+			// for its retry (the condition cleared in between): o cannot be
+			// taken back, the retry will run after it. Report it.
+			n := a.stats.reordered.Add(1)
+			if logSkip(n) {
+				logs = append(logs, logEntry{"op applied before an earlier op of its key that is being retried",
+					[]any{"key", string(o.Key), "command", o.cmdName(0), "earlier_failure", l.retry[0].rk.String(),
+						"node", o.node, "count", n}})
+			}
 		}
 		o.attempts = 0
 		a.ackLocked(o)
