@@ -24,7 +24,8 @@ const (
 // keyRoles returns the role of each key (idx are the keys' arg positions),
 // following the key-spec flags of COMMAND INFO: RO keys are only read, OW
 // destinations (the *STORE family, BITOP, RENAME's target, SORT/GEORADIUS
-// STORE) are only written, RW/RM/insert/delete keys are both. A command not
+// STORE) are only written, RW/RM/insert/delete keys are both (SINTERSTORE's
+// destination is RW in Redis's table, so it is copied in too). A command not
 // listed gets read+write for every key, which is always exact, only slower.
 func keyRoles(name string, idx []int, dst []role) []role {
 	dst = dst[:0]
@@ -35,14 +36,14 @@ func keyRoles(name string, idx []int, dst []role) []role {
 			if i == 1 {
 				r = roleWrite
 			}
-		case "sunionstore", "sinterstore", "sdiffstore", "zunionstore", "zinterstore",
+		case "sunionstore", "sdiffstore", "zunionstore", "zinterstore",
 			"zdiffstore", "zrangestore", "geosearchstore", "bitop":
 			if i == 0 {
 				r = roleWrite
 			} else {
 				r = roleRead
 			}
-		case "pfmerge":
+		case "pfmerge", "sinterstore":
 			if i > 0 {
 				r = roleRead
 			}
@@ -79,6 +80,13 @@ type emulation struct {
 	tmp     string   // temporaries' name prefix: <internal>tmp:{<tag>}:<source>:
 	absTTL  bool     // 7.0+ destination: PEXPIRETIME + RESTORE .. ABSTTL
 	command string
+	script  []byte // EVALSHA's body when known: loaded first, against NOSCRIPT
+}
+
+// ScriptSource is implemented by a Scripts that can give bodies back (as
+// ScriptCache does); an emulated EVALSHA then loads its body before running.
+type ScriptSource interface {
+	Script(sha string) ([]byte, bool)
 }
 
 func (t *Translator) emulate(name string, idx []int, offset int64) error {
@@ -95,6 +103,11 @@ func (t *Translator) emulate(name string, idx []int, offset int64) error {
 		s := len(backing)
 		backing = append(backing, a...)
 		e.args[i] = backing[s:len(backing):len(backing)]
+	}
+	if src, ok := t.cfg.Scripts.(ScriptSource); ok && eqFold(t.argv[0], "evalsha") && len(t.argv) > 1 {
+		if body, ok := src.Script(string(t.argv[1])); ok {
+			e.script = body
+		}
 	}
 	e.slot = -1
 	for i, p := range idx {
@@ -167,6 +180,11 @@ func (e *emulation) run(ctx context.Context, d apply.Dest) (err error) {
 			_, err = do(ctx, d, e.slot, []byte("DEL"), tmps[u])
 		}
 		if err != nil {
+			return err
+		}
+	}
+	if e.script != nil {
+		if _, err = do(ctx, d, e.slot, []byte("SCRIPT"), []byte("LOAD"), e.script); err != nil {
 			return err
 		}
 	}

@@ -163,11 +163,7 @@ func TestFixtureReplay(t *testing.T) {
 				}
 			}
 			conn.Select(ctx, 0)
-			var total int64
-			_ = dest.c.ForEachMaster(ctx, func(ctx context.Context, n *redis.Client) error {
-				total += n.DBSize(ctx).Val()
-				return nil
-			})
+			total := dest.c.DBSize(ctx).Val() // go-redis sums every master
 			if int(total) != compared || compared < 40 {
 				t.Errorf("cluster holds %d keys, the reference %d (db 0, 3, 5)", total, compared)
 			}
