@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"io"
 	"math/rand/v2"
+	"strconv"
 	"testing"
 )
 
@@ -120,5 +121,40 @@ func BenchmarkWriterCommands(b *testing.B) {
 	}
 	if err := w.Flush(); err != nil {
 		b.Fatal(err)
+	}
+}
+
+// BenchmarkReaderLargeReply reads a reply of 100 000 bulk strings arriving in 16 KiB
+// reads: the skipper follows it, so the cost stays linear in its size.
+func BenchmarkReaderLargeReply(b *testing.B) {
+	data := AppendArray(nil, 100000)
+	for i := range 100000 {
+		data = AppendBulkInt(data, int64(i))
+	}
+	r := NewReader(&loopReader{data: data, chunk: 16 << 10}, Limits{})
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if v, _, err := r.ReadValue(); err != nil || len(v.Elems) != 100000 {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkReaderLargeCommand reads an RPUSH of 100 000 arguments arriving in 16 KiB
+// reads.
+func BenchmarkReaderLargeCommand(b *testing.B) {
+	args := [][]byte{[]byte("RPUSH"), []byte("list")}
+	for i := range 100000 {
+		args = append(args, []byte(strconv.Itoa(i)))
+	}
+	data := AppendCommand(nil, args...)
+	r := NewReader(&loopReader{data: data, chunk: 16 << 10}, Limits{})
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if a, _, err := r.ReadCommand(); err != nil || len(a) != len(args) {
+			b.Fatal(err)
+		}
 	}
 }

@@ -5,8 +5,8 @@ import (
 )
 
 // maxPrealloc caps the elements allocated for an aggregate before they are parsed;
-// beyond it the slice grows as elements arrive, so a declared count alone never
-// sizes an allocation.
+// beyond it the slice doubles as elements arrive, so a declared count alone never
+// sizes an allocation (unless the Reader's skipper has seen the whole reply).
 const maxPrealloc = 1024
 
 // ParseValue parses one reply of any RESP2 or RESP3 type from the start of buf. n is
@@ -194,9 +194,20 @@ func (s *scanner) elems(t byte, pos, depth int) ([]Value, int, error) {
 	if total == 0 {
 		return []Value{}, next, nil
 	}
-	elems := make([]Value, 0, min(total, maxPrealloc))
+	size := min(total, maxPrealloc)
+	if s.framed {
+		size = total // every element is known to be there
+	}
+	elems := make([]Value, 0, size)
 	for i := range total {
-		elems = append(elems, Value{})
+		if len(elems) == cap(elems) {
+			// Double (append grows large slices by a quarter, costing five times
+			// the final size in all).
+			grown := make([]Value, i, min(total, 2*cap(elems)))
+			copy(grown, elems)
+			elems = grown
+		}
+		elems = elems[:i+1]
 		next, err = s.value(&elems[i], next, depth+1)
 		if err != nil {
 			if err == ErrIncomplete {

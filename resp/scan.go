@@ -21,6 +21,10 @@ type scanner struct {
 	base int64
 	lim  Limits
 	need int
+	// framed is set when the whole item is known to be in buf, well framed (the
+	// Reader's skipper followed it to its end), so aggregates may be allocated
+	// at their declared size.
+	framed bool
 }
 
 // incomplete records that at least need bytes are needed and returns ErrIncomplete.
