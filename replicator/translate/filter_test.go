@@ -72,4 +72,3 @@ func TestSetSourceSlots(t *testing.T) {
 }
 
 type slotsRange = slots.Range
-
