@@ -2,6 +2,7 @@ package source
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"testing"
@@ -125,15 +126,19 @@ func TestE2ECluster(t *testing.T) {
 	})
 	// Keys that now live on the added master reached its stream (RESTORE-ASKING or
 	// a later write): none is missed by the shard that owns it now.
-	mu.Lock()
 	var addedH *keyHandler
 	var addedRanges []slots.Range
-	for _, st := range src.Shards() {
-		if st.Master.Addr == added.Addr() {
-			addedH, addedRanges = handlers[st.Index], st.Ranges
+	waitFor(t, 30*time.Second, "the Source to see the added master's slots", func() error {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, st := range src.Shards() {
+			if st.Master.Addr == added.Addr() && len(st.Ranges) > 0 {
+				addedH, addedRanges = handlers[st.Index], st.Ranges
+				return nil
+			}
 		}
-	}
-	mu.Unlock()
+		return errors.New("not yet")
+	})
 	if addedH == nil {
 		t.Fatal("added master not followed")
 	}

@@ -46,9 +46,10 @@ func (h *keyHandler) FullSync(ctx context.Context, replID string, offset int64, 
 func (h *keyHandler) Continue(ctx context.Context, replID string, offset int64) error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if offset != h.offset {
+	if offset > h.offset {
 		return fmt.Errorf("continue at %d, handled %d", offset, h.offset)
 	}
+	h.offset = offset // an unfinished transaction comes again
 	h.conts++
 	h.replID = replID
 	return nil

@@ -239,9 +239,14 @@ func (h *recorder) Continue(ctx context.Context, replID string, offset int64) er
 	defer h.mu.Unlock()
 	h.continues++
 	h.replID = replID
-	if offset != h.offset {
-		return errors.New("continue offset " + strconv.FormatInt(offset, 10) + " != recorded " + strconv.FormatInt(h.offset, 10))
+	if offset > h.offset {
+		return errors.New("continue offset " + strconv.FormatInt(offset, 10) + " after handled " + strconv.FormatInt(h.offset, 10))
 	}
+	// Drop an unfinished transaction: it comes again.
+	for len(h.cmds) > 0 && h.cmds[len(h.cmds)-1].offset > offset {
+		h.cmds = h.cmds[:len(h.cmds)-1]
+	}
+	h.offset = offset
 	return nil
 }
 

@@ -14,12 +14,16 @@ type Handler interface {
 	// offset is the master offset the stream continues from.
 	FullSync(ctx context.Context, replID string, offset int64, rdb io.Reader, size int64) error
 	// Continue is called on +CONTINUE: the stream resumes after offset. replID is the
-	// replication id from now on (a new one after a failover of the source).
+	// replication id from now on (a new one after a failover of the source). When
+	// the previous session ended inside a MULTI, offset is the one before that MULTI:
+	// drop the commands of the unfinished transaction (offsets above offset), they
+	// come again.
 	Continue(ctx context.Context, replID string, offset int64) error
 	// Command is called for every command of the stream except PING, SELECT and
 	// REPLCONF, which the link consumes itself. args are valid only during the call;
 	// db is the database selected at that point; offset is the master offset just
-	// after this command.
+	// after this command. Inside MULTI..EXEC the link resumes from the MULTI (see
+	// Continue).
 	Command(ctx context.Context, db int, args [][]byte, offset int64) error
 }
 

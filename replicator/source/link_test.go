@@ -460,3 +460,43 @@ func BenchmarkDispatch(b *testing.B) {
 		_ = s.dispatch(ctx, args, 40)
 	}
 }
+
+// TestLinkResumeInTransaction: a link lost inside MULTI resumes at the MULTI, and
+// Continue says so.
+func TestLinkResumeInTransaction(t *testing.T) {
+	id := strings.Repeat("c", 40)
+	multi := "*1\r\n$5\r\nMULTI\r\n"
+	set := "*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nv\r\n"
+	exec := "*1\r\n$4\r\nEXEC\r\n"
+	sel := "*2\r\n$6\r\nSELECT\r\n$1\r\n2\r\n"
+	stream := sel + multi + set + exec
+	txStart := int64(len(sel))
+	m := newFakeMaster(t, func(n int, c net.Conn, r *resp.Reader, psync []string) {
+		if n == 0 {
+			c.Write([]byte("+FULLRESYNC " + id + " 0\r\n$0\r\n" + sel + multi + set)) // then lost
+			waitAck(r)
+			return
+		}
+		if psync[2] != strconv.FormatInt(txStart+1, 10) {
+			c.Write([]byte("-ERR want PSYNC from the MULTI, got " + psync[2] + "\r\n"))
+			return
+		}
+		c.Write([]byte("+CONTINUE\r\n" + multi + set + exec))
+		drainAcks(r)
+	})
+	h := newRecorder(int64(len(stream)))
+	l, err := NewLink(fastConfig(t, m.addr()), h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	runLink(t, l, h, 10*time.Second)
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	var got []string
+	for _, c := range h.cmds {
+		got = append(got, fmt.Sprint(c.db, c.args))
+	}
+	if strings.Join(got, "|") != "2 [MULTI]|2 [SET k v]|2 [EXEC]" || h.continues != 1 {
+		t.Fatalf("commands %v, continues %d", got, h.continues)
+	}
+}

@@ -25,9 +25,12 @@ type session struct {
 	leftover     []byte // stream bytes read together with the snapshot's EOF mark
 
 	// Stream state, owned by the stream goroutine.
-	prog Progresser
-	db   int
-	off  int64
+	prog    Progresser
+	db      int
+	off     int64 // offset after the last command read
+	inTx    bool  // between MULTI and EXEC/DISCARD
+	txStart int64 // offset before that MULTI
+	txDB    int   // db selected before that MULTI
 }
 
 func (s *session) endTransfer() { s.doneOnce.Do(func() { close(s.transferDone) }) }
@@ -178,12 +181,19 @@ func (s *session) stream(ctx context.Context) error {
 }
 
 // dispatch handles one command of n bytes on the wire. It allocates nothing.
+//
+// Like a Redis replica, the link does not count a transaction as handled until its
+// EXEC: inside MULTI the resume offset (Status.Offset, the ACKs) stays before the
+// MULTI, so a session lost mid-transaction resumes at the MULTI, and Continue tells
+// the Handler to drop the unfinished transaction it was given.
 func (s *session) dispatch(ctx context.Context, args [][]byte, n int) error {
 	l := s.l
+	before := s.off
 	s.off += int64(n)
 	off := s.off
 	l.st.received.Store(off)
 	forHandler := len(args) > 0
+	getack := false
 	if forHandler {
 		switch {
 		case eqFold(args[0], "PING"):
@@ -197,15 +207,13 @@ func (s *session) dispatch(ctx context.Context, args [][]byte, n int) error {
 				return fmt.Errorf("%w: %s: SELECT %q at offset %d", ErrProtocol, l.cfg.Addr, clip(string(args[1])), off)
 			}
 			s.db = d
-			l.st.db.Store(int64(d))
 			forHandler = false
 		case eqFold(args[0], "REPLCONF"):
 			forHandler = false
-			if len(args) >= 2 && eqFold(args[1], "GETACK") {
-				l.st.offset.Store(off)
-				if err := s.sendAck(); err != nil {
-					return err
-				}
+			getack = len(args) >= 2 && eqFold(args[1], "GETACK")
+		case eqFold(args[0], "MULTI"):
+			if !s.inTx {
+				s.inTx, s.txStart, s.txDB = true, before, s.db
 			}
 		}
 	}
@@ -213,12 +221,24 @@ func (s *session) dispatch(ctx context.Context, args [][]byte, n int) error {
 		if err := l.h.Command(ctx, s.db, args, off); err != nil {
 			return handlerErr(ctx, "Command", err)
 		}
-	} else if s.prog != nil {
+		if s.inTx && (eqFold(args[0], "EXEC") || eqFold(args[0], "DISCARD")) {
+			s.inTx = false
+		}
+	} else if s.prog != nil && !s.inTx {
 		if err := s.prog.Progress(ctx, s.db, off); err != nil {
 			return handlerErr(ctx, "Progress", err)
 		}
 	}
-	l.st.offset.Store(off)
+	if s.inTx {
+		l.st.offset.Store(s.txStart)
+		l.st.db.Store(int64(s.txDB))
+	} else {
+		l.st.offset.Store(off)
+		l.st.db.Store(int64(s.db))
+	}
+	if getack {
+		return s.sendAck()
+	}
 	return nil
 }
 
