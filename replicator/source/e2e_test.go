@@ -180,16 +180,32 @@ func waitStreaming(t *testing.T, src *Source, shards int) {
 }
 
 func TestE2EStandalone(t *testing.T) {
-	srv := redistest.Start(t, redistest.Options{Password: "pw"})
+	tests := []struct {
+		name   string
+		config []string
+		link   Config
+	}{
+		{name: "diskless", config: []string{"repl-diskless-sync yes"}},
+		{name: "disk-based", config: []string{"repl-diskless-sync no"}},
+		{name: "spool and rate limit", link: Config{SpoolDir: t.TempDir(), SnapshotRateLimit: 1 << 20}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			testStandalone(t, tt.config, tt.link)
+		})
+	}
+}
+
+func testStandalone(t *testing.T, config []string, link Config) {
+	srv := redistest.Start(t, redistest.Options{Password: "pw", Config: config})
 	ctx := context.Background()
 	cl := srv.Client()
 	for i := range 1000 {
-		cl.Set(ctx, "pre:"+strconv.Itoa(i), strings.Repeat("x", 100), 0)
+		cl.Set(ctx, "pre:"+strconv.Itoa(i), strings.Repeat("x", 100)+strconv.Itoa(i), 0)
 	}
-	src, handlers, mu, _ := startSource(t, SourceConfig{
-		Seeds: []string{srv.Addr()},
-		Link:  Config{Conn: conn.Options{Password: "pw"}, ListeningPort: 4242},
-	})
+	link.Conn = conn.Options{Password: "pw"}
+	link.ListeningPort = 4242
+	src, handlers, mu, _ := startSource(t, SourceConfig{Seeds: []string{srv.Addr()}, Link: link})
 	waitStreaming(t, src, 1)
 	mu.Lock()
 	h := handlers[0]
@@ -197,7 +213,6 @@ func TestE2EStandalone(t *testing.T) {
 	for i := range 500 {
 		cl.Set(ctx, "live:"+strconv.Itoa(i), "v", 0)
 	}
-	cl.Do(ctx, "SELECT", "0")
 	waitFor(t, 30*time.Second, "every live key", func() error {
 		for i := range 500 {
 			if _, ok := h.has("live:" + strconv.Itoa(i)); !ok {
