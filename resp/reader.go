@@ -9,8 +9,10 @@ const (
 	// readerMinSize is the size of a Reader's buffer when it is first needed, and the
 	// size it goes back to after an item grew it past readerShrinkSize.
 	readerMinSize = 16 << 10
-	// readerShrinkSize is the largest buffer a Reader keeps once it is drained.
-	readerShrinkSize = 1 << 20
+	// readerShrinkSize is the largest buffer a Reader keeps once it has been
+	// drained readerShrinkAfter times in a row without an item that needed it.
+	readerShrinkSize  = 1 << 20
+	readerShrinkAfter = 64
 	// maxEmptyReads is how many (0, nil) reads in a row count as no progress.
 	maxEmptyReads = 100
 )
@@ -18,8 +20,8 @@ const (
 // Reader reads RESP from a stream into an internal buffer and hands out slices of it.
 // Every slice returned (arguments, values, lines) stays valid only until the next
 // call on the Reader. The buffer grows only as far as one item needs, is compacted as
-// items are consumed, and goes back to 16 KiB once drained after an item larger than
-// 1 MiB. A Reader is not safe for concurrent use.
+// items are consumed, and, when it grew past 1 MiB, is let go once no item has needed
+// that much for 64 drains in a row. A Reader is not safe for concurrent use.
 //
 // A malformed item gives a *ProtocolError whose Pos is on the Offset scale; it is
 // sticky: every later call returns it. Errors of the wrapped io.Reader are returned
@@ -36,6 +38,8 @@ type Reader struct {
 	err  error // sticky protocol error
 	rerr error // error of the last read, returned by the next fill
 	skip skipper
+	// bigSeen counts the drains of an outsized buffer since an item needed it.
+	bigSeen int
 }
 
 // NewReader returns a Reader of rd; zero fields of lim take the defaults.
@@ -228,10 +232,16 @@ func (r *Reader) consume(n int) {
 	r.skip.reset()
 	r.r += n
 	r.off += int64(n)
+	big := n > readerShrinkSize/2
+	if big {
+		r.bigSeen = 0 // items this big come: keep the room for the next one
+	}
 	if r.r == r.w {
 		r.r, r.w = 0, 0
-		if len(r.buf) > readerShrinkSize {
-			r.buf = nil // let an outsized buffer go; the next fill allocates a small one
+		if len(r.buf) > readerShrinkSize && !big {
+			if r.bigSeen++; r.bigSeen >= readerShrinkAfter {
+				r.buf, r.bigSeen = nil, 0 // the next fill allocates a small one
+			}
 		}
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"testing/iotest"
 )
 
 // chunkReader returns 1..max bytes per Read, and now and then (0, nil).
@@ -255,8 +256,9 @@ func TestReaderTransientError(t *testing.T) {
 func TestReaderBufferBounded(t *testing.T) {
 	big := bytes.Repeat([]byte("v"), 3<<20)
 	stream := AppendCommand(nil, []byte("SET"), []byte("k"), big)
-	stream = AppendCommandString(stream, "PING")
-	r := NewReader(bytes.NewReader(stream), Limits{})
+	ping := AppendCommandString(nil, "PING")
+	stream = append(stream, bytes.Repeat(ping, readerShrinkAfter)...)
+	r := NewReader(iotest.OneByteReader(bytes.NewReader(stream)), Limits{})
 	args, _, err := r.ReadCommand()
 	if err != nil || len(args[2]) != len(big) {
 		t.Fatalf("big command: %v", err)
@@ -264,11 +266,13 @@ func TestReaderBufferBounded(t *testing.T) {
 	if c := len(r.buf); c > 2*len(stream) {
 		t.Fatalf("buffer grew to %d for a %d-byte item", c, len(stream))
 	}
-	if _, _, err := r.ReadCommand(); err != nil {
-		t.Fatal(err)
-	}
-	if c := len(r.buf); c > readerShrinkSize {
-		t.Fatalf("buffer kept at %d bytes after drain", c)
+	for i := range readerShrinkAfter {
+		if _, _, err := r.ReadCommand(); err != nil {
+			t.Fatal(err)
+		}
+		if c := len(r.buf); (c > readerShrinkSize) != (i < readerShrinkAfter-1) {
+			t.Fatalf("after %d small commands the buffer is %d bytes", i+1, c)
+		}
 	}
 }
 
