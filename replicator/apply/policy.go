@@ -146,3 +146,43 @@ func oomMessage(node string, key []byte, cmd string, reply string) error {
 		"raise maxmemory on the destination, or set maxmemory-policy noeviction and free memory there, then restart the sync",
 		node, key, cmd, reply)
 }
+
+// policyLocked puts o's error replies through the policy: under PolicySkip
+// they are counted and logged; under PolicyStop Run ends (stop is true). A
+// NOSCRIPT whose body is unknown becomes such an error too.
+func (a *Applier) policyLocked(o *op, logs []logEntry) (bool, []logEntry) {
+	stop := false
+	for _, e := range o.errs {
+		count := a.stats.errors[e.kind].Add(1)
+		name := o.cmdName(e.cmd)
+		if a.cfg.policy(e.kind) == PolicySkip {
+			if logSkip(count) {
+				logs = append(logs, logEntry{"destination error skipped", []any{"kind", e.kind.String(),
+					"key", string(o.Key), "command", name, "reply", e.msg, "node", o.node, "count", count}})
+			}
+			continue
+		}
+		stop = true
+		if e.kind == KindOOM {
+			a.failLocked(oomMessage(o.node, o.Key, name, e.msg))
+		} else {
+			a.failLocked(fmt.Errorf("xsync/apply: destination %s answered %q to %s on key %q (source %d, policy stop)",
+				o.node, e.msg, name, o.Key, o.Source))
+		}
+	}
+	if o.retry && o.rk == RetryNoScript && a.scripts.bodiesFor(o) == nil {
+		// The body is unknown: a retry cannot help.
+		o.retry = false
+		count := a.stats.errors[KindNoScript].Add(1)
+		if a.cfg.policy(KindNoScript) == PolicySkip {
+			if logSkip(count) {
+				logs = append(logs, logEntry{"destination error skipped", []any{"kind", "noscript", "key", string(o.Key),
+					"command", o.cmdName(0), "node", o.node, "count", count}})
+			}
+		} else {
+			stop = true
+			a.failLocked(fmt.Errorf("xsync/apply: NOSCRIPT on %s for key %q and the script body is unknown (feed it with LoadScript)", o.node, o.Key))
+		}
+	}
+	return stop, logs
+}

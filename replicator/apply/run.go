@@ -13,53 +13,15 @@ import (
 // is cancelled it stops taking ops, waits up to Config.DrainTimeout for those
 // already submitted to be acknowledged, and returns nil if they all were.
 func (a *Applier) Run(ctx context.Context) error {
-	a.runMu.Lock()
-	if a.running {
-		a.runMu.Unlock()
-		return ErrRunning
+	g, gctx, cancel, err := a.start()
+	if err != nil {
+		return err
 	}
-	select {
-	case <-a.closed:
-		a.runMu.Unlock()
-		return ErrClosed
-	default:
-	}
-	a.running = true
-	workCtx, cancel := context.WithCancelCause(context.Background())
-	g, gctx := errgroup.WithContext(workCtx)
-	a.group, a.gctx = g, gctx
-	a.runMu.Unlock()
-	a.mu.Lock()
-	a.cancel = cancel
-	select {
-	case <-a.closed:
-		cancel(ErrClosed)
-	default:
-	}
-	a.mu.Unlock()
 	defer close(a.runDone)
 	defer a.closeNodes()
 
-	// Start the pipes of the nodes known so far (none yet, unless Do was used).
-	a.nodesMu.Lock()
-	for _, n := range a.nodes {
-		for _, p := range n.pipes {
-			g.Go(func() error { return p.run(gctx) })
-		}
-	}
-	a.nodesMu.Unlock()
-	g.Go(func() error { return a.retrier.run(gctx) })
-	g.Go(func() error {
-		// Keeps the group alive until no node can be added to it any more.
-		<-gctx.Done()
-		a.runMu.Lock()
-		a.group = nil
-		a.runMu.Unlock()
-		return nil
-	})
-
 	dctx, stopD := ctxOr(ctx, gctx)
-	err := a.discover(dctx)
+	err = a.discover(dctx)
 	stopD()
 	if err != nil {
 		cancel(err)
@@ -98,6 +60,52 @@ func (a *Applier) Run(ctx context.Context) error {
 		return fmt.Errorf("xsync/apply: stopped with %d ops not acknowledged", a.pending)
 	}
 	return nil
+}
+
+// start sets up Run's goroutine group: the pipes of the nodes known so far, the
+// retrier, and a keeper that holds the group open until no node can join it.
+func (a *Applier) start() (*errgroup.Group, context.Context, context.CancelCauseFunc, error) {
+	a.runMu.Lock()
+	if a.running {
+		a.runMu.Unlock()
+		return nil, nil, nil, ErrRunning
+	}
+	select {
+	case <-a.closed:
+		a.runMu.Unlock()
+		return nil, nil, nil, ErrClosed
+	default:
+	}
+	a.running = true
+	workCtx, cancel := context.WithCancelCause(context.Background())
+	g, gctx := errgroup.WithContext(workCtx)
+	a.group, a.gctx = g, gctx
+	a.runMu.Unlock()
+	a.mu.Lock()
+	a.cancel = cancel
+	select {
+	case <-a.closed:
+		cancel(ErrClosed)
+	default:
+	}
+	a.mu.Unlock()
+
+	a.nodesMu.Lock()
+	for _, n := range a.nodes {
+		for _, p := range n.pipes {
+			g.Go(func() error { return p.run(gctx) })
+		}
+	}
+	a.nodesMu.Unlock()
+	g.Go(func() error { return a.retrier.run(gctx) })
+	g.Go(func() error {
+		<-gctx.Done()
+		a.runMu.Lock()
+		a.group = nil
+		a.runMu.Unlock()
+		return nil
+	})
+	return g, gctx, cancel, nil
 }
 
 // drain stops Submit and waits up to DrainTimeout for pending ops.
