@@ -38,9 +38,12 @@
 // A session that fails for a reason reconnecting can fix (network, timeout — no byte
 // for Config.ReadTimeout, 60s —, LOADING, NOMASTERLINK, a malformed stream) is retried
 // after a jittered, capped exponential backoff, with PSYNC from the last offset
-// handled; a failure during the snapshot leads to a new full sync. Wrong credentials,
-// a user without replication permission (NOPERM) and Handler errors end Run with
-// that error. Status returns the link's state and counters (atomics) for INFO and
+// handled; a failure during the snapshot leads to a new full sync. Like a Redis
+// replica, the link counts a transaction as handled only at its EXEC: a session lost
+// inside MULTI resumes at the MULTI, and Handler.Continue receives the offset before
+// it so the Handler drops the unfinished transaction. Wrong credentials, a user
+// without replication permission (NOPERM), a source that blocks the replication
+// commands (managed services) and Handler errors end Run with that error. Status returns the link's state and counters (atomics) for INFO and
 // metrics. Resuming after a restart needs the replid, the offset and the db at that
 // offset (Config.ReplID, Offset, DB): store all three in checkpoints.
 //

@@ -237,6 +237,11 @@ func (s *session) replyErr(cmd, msg string) error {
 			ErrNoPermission, addr, cmd, clip(msg), user, user))
 	case code == "NOAUTH":
 		return fatal(fmt.Errorf("%w: xsync/source: %s: the node requires a password (NOAUTH): add it to the source URL", conn.ErrAuth, addr))
+	case strings.Contains(strings.ToLower(msg), "unknown command"):
+		// Managed services (AWS ElastiCache, Azure Cache for Redis, ...) rename or
+		// block the replication commands; Redis before 2.8 has no PSYNC.
+		return fatal(fmt.Errorf("%w: %s: %s refused (%s): this source does not allow replication commands (a managed service that blocks PSYNC, or Redis older than 2.8); replicate from a node that allows them",
+			ErrNoPermission, addr, cmd, clip(msg)))
 	case code == "LOADING", code == "NOMASTERLINK", code == "MASTERDOWN",
 		strings.Contains(msg, "not connected with my master"):
 		return fmt.Errorf("%w: %s: %s: %s", ErrTryLater, addr, cmd, clip(msg))

@@ -220,6 +220,10 @@ func TestLinkErrors(t *testing.T) {
 			serve: func(c net.Conn, r *resp.Reader) {
 				c.Write([]byte("-NOPERM User repl has no permissions to run the 'psync' command\r\n"))
 			}},
+		{name: "psync blocked", fatal: true, errIs: ErrNoPermission, errHas: "does not allow replication commands",
+			serve: func(c net.Conn, r *resp.Reader) {
+				c.Write([]byte("-ERR unknown command 'PSYNC', with args beginning with: '?' '-1'\r\n"))
+			}},
 		{name: "loading", errIs: ErrTryLater, errHas: "LOADING",
 			serve: func(c net.Conn, r *resp.Reader) {
 				c.Write([]byte("-LOADING Redis is loading the dataset in memory\r\n"))
