@@ -396,3 +396,31 @@ func TestE2EKillMaster(t *testing.T) {
 		t.Logf("reordered %d (CLUSTERDOWN %d)", st.Reordered, st.Retries[RetryClusterDown])
 	}
 }
+
+// TestE2ETLSCluster applies to a cluster that serves TLS only (client
+// certificates required) through the same Config.Conn.TLS for every node.
+func TestE2ETLSCluster(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end")
+	}
+	c := redistest.StartCluster(t, redistest.ClusterOptions{Masters: 3, Options: redistest.Options{TLS: true, Password: "pw"}})
+	a, _, _ := startApplier(t, c.Addrs(), func(cfg *Config) {
+		cfg.Conn.TLS = c.TLS().ClientConfig()
+		cfg.Conn.Password = "pw"
+	})
+	p := &producer{src: 0, keys: 100}
+	stop := make(chan struct{})
+	close(stop)
+	ctx := context.Background()
+	p.run(ctx, a, stop, 3000)
+	if p.err != nil {
+		t.Fatal(p.err)
+	}
+	flush(t, a)
+	if bad, _ := p.check(ctx, t, c); len(bad) > 0 {
+		t.Errorf("%d keys differ: %v", len(bad), head(bad, 5))
+	}
+	if a.Applied(0) != p.off {
+		t.Errorf("Applied = %d, want %d", a.Applied(0), p.off)
+	}
+}
