@@ -103,7 +103,7 @@ func (r *Reader) ReadValue() (v Value, n int, err error) {
 		return Value{}, 0, r.err
 	}
 	for {
-		s := scanner{buf: r.buf[r.r:r.w], base: r.off, lim: r.lim, framed: r.skip.done && !r.skip.bad}
+		s := scanner{buf: r.buf[r.r:r.w], base: r.off, lim: r.lim, framed: r.skip.done && !r.skip.bad && !r.skip.command}
 		v = Value{}
 		m, err := s.value(&v, 0, 0)
 		switch {
