@@ -75,3 +75,27 @@ func TestRedactHidesPassword(t *testing.T) {
 		t.Fatalf("password leaked: %v", err)
 	}
 }
+
+func FuzzParseURL(f *testing.F) {
+	for _, s := range []string{
+		"redis://127.0.0.1:7000", "rediss://u:p@a:1,b:2?tls-insecure=true", "redis://:pw@[::1]",
+		"redis://u:p%zz@h", "redis://h:1/0?dial-timeout=1s", "rediss://h?tls-cert=x", "redis://@", "redis://,,,",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, u string) {
+		seeds, o, err := ParseURL(u)
+		if err != nil {
+			if !errors.Is(err, ErrBadURL) {
+				t.Fatalf("error without ErrBadURL: %v", err)
+			}
+			return
+		}
+		if len(seeds) == 0 {
+			t.Fatal("no seed and no error")
+		}
+		if o.Password != "" && len(o.Password) > 3 && strings.Contains(redact(u), o.Password) && !strings.Contains(o.Username, o.Password) && !strings.Contains(strings.Join(seeds, ","), o.Password) {
+			t.Fatalf("redact(%q) shows the password", u)
+		}
+	})
+}
