@@ -105,7 +105,9 @@ type pipe struct {
 func (p *pipe) push(o *op) {
 	p.mu.Lock()
 	p.queue.Push(o)
-	p.cond.Broadcast()
+	if p.queue.Len() == 1 { // the writer (or run) only waits on an empty queue or a full window
+		p.cond.Broadcast()
+	}
 	p.mu.Unlock()
 }
 
@@ -265,9 +267,12 @@ func (p *pipe) readLoop(c *conn.Conn) error {
 			continue
 		}
 		p.mu.Lock()
+		full := p.infl.Full()
 		p.infl.FreeFirst()
 		p.inflN.Store(int64(p.infl.Count()))
-		p.cond.Broadcast()
+		if full {
+			p.cond.Broadcast()
+		}
 		p.mu.Unlock()
 		done = append(done, o)
 		if len(done) >= 256 {
