@@ -35,7 +35,7 @@ func testStatus() replicator.Status {
 		State: replicator.StateStream, Started: time.Now().Add(-time.Minute),
 		OpsApplied: 42, LagBytes: 7, Errors: 1, KeysDone: 10, KeysTotal: 10, BytesDone: 1000,
 		Shards: []replicator.ShardStatus{
-			{Index: 0, Addr: "127.0.0.1:7000", State: replicator.StateStream, ReceivedOffset: 100, AppliedOffset: 93, LagBytes: 7, OpsApplied: 42},
+			{Index: 0, Addr: "127.0.0.1:7000", State: replicator.StateStream, ReceivedOffset: 100, AppliedOffset: 93, LagBytes: 7, OpsSubmitted: 42},
 			{Index: 1, Addr: "127.0.0.1:7001", State: replicator.StateStream, ReceivedOffset: 5, AppliedOffset: 5},
 		},
 	}
@@ -160,7 +160,7 @@ func TestMetricsAndHealthz(t *testing.T) {
 		return resp.StatusCode, string(b)
 	}
 	code, body := get("/metrics")
-	for _, want := range []string{`xsync_lag_bytes{shard="0"} 7`, `xsync_applied_offset{shard="0"} 93`, `xsync_shard_state{addr="127.0.0.1:7000",shard="0",state="stream"} 1`, `xsync_ops_applied_total{shard="0"} 42`} {
+	for _, want := range []string{`xsync_lag_bytes{shard="0"} 7`, `xsync_applied_offset{shard="0"} 93`, `xsync_shard_state{addr="127.0.0.1:7000",shard="0",state="stream"} 1`, `xsync_ops_submitted_total{shard="0"} 42`, `xsync_ops_applied_total 42`} {
 		if code != 200 || !strings.Contains(body, want) {
 			t.Errorf("/metrics lacks %q (code %d)", want, code)
 		}

@@ -151,7 +151,8 @@ var (
 	descKeysDone   = prometheus.NewDesc("xsync_fullsync_keys_done", "Keys applied during full sync.", []string{"shard"}, nil)
 	descKeysTotal  = prometheus.NewDesc("xsync_fullsync_keys_total", "Keys to apply during full sync (estimate).", []string{"shard"}, nil)
 	descBytesDone  = prometheus.NewDesc("xsync_fullsync_bytes_done", "Snapshot bytes read.", []string{"shard"}, nil)
-	descOps        = prometheus.NewDesc("xsync_ops_applied_total", "Operations acknowledged by the destination.", []string{"shard"}, nil)
+	descOps        = prometheus.NewDesc("xsync_ops_submitted_total", "Operations handed to the destination for the shard.", []string{"shard"}, nil)
+	descOpsApplied = prometheus.NewDesc("xsync_ops_applied_total", "Operations acknowledged by the destination, all shards.", nil, nil)
 	descErrors     = prometheus.NewDesc("xsync_errors_total", "Errors counted for the shard.", []string{"shard"}, nil)
 	descFullSyncs  = prometheus.NewDesc("xsync_full_syncs_total", "Full syncs done by the shard.", []string{"shard"}, nil)
 )
@@ -159,13 +160,14 @@ var (
 var allStates = []replicator.State{replicator.StateHandshake, replicator.StateFullSync, replicator.StateStream, replicator.StateReconnecting, replicator.StatePaused, replicator.StateStopped}
 
 func (c *statusCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descState, descReceived, descApplied, descLagBytes, descLagSeconds, descKeysDone, descKeysTotal, descBytesDone, descOps, descErrors, descFullSyncs} {
+	for _, d := range []*prometheus.Desc{descState, descReceived, descApplied, descLagBytes, descLagSeconds, descKeysDone, descKeysTotal, descBytesDone, descOps, descOpsApplied, descErrors, descFullSyncs} {
 		ch <- d
 	}
 }
 
 func (c *statusCollector) Collect(ch chan<- prometheus.Metric) {
 	st := c.ctl.Status()
+	ch <- prometheus.MustNewConstMetric(descOpsApplied, prometheus.CounterValue, float64(st.OpsApplied))
 	for _, sh := range st.Shards {
 		id := strconv.Itoa(sh.Index)
 		for _, s := range allStates {
@@ -188,7 +190,7 @@ func (c *statusCollector) Collect(ch chan<- prometheus.Metric) {
 		gauge(descKeysDone, float64(sh.KeysDone))
 		gauge(descKeysTotal, float64(sh.KeysTotal))
 		gauge(descBytesDone, float64(sh.BytesDone))
-		counter(descOps, float64(sh.OpsApplied))
+		counter(descOps, float64(sh.OpsSubmitted))
 		counter(descErrors, float64(sh.Errors))
 		counter(descFullSyncs, float64(sh.FullSyncs))
 	}

@@ -53,7 +53,7 @@ type ShardStatus struct {
 	KeysTotal      int64   // full sync: estimate from the source's keyspace
 	BytesDone      int64   // full sync: snapshot bytes read
 	BytesTotal     int64   // full sync: snapshot size, 0 when the master streams it diskless
-	OpsApplied     int64   // operations acknowledged by the destination
+	OpsSubmitted   int64   // operations handed to the destination (the applier counts acknowledgements for all shards together)
 	Errors         int64   // errors counted (skipped commands, link failures)
 	FullSyncs      int64   // full syncs done by this shard
 	LastError      string  // the last error, for INFO
@@ -87,7 +87,6 @@ func (st *Status) summarize() {
 		if sh.State.rank() < least.rank() {
 			least = sh.State
 		}
-		st.OpsApplied += sh.OpsApplied
 		st.KeysDone += sh.KeysDone
 		st.KeysTotal += sh.KeysTotal
 		st.BytesDone += sh.BytesDone

@@ -3,12 +3,13 @@
 # redis-server, sample data of every type, xsync syncing while a writer keeps writing,
 # then a key-by-key comparison. Ctrl-C stops everything.
 #
-# Environment: DEMO_BASE (first port, default 30001), DEMO_KEYS (default 20000),
+# Environment: DEMO_BASE (first port, default 21001; ports and cluster bus ports (+10000)
+# stay below the ephemeral range), DEMO_KEYS (default 20000),
 # DEMO_WRITE_SECONDS (default 15), DEMO_EXIT=1 to stop after the comparison.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-BASE=${DEMO_BASE:-30001}
+BASE=${DEMO_BASE:-21001}
 KEYS=${DEMO_KEYS:-20000}
 WRITE_SECONDS=${DEMO_WRITE_SECONDS:-15}
 ADMIN=${DEMO_ADMIN:-127.0.0.1:6380}
@@ -63,11 +64,27 @@ make_cluster() {
 		addrs+=("127.0.0.1:$port")
 	done
 	for port in "$@"; do
-		until redis-cli -p "$port" ping >/dev/null 2>&1; do sleep 0.1; done
+		for i in $(seq 1 100); do
+			redis-cli -p "$port" ping >/dev/null 2>&1 && break
+			if [ "$i" = 100 ]; then
+				echo "demo: redis-server on port $port did not start; its log says:" >&2
+				tail -5 "$DIR/$port/redis.log" >&2
+				echo "demo: if a port is in use, set DEMO_BASE to another first port" >&2
+				exit 1
+			fi
+			sleep 0.1
+		done
 	done
 	redis-cli --cluster create "${addrs[@]}" --cluster-yes >"$DIR/cluster-$1.log" 2>&1
 	for port in "$@"; do
-		until redis-cli -p "$port" cluster info 2>/dev/null | grep -q 'cluster_state:ok'; do sleep 0.2; done
+		for i in $(seq 1 150); do
+			redis-cli -p "$port" cluster info 2>/dev/null | grep -q 'cluster_state:ok' && break
+			if [ "$i" = 150 ]; then
+				echo "demo: the cluster on ports $* did not reach cluster_state:ok; see $DIR/cluster-$1.log" >&2
+				exit 1
+			fi
+			sleep 0.2
+		done
 	done
 }
 

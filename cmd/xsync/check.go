@@ -1,0 +1,50 @@
+package main
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/xsync/xsync/replicator/precheck"
+)
+
+const checkAbout = `Runs the prechecks of a sync without writing anything: every node reachable and
+authenticated, replication permitted on the source, versions (and which conversion
+path a sync will use), the destination's eviction policy, free memory and slot
+coverage, the source's backlog and replica output buffer against the expected snapshot
+time, and whether the destination already holds keys. One line per check: PASS, WARN
+or FAIL, what was found, and how to fix it. Exit 0 when nothing failed, 1 otherwise.`
+
+func runCheck(ctx context.Context, env *cliEnv, args []string) int {
+	fs := newFlagSet(env, "check", "xsync check --source URL --target URL [flags]", checkAbout)
+	var src, dst endpointFlags
+	src.register(fs, "source", "the source to replicate from")
+	dst.register(fs, "target", "the destination to write to")
+	fs.String("config", "", "YAML file with flags as keys")
+	conflict := fs.String("conflict", "replace", "policy for keys already on the destination, named in the report: replace, skip or stop")
+	rate := fs.Int64("snapshot-rate", 50<<20, "expected snapshot transfer rate in bytes/s, to estimate the full-sync time")
+	if err := parseFlags(env, fs, args); err != nil {
+		return exitFor(env, err)
+	}
+	s, err := src.parse(env)
+	if err != nil {
+		return exitFor(env, err)
+	}
+	t, err := dst.parse(env)
+	if err != nil {
+		return exitFor(env, err)
+	}
+	rs := precheck.Run(ctx, precheck.Config{
+		Source:         precheck.Endpoint{Seeds: s.seeds, Username: s.opts.Username, Password: s.opts.Password, TLS: s.opts.TLS},
+		Target:         precheck.Endpoint{Seeds: t.seeds, Username: t.opts.Username, Password: t.opts.Password, TLS: t.opts.TLS},
+		ConflictPolicy: *conflict,
+		SnapshotRate:   *rate,
+	})
+	if err := precheck.Write(env.stdout, rs); err != nil {
+		return exitFor(env, err)
+	}
+	if precheck.Failed(rs) {
+		fmt.Fprintln(env.stderr, "xsync: some prechecks failed: fix them before syncing")
+		return exitDiffers
+	}
+	return exitOK
+}

@@ -1,0 +1,88 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+
+	"github.com/xsync/xsync/replicator/conn"
+)
+
+// endpointFlags are the connection flags of one side (source or target).
+type endpointFlags struct {
+	side         string // "source" or "target"
+	url          string
+	passwordFile string
+}
+
+func (e *endpointFlags) register(fs *flag.FlagSet, side, about string) {
+	e.side = side
+	fs.StringVar(&e.url, side, "", about+": redis://[user:pass@]host:port[,host:port...] or rediss:// for TLS (?tls-ca=FILE&tls-cert=FILE&tls-key=FILE&tls-server-name=NAME)")
+	fs.StringVar(&e.passwordFile, side+"-password-file", "", "file holding the "+side+" password (instead of the URL; env XSYNC_"+strings.ToUpper(side)+"_PASSWORD also works)")
+}
+
+// endpoint is a parsed side: its seeds and connection options.
+type endpoint struct {
+	seeds []string
+	opts  conn.Options
+}
+
+func (e *endpointFlags) parse(env *cliEnv) (endpoint, error) {
+	if e.url == "" {
+		return endpoint{}, fmt.Errorf("%w: --%s is required", errUsage, e.side)
+	}
+	seeds, o, err := conn.ParseURL(e.url)
+	if err != nil {
+		return endpoint{}, fmt.Errorf("%w: --%s: %v", errUsage, e.side, err)
+	}
+	if o.Password == "" {
+		p, err := secret(env, "", e.passwordFile, "XSYNC_"+strings.ToUpper(e.side)+"_PASSWORD")
+		if err != nil {
+			return endpoint{}, err
+		}
+		o.Password = p
+	}
+	return endpoint{seeds: seeds, opts: o}, nil
+}
+
+// logFlags configure log/slog.
+type logFlags struct {
+	format string
+	level  string
+	file   string
+}
+
+func (l *logFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&l.format, "log-format", "text", "log format: text or json")
+	fs.StringVar(&l.level, "log-level", "info", "log level: debug, info, warn or error")
+	fs.StringVar(&l.file, "log-file", "", "write logs to this file instead of stderr")
+}
+
+// logger builds the logger; the returned closer closes the log file, if any.
+func (l *logFlags) logger(env *cliEnv) (*slog.Logger, func(), error) {
+	var lvl slog.Level
+	if err := lvl.UnmarshalText([]byte(l.level)); err != nil {
+		return nil, nil, fmt.Errorf("%w: --log-level %q: use debug, info, warn or error", errUsage, l.level)
+	}
+	var w io.Writer = env.stderr
+	closer := func() {}
+	if l.file != "" {
+		f, err := os.OpenFile(l.file, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o640)
+		if err != nil {
+			return nil, nil, fmt.Errorf("%w: --log-file: %v", errUsage, err)
+		}
+		w, closer = f, func() { f.Close() }
+	}
+	opts := &slog.HandlerOptions{Level: lvl}
+	switch l.format {
+	case "text":
+		return slog.New(slog.NewTextHandler(w, opts)), closer, nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), closer, nil
+	}
+	closer()
+	return nil, nil, fmt.Errorf("%w: --log-format %q: use text or json", errUsage, l.format)
+}

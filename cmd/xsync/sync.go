@@ -1,0 +1,349 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/xsync/xsync/proxy"
+	"github.com/xsync/xsync/replicator"
+	"github.com/xsync/xsync/replicator/apply"
+	"github.com/xsync/xsync/replicator/convert"
+	"github.com/xsync/xsync/replicator/precheck"
+	"github.com/xsync/xsync/replicator/source"
+	"github.com/xsync/xsync/replicator/translate"
+)
+
+const syncAbout = `Replicates a source Redis (a cluster, or a standalone server) into a destination
+(a cluster, or a standalone server), online: xsync poses as a replica to every source
+master, applies the snapshot (full sync) and then the replication stream (incremental
+sync) to the destination, routed by hash slot, and keeps following the source —
+through source failovers, reshards and added shards — until it is stopped.
+
+Before anything is written the prechecks of 'xsync check' run; a failing one stops the
+sync (--skip-prechecks overrides). Watch it with 'redis-cli -p 6380 INFO xsync' (the
+admin port) or Prometheus (--metrics). SIGINT/SIGTERM stop it cleanly: the links
+close, writes in flight are acknowledged, exit 0.
+
+Cluster semantics: a transaction from a cluster source is applied whole; from a
+standalone source it is split per slot. Multi-key commands from a standalone source
+that span slots are split per key where the command is per key, and otherwise
+emulated exactly on the destination. FLUSHALL/FLUSHDB in one source shard empties
+only the slots that shard owns. Relative expires become absolute at the time xsync
+received them, so lag does not stretch them.`
+
+// syncFlags are the flags of xsync sync (also keys of the config file).
+type syncFlags struct {
+	src, dst       endpointFlags
+	logs           logFlags
+	admin          string
+	adminPassword  string
+	adminPassFile  string
+	metrics        string
+	follow         string
+	snapshotRate   int64
+	spoolDir       string
+	conflict       string
+	onError        string
+	flush          string
+	swapdb         string
+	unknown        string
+	publish        bool
+	include        string
+	exclude        string
+	allow          string
+	deny           string
+	dbs            string
+	internalPrefix string
+	mode           string
+	chunkBytes     int
+	chunkElements  int
+	bigKeyBytes    int
+	connsPerNode   int
+	skipPrechecks  bool
+	progress       string
+}
+
+func (f *syncFlags) register(fsName string, env *cliEnv) *flag.FlagSet {
+	fs := newFlagSet(env, fsName, "xsync sync --source URL --target URL [--config FILE] [--admin ADDR] [--metrics ADDR] [flags]", syncAbout)
+	f.src.register(fs, "source", "the source to replicate from")
+	f.dst.register(fs, "target", "the destination to write to")
+	fs.String("config", "", "YAML file with flags as keys (flags on the command line win)")
+	f.logs.register(fs)
+	fs.StringVar(&f.admin, "admin", "127.0.0.1:6380", "admin RESP port (INFO xsync, XSYNC STATUS|PAUSE|RESUME); \"off\" disables it")
+	fs.StringVar(&f.adminPassword, "admin-password", "", "password for the admin port (required when it is not on loopback)")
+	fs.StringVar(&f.adminPassFile, "admin-password-file", "", "file holding the admin password (env XSYNC_ADMIN_PASSWORD also works)")
+	fs.StringVar(&f.metrics, "metrics", "", "address of the Prometheus endpoint (/metrics, /healthz), e.g. 127.0.0.1:9121; empty: off")
+	fs.StringVar(&f.follow, "follow", "master", "replicate from each shard's master, or from a replica to spare the master: master or replica")
+	fs.Int64Var(&f.snapshotRate, "snapshot-rate", 0, "most snapshot bytes read per second per shard (0: no limit)")
+	fs.StringVar(&f.spoolDir, "spool-dir", "", "spool snapshots to this directory before applying them (relieves the source's output buffer)")
+	fs.StringVar(&f.conflict, "conflict", "replace", "full sync, key already on the destination: replace, skip or stop")
+	fs.StringVar(&f.onError, "on-error", "stop", "destination error replies (OOM, WRONGTYPE, ...): stop, or skip (log and count)")
+	fs.StringVar(&f.flush, "flush", "apply", "FLUSHALL/FLUSHDB in the stream: apply (only the shard's slots), ignore or stop")
+	fs.StringVar(&f.swapdb, "swapdb", "stop", "SWAPDB in the stream: stop, ignore, or apply (standalone destination)")
+	fs.StringVar(&f.unknown, "unknown-commands", "stop", "commands xsync cannot route: stop or ignore")
+	fs.BoolVar(&f.publish, "publish", false, "forward PUBLISH to the destination")
+	fs.StringVar(&f.include, "include", "", "only keys matching these globs (comma-separated, Redis glob syntax)")
+	fs.StringVar(&f.exclude, "exclude", "", "never keys matching these globs (comma-separated; wins over --include)")
+	fs.StringVar(&f.allow, "allow-commands", "", "only forward these commands (comma-separated)")
+	fs.StringVar(&f.deny, "deny-commands", "", "never forward these commands (comma-separated)")
+	fs.StringVar(&f.dbs, "dbs", "", "source databases to sync and where: SRC[=DB|=PREFIX],... e.g. 0,1=db1: (default: db 0 into a cluster, every db into a standalone server)")
+	fs.StringVar(&f.internalPrefix, "internal-prefix", "__xsync:", "prefix of the keys xsync keeps for itself on the destination")
+	fs.StringVar(&f.mode, "mode", "auto", "how snapshot keys are written: auto (RESTORE where possible), restore, or commands")
+	fs.IntVar(&f.chunkBytes, "chunk-bytes", 16<<20, "largest command sent to the destination, in bytes")
+	fs.IntVar(&f.chunkElements, "chunk-elements", 1000, "most elements in one command for keys written as commands")
+	fs.IntVar(&f.bigKeyBytes, "big-key-bytes", 0, "keys larger than this are written as commands in chunks (default: --chunk-bytes)")
+	fs.IntVar(&f.connsPerNode, "conns-per-node", 1, "pipelined connections per destination master")
+	fs.BoolVar(&f.skipPrechecks, "skip-prechecks", false, "start even when a precheck fails")
+	fs.StringVar(&f.progress, "progress", "auto", "progress line during full sync on stderr: auto (when a terminal), on or off")
+	return fs
+}
+
+func runSync(ctx context.Context, env *cliEnv, args []string) int {
+	var f syncFlags
+	fs := f.register("sync", env)
+	if err := parseFlags(env, fs, args); err != nil {
+		return exitFor(env, err)
+	}
+	cfg, err := f.config(env)
+	if err != nil {
+		return exitFor(env, err)
+	}
+	log, closeLog, err := f.logs.logger(env)
+	if err != nil {
+		return exitFor(env, err)
+	}
+	defer closeLog()
+	cfg.Logger = log
+	if err := runSyncJob(ctx, env, &f, cfg, log); err != nil {
+		log.Error("sync failed", "err", err)
+		fmt.Fprintf(env.stderr, "xsync: %v\n", err)
+		if errors.Is(err, errUsage) {
+			return exitUsage
+		}
+		return exitFailed
+	}
+	return exitOK
+}
+
+func runSyncJob(ctx context.Context, env *cliEnv, f *syncFlags, cfg replicator.Config, log *slog.Logger) error {
+	rs := precheck.Run(ctx, precheck.Config{
+		Source:         precheck.Endpoint{Seeds: cfg.SourceSeeds, Username: cfg.SourceConn.Username, Password: cfg.SourceConn.Password, TLS: cfg.SourceConn.TLS},
+		Target:         precheck.Endpoint{Seeds: cfg.TargetSeeds, Username: cfg.TargetConn.Username, Password: cfg.TargetConn.Password, TLS: cfg.TargetConn.TLS},
+		ConflictPolicy: f.conflict,
+	})
+	for _, r := range rs {
+		attrs := []any{"check", r.Name, "found", r.Found}
+		if r.Fix != "" {
+			attrs = append(attrs, "fix", r.Fix)
+		}
+		switch r.Level {
+		case precheck.Pass:
+			log.Info("precheck passed", attrs...)
+		case precheck.Warn:
+			log.Warn("precheck warning", attrs...)
+		default:
+			log.Error("precheck failed", attrs...)
+		}
+	}
+	if precheck.Failed(rs) && !f.skipPrechecks {
+		return errors.New("prechecks failed (see the log, or run 'xsync check'); fix them or pass --skip-prechecks")
+	}
+	r, err := replicator.New(cfg)
+	if err != nil {
+		return err
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	if f.admin != "off" && f.admin != "" {
+		pass, err := secret(env, f.adminPassword, f.adminPassFile, "XSYNC_ADMIN_PASSWORD")
+		if err != nil {
+			return err
+		}
+		adm, err := proxy.NewAdmin(proxy.AdminConfig{Addr: f.admin, Password: pass, Version: version, Logger: log, Settings: f.settings}, r)
+		if err != nil {
+			return err
+		}
+		log.Info("admin port listening", "addr", adm.Addr(), "try", "redis-cli -p "+portOf(adm.Addr())+" INFO xsync")
+		g.Go(func() error { return adm.Serve(gctx) })
+	}
+	if f.metrics != "" {
+		m, err := proxy.NewMetrics(proxy.MetricsConfig{Addr: f.metrics, Logger: log}, r)
+		if err != nil {
+			return err
+		}
+		log.Info("metrics listening", "addr", "http://"+m.Addr()+"/metrics")
+		g.Go(func() error { return m.Serve(gctx) })
+	}
+	if showProgress(f.progress, env) {
+		g.Go(func() error { progressLine(gctx, env.stderr, r); return nil })
+	}
+	runErr := r.Run(gctx)
+	// The servers stop with the job.
+	g.Go(func() error { return runErr })
+	if runErr == nil {
+		// Run returned because ctx ended: stop the servers too.
+		g.Go(func() error { return context.Canceled })
+	}
+	err = g.Wait()
+	if runErr != nil {
+		return runErr
+	}
+	if err != nil && !errors.Is(err, context.Canceled) {
+		return err
+	}
+	log.Info("stopped")
+	return nil
+}
+
+func portOf(addr string) string {
+	if i := strings.LastIndexByte(addr, ':'); i >= 0 {
+		return addr[i+1:]
+	}
+	return addr
+}
+
+// settings answers CONFIG GET on the admin port: the flags, secrets left out.
+func (f *syncFlags) settings() map[string]string {
+	return map[string]string{
+		"source": redactURL(f.src.url), "target": redactURL(f.dst.url), "admin": f.admin, "metrics": f.metrics,
+		"follow": f.follow, "conflict": f.conflict, "on-error": f.onError, "flush": f.flush, "swapdb": f.swapdb,
+		"unknown-commands": f.unknown, "publish": strconv.FormatBool(f.publish), "include": f.include, "exclude": f.exclude,
+		"allow-commands": f.allow, "deny-commands": f.deny, "dbs": f.dbs, "internal-prefix": f.internalPrefix,
+		"mode": f.mode, "chunk-bytes": strconv.Itoa(f.chunkBytes), "chunk-elements": strconv.Itoa(f.chunkElements),
+		"snapshot-rate": strconv.FormatInt(f.snapshotRate, 10), "conns-per-node": strconv.Itoa(f.connsPerNode),
+	}
+}
+
+// redactURL hides the password of a redis:// URL.
+func redactURL(u string) string {
+	at := strings.LastIndexByte(u, '@')
+	scheme := strings.Index(u, "://")
+	if at < 0 || scheme < 0 {
+		return u
+	}
+	info := u[scheme+3 : at]
+	if user, _, ok := strings.Cut(info, ":"); ok {
+		return u[:scheme+3] + user + ":***" + u[at:]
+	}
+	return u
+}
+
+// config turns the flags into the replicator's Config.
+func (f *syncFlags) config(env *cliEnv) (replicator.Config, error) {
+	var cfg replicator.Config
+	s, err := f.src.parse(env)
+	if err != nil {
+		return cfg, err
+	}
+	t, err := f.dst.parse(env)
+	if err != nil {
+		return cfg, err
+	}
+	cfg.SourceSeeds, cfg.SourceConn = s.seeds, s.opts
+	cfg.TargetSeeds, cfg.TargetConn = t.seeds, t.opts
+	bad := func(flag, val, want string) error {
+		return fmt.Errorf("%w: --%s %q: use %s", errUsage, flag, val, want)
+	}
+	switch f.follow {
+	case "master":
+		cfg.Follow = source.FollowMaster
+	case "replica":
+		cfg.Follow = source.FollowReplica
+	default:
+		return cfg, bad("follow", f.follow, "master or replica")
+	}
+	cfg.SnapshotRateLimit, cfg.SpoolDir = f.snapshotRate, f.spoolDir
+	if cfg.Conflict, err = replicator.ParseConflict(f.conflict); err != nil {
+		return cfg, bad("conflict", f.conflict, "replace, skip or stop")
+	}
+	switch f.onError {
+	case "stop":
+		cfg.Apply.OnError = apply.PolicyStop
+	case "skip":
+		cfg.Apply.OnError = apply.PolicySkip
+	default:
+		return cfg, bad("on-error", f.onError, "stop or skip")
+	}
+	cfg.Apply.ConnsPerNode = f.connsPerNode
+	tc := &cfg.Translate
+	policy := func(flag, v string, allowed ...translate.Policy) (translate.Policy, error) {
+		m := map[string]translate.Policy{"apply": translate.Apply, "ignore": translate.Ignore, "stop": translate.Stop}
+		p, ok := m[v]
+		for _, a := range allowed {
+			if ok && a == p {
+				return p, nil
+			}
+		}
+		names := make([]string, len(allowed))
+		for i, a := range allowed {
+			names[i] = a.String()
+		}
+		return 0, bad(flag, v, strings.Join(names, ", "))
+	}
+	if tc.Flush, err = policy("flush", f.flush, translate.Apply, translate.Ignore, translate.Stop); err != nil {
+		return cfg, err
+	}
+	if tc.SwapDB, err = policy("swapdb", f.swapdb, translate.Apply, translate.Ignore, translate.Stop); err != nil {
+		return cfg, err
+	}
+	if tc.Unknown, err = policy("unknown-commands", f.unknown, translate.Ignore, translate.Stop); err != nil {
+		return cfg, err
+	}
+	tc.Publish = f.publish
+	tc.Include, tc.Exclude = list(f.include), list(f.exclude)
+	tc.Allow, tc.Deny = list(f.allow), list(f.deny)
+	tc.InternalPrefix = f.internalPrefix
+	if f.dbs != "" {
+		tc.DBs = map[int]translate.Target{}
+		for _, part := range list(f.dbs) {
+			from, to, mapped := strings.Cut(part, "=")
+			db, err := strconv.Atoi(from)
+			if err != nil || db < 0 {
+				return cfg, bad("dbs", f.dbs, "a list like 0,1=db1:,2=5 (SRC, SRC=DB or SRC=PREFIX)")
+			}
+			var tg translate.Target
+			switch n, err := strconv.Atoi(to); {
+			case !mapped:
+				tg.DB = db
+			case err == nil:
+				tg.DB = n
+			default:
+				tg.Prefix = to
+			}
+			tc.DBs[db] = tg
+		}
+	}
+	switch f.mode {
+	case "auto":
+		cfg.Convert.Mode = convert.ModeAuto
+	case "restore":
+		cfg.Convert.Mode = convert.ModeRestore
+	case "commands":
+		cfg.Convert.Mode = convert.ModeCommands
+	default:
+		return cfg, bad("mode", f.mode, "auto, restore or commands")
+	}
+	cfg.Convert.MaxBytes, cfg.Convert.MaxElements, cfg.Convert.BigKeyBytes = f.chunkBytes, f.chunkElements, f.bigKeyBytes
+	switch f.progress {
+	case "auto", "on", "off":
+	default:
+		return cfg, bad("progress", f.progress, "auto, on or off")
+	}
+	return cfg, nil
+}
+
+func list(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}

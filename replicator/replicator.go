@@ -1,0 +1,362 @@
+package replicator
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/xsync/xsync/replicator/apply"
+	"github.com/xsync/xsync/replicator/conn"
+	"github.com/xsync/xsync/replicator/convert"
+	"github.com/xsync/xsync/replicator/rdb"
+	"github.com/xsync/xsync/replicator/source"
+	"github.com/xsync/xsync/replicator/translate"
+)
+
+// Conflict says what a full sync does with a key that already exists on the
+// destination.
+type Conflict int
+
+// Conflict policies.
+const (
+	ConflictReplace Conflict = iota // overwrite it (RESTORE ... REPLACE, or DEL first)
+	ConflictSkip                    // keep the destination's key, count and log the conflict
+	ConflictStop                    // stop the sync with an error naming the key
+)
+
+// ParseConflict reads a policy name: replace, skip or stop.
+func ParseConflict(s string) (Conflict, error) {
+	switch s {
+	case "replace", "":
+		return ConflictReplace, nil
+	case "skip":
+		return ConflictSkip, nil
+	case "stop":
+		return ConflictStop, nil
+	}
+	return 0, fmt.Errorf("xsync/replicator: conflict policy %q: use replace, skip or stop", s)
+}
+
+// Config configures a Replicator. Zero fields take the defaults of the packages
+// they are passed to.
+type Config struct {
+	// SourceSeeds are nodes of the source (any node of a cluster, or the standalone
+	// server). Required.
+	SourceSeeds []string
+	// SourceConn holds the source's credentials, TLS and timeouts.
+	SourceConn conn.Options
+	// Follow says whether to replicate from masters (default) or replicas.
+	Follow source.Follow
+	// SnapshotRateLimit caps snapshot bytes read per second per shard. Default 0: none.
+	SnapshotRateLimit int64
+	// SpoolDir spools snapshots to disk before decoding them. Default "": none.
+	SpoolDir string
+	// TargetSeeds are nodes of the destination. Required.
+	TargetSeeds []string
+	// TargetConn holds the destination's credentials, TLS and timeouts.
+	TargetConn conn.Options
+	// Apply tunes the applier (windows, batches, error policies); Addrs and Conn are
+	// set from TargetSeeds and TargetConn.
+	Apply apply.Config
+	// Translate is the template of every shard's translator: filters, database
+	// mapping, policies. Source, SourceKind, SourceSlots, DestKind, DestVersion and
+	// Scripts are set per shard.
+	Translate translate.Config
+	// Convert tunes how snapshot keys are written (chunk sizes, big keys); Target
+	// and Replace are set from the destination and Conflict.
+	Convert convert.Options
+	// Decode tunes the RDB decoder (raw limit, chunk sizes).
+	Decode rdb.Options
+	// Conflict is the full-sync policy for keys already on the destination.
+	// Default ConflictReplace.
+	Conflict Conflict
+	// Logger. Default: discard.
+	Logger *slog.Logger
+	// Now is the clock. Default time.Now.
+	Now func() time.Time
+}
+
+func (c *Config) validate() error {
+	if len(c.SourceSeeds) == 0 {
+		return errors.New("xsync/replicator: no source seed: give --source")
+	}
+	if len(c.TargetSeeds) == 0 {
+		return errors.New("xsync/replicator: no destination seed: give --target")
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	c.Apply.Addrs = c.TargetSeeds
+	c.Apply.Conn = c.TargetConn
+	if c.Apply.Logger == nil {
+		c.Apply.Logger = c.Logger.With("component", "apply")
+	}
+	switch c.Conflict {
+	case ConflictReplace:
+		c.Convert.Replace = convert.ReplaceKey
+	case ConflictSkip, ConflictStop:
+		c.Convert.Replace = convert.ReplaceNever
+		if c.Apply.Policies == nil {
+			c.Apply.Policies = map[apply.ErrorKind]apply.Policy{}
+		}
+		if c.Conflict == ConflictSkip {
+			c.Apply.Policies[apply.KindBusyKey] = apply.PolicySkip
+		} else {
+			c.Apply.Policies[apply.KindBusyKey] = apply.PolicyStop
+		}
+	default:
+		return fmt.Errorf("xsync/replicator: unknown conflict policy %d", c.Conflict)
+	}
+	return nil
+}
+
+// Replicator keeps a destination in step with a source: one source link per shard,
+// snapshot records and stream commands turned into operations, applied per slot.
+type Replicator struct {
+	cfg     Config
+	applier *apply.Applier
+	src     *source.Source
+	log     *slog.Logger
+	started time.Time
+
+	pauseMu sync.Mutex
+	paused  chan struct{} // non-nil while paused: closed by Resume
+	stopped atomic.Bool
+
+	mu     sync.Mutex
+	shards map[int]*shard // by source shard index
+
+	rate opsRate
+}
+
+// New checks cfg and returns a Replicator; Run starts it.
+func New(cfg Config) (*Replicator, error) {
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	r := &Replicator{cfg: cfg, log: cfg.Logger, shards: map[int]*shard{}}
+	a, err := apply.New(cfg.Apply)
+	if err != nil {
+		return nil, err
+	}
+	r.applier = a
+	src, err := source.NewSource(source.SourceConfig{
+		Seeds: cfg.SourceSeeds,
+		Link: source.Config{
+			Conn:              cfg.SourceConn,
+			SpoolDir:          cfg.SpoolDir,
+			SnapshotRateLimit: cfg.SnapshotRateLimit,
+			Logger:            cfg.Logger.With("component", "source"),
+		},
+		Follow:   cfg.Follow,
+		NewShard: r.newShard,
+		OnEvent:  r.onEvent,
+		Logger:   cfg.Logger.With("component", "source"),
+	})
+	if err != nil {
+		return nil, err
+	}
+	r.src = src
+	return r, nil
+}
+
+// Run replicates until ctx is cancelled (then it stops the links, lets the
+// destination acknowledge what is in flight, and returns nil) or a fatal error.
+func (r *Replicator) Run(ctx context.Context) error {
+	r.started = r.cfg.Now()
+	defer r.stopped.Store(true)
+	// The applier outlives the source: it drains what the links handed over once
+	// they have stopped.
+	actx, cancelApply := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelApply()
+	applyDone := make(chan error, 1)
+	go func() { applyDone <- r.applier.Run(actx) }()
+
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error {
+		select {
+		case err := <-applyDone:
+			applyDone <- err
+			if err == nil {
+				err = errors.New("xsync/replicator: the applier stopped")
+			}
+			return err
+		case <-gctx.Done():
+			return nil
+		}
+	})
+	g.Go(func() error {
+		if err := r.applier.Ready(gctx); err != nil {
+			return err
+		}
+		r.log.Info("destination connected", "version", r.applier.Version(), "standalone", r.applier.Standalone())
+		return r.src.Run(gctx)
+	})
+	g.Go(func() error { r.rate.run(gctx, r.applier); return nil })
+	err := g.Wait()
+	r.resumeLocked() // a paused handler must not hold the stop up
+	cancelApply()
+	if aerr := <-applyDone; err == nil || errors.Is(err, context.Canceled) {
+		err = aerr
+	}
+	if errors.Is(err, context.Canceled) && ctx.Err() != nil {
+		err = nil
+	}
+	return err
+}
+
+// Pause stops handing operations to the destination until Resume; the links keep
+// their connections (a long pause fills the source's replica output buffer).
+func (r *Replicator) Pause() error {
+	r.pauseMu.Lock()
+	defer r.pauseMu.Unlock()
+	if r.stopped.Load() {
+		return errors.New("xsync is stopped")
+	}
+	if r.paused == nil {
+		r.paused = make(chan struct{})
+		r.log.Info("paused")
+	}
+	return nil
+}
+
+// Resume ends a Pause.
+func (r *Replicator) Resume() error {
+	r.resumeLocked()
+	return nil
+}
+
+func (r *Replicator) resumeLocked() {
+	r.pauseMu.Lock()
+	defer r.pauseMu.Unlock()
+	if r.paused != nil {
+		close(r.paused)
+		r.paused = nil
+		r.log.Info("resumed")
+	}
+}
+
+// waitPaused blocks while the replicator is paused.
+func (r *Replicator) waitPaused(ctx context.Context) error {
+	r.pauseMu.Lock()
+	ch := r.paused
+	r.pauseMu.Unlock()
+	if ch == nil {
+		return nil
+	}
+	select {
+	case <-ch:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (r *Replicator) isPaused() bool {
+	r.pauseMu.Lock()
+	defer r.pauseMu.Unlock()
+	return r.paused != nil
+}
+
+// Applier returns the applier (for tests and the admin port).
+func (r *Replicator) Applier() *apply.Applier { return r.applier }
+
+// newShard is called by the Source for every new source shard.
+func (r *Replicator) newShard(ctx context.Context, info source.ShardInfo) (source.ShardStart, error) {
+	sh, err := newShard(r, info)
+	if err != nil {
+		return source.ShardStart{}, err
+	}
+	r.mu.Lock()
+	r.shards[info.Index] = sh
+	r.mu.Unlock()
+	r.log.Info("source shard found", "shard", info.Index, "node", info.Node.Addr, "ranges", len(info.Ranges), "standalone", info.Standalone)
+	return source.ShardStart{Handler: sh}, nil
+}
+
+func (r *Replicator) onEvent(ev source.Event) {
+	r.log.Info("source shard "+ev.Kind.String(), "shard", ev.Shard.Index, "node", ev.Shard.Node.Addr)
+	if ev.Kind == source.ShardRangesChanged || ev.Kind == source.ShardNodeChanged {
+		r.mu.Lock()
+		sh := r.shards[ev.Shard.Index]
+		r.mu.Unlock()
+		if sh != nil {
+			sh.setRanges(ev.Shard.Ranges)
+		}
+	}
+}
+
+// Status returns a snapshot of the whole job.
+func (r *Replicator) Status() Status {
+	st := Status{Started: r.started, OpsPerSec: r.rate.get()}
+	now := r.cfg.Now()
+	links := map[int]source.ShardStatus{}
+	for _, s := range r.src.Shards() {
+		links[s.Index] = s
+	}
+	r.mu.Lock()
+	shards := make([]*shard, 0, len(r.shards))
+	for _, sh := range r.shards {
+		shards = append(shards, sh)
+	}
+	r.mu.Unlock()
+	for _, sh := range shards {
+		st.Shards = append(st.Shards, sh.status(links[sh.index], now))
+	}
+	sortShards(st.Shards)
+	switch {
+	case r.stopped.Load():
+		st.State = StateStopped
+	case r.isPaused():
+		st.State = StatePaused
+	}
+	st.summarize()
+	// What the applier counts belongs to no shard in particular.
+	as := r.applier.Stats()
+	st.OpsApplied = int64(as.Applied)
+	for _, n := range as.Errors {
+		st.Errors += int64(n)
+	}
+	return st
+}
+
+func sortShards(s []ShardStatus) {
+	for i := 1; i < len(s); i++ {
+		for j := i; j > 0 && s[j].Index < s[j-1].Index; j-- {
+			s[j], s[j-1] = s[j-1], s[j]
+		}
+	}
+}
+
+// opsRate measures operations applied per second, sampled every second.
+type opsRate struct {
+	v atomic.Uint64 // float64 bits
+}
+
+func (o *opsRate) run(ctx context.Context, a *apply.Applier) {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	last := a.Stats().Applied
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			cur := a.Stats().Applied
+			o.v.Store(cur - last)
+			last = cur
+		}
+	}
+}
+
+func (o *opsRate) get() float64 { return float64(o.v.Load()) }

@@ -1,0 +1,319 @@
+package replicator
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sync/atomic"
+	"time"
+
+	"github.com/xsync/xsync/replicator/apply"
+	"github.com/xsync/xsync/replicator/convert"
+	"github.com/xsync/xsync/replicator/rdb"
+	"github.com/xsync/xsync/replicator/source"
+	"github.com/xsync/xsync/replicator/translate"
+	"github.com/xsync/xsync/resp"
+	"github.com/xsync/xsync/slots"
+)
+
+// pingMarker is a harmless command that carries an offset boundary to the
+// destination (the applier acknowledges offsets with ops, and a full sync's last
+// key is known only once the snapshot has ended).
+var pingMarker = resp.AppendCommandString(nil, "PING")
+
+// shard handles what one source shard's link reads: it is the link's
+// source.Handler. Calls come from one goroutine at a time.
+type shard struct {
+	r     *Replicator
+	index int
+	tr    *translate.Translator
+	conv  *convert.Converter
+	kf    *translate.KeyFilter
+
+	ranges atomic.Pointer[[]slots.Range] // new slot ranges for the translator, set by events
+
+	// Progress, read by Status from other goroutines.
+	state         atomic.Value // State
+	received      atomic.Int64 // offset of the last command received
+	handled       atomic.Int64 // offset up to which every command was handed to the applier
+	lastSubmitted atomic.Int64 // highest Offset of an op submitted
+	opsSubmitted  atomic.Int64 // ops handed to the applier
+	keysDone      atomic.Int64
+	keysTotal     atomic.Int64
+	bytesDone     atomic.Int64
+	bytesTotal    atomic.Int64
+	errors        atomic.Int64
+	lag           *lagClock
+
+	keyBuf []byte
+}
+
+func newShard(r *Replicator, info source.ShardInfo) (*shard, error) {
+	a := r.applier
+	tc := r.cfg.Translate
+	tc.Source = info.Index
+	tc.SourceSlots = info.Ranges
+	tc.SourceKind = translate.SourceCluster
+	if info.Standalone {
+		tc.SourceKind = translate.SourceStandalone
+		tc.SourceSlots = nil
+	}
+	tc.DestKind = translate.DestCluster
+	if a.Standalone() {
+		tc.DestKind = translate.DestStandalone
+	}
+	v := a.Version()
+	tc.DestVersion = translate.Version{Major: v.Major, Minor: v.Minor}
+	tc.Scripts = a
+	if tc.Logger == nil {
+		tc.Logger = r.log.With("component", "translate", "shard", info.Index)
+	}
+	if tc.Now == nil {
+		tc.Now = r.cfg.Now
+	}
+	tr, err := translate.New(tc)
+	if err != nil {
+		return nil, err
+	}
+	cc := r.cfg.Convert
+	cc.Target = convert.Version{Major: v.Major, Minor: v.Minor}
+	if cc.Now == nil {
+		cc.Now = r.cfg.Now
+	}
+	conv, err := convert.New(cc)
+	if err != nil {
+		return nil, err
+	}
+	sh := &shard{r: r, index: info.Index, tr: tr, conv: conv, kf: tr.KeyFilter(), lag: newLagClock(256, 50*time.Millisecond)}
+	sh.state.Store(StateHandshake)
+	return sh, nil
+}
+
+func (s *shard) setRanges(rs []slots.Range) {
+	cp := append([]slots.Range(nil), rs...)
+	s.ranges.Store(&cp)
+}
+
+// submit hands ops to the applier and remembers the highest offset boundary.
+func (s *shard) submit(ctx context.Context, op apply.Op) error {
+	if err := s.r.applier.Submit(ctx, op); err != nil {
+		return err
+	}
+	s.opsSubmitted.Add(1)
+	if op.Offset > s.lastSubmitted.Load() {
+		s.lastSubmitted.Store(op.Offset)
+	}
+	return nil
+}
+
+// FullSync implements source.Handler: it decodes the snapshot while it arrives and
+// turns every key into RESTORE or bounded chunks of commands.
+func (s *shard) FullSync(ctx context.Context, replID string, offset int64, r io.Reader, size int64) error {
+	s.state.Store(StateFullSync)
+	s.tr.Reset()
+	s.keysDone.Store(0)
+	s.keysTotal.Store(0)
+	s.bytesDone.Store(0)
+	s.bytesTotal.Store(max(size, 0))
+	log := s.r.log.With("shard", s.index)
+	log.Info("full sync started", "replid", replID, "offset", offset, "size", size)
+	start := time.Now()
+	cr := &countingReader{r: r, n: &s.bytesDone}
+	dec := rdb.NewDecoder(cr, s.r.cfg.Decode)
+	ver, err := dec.Version()
+	if err != nil {
+		return fmt.Errorf("xsync/replicator: shard %d: snapshot: %w", s.index, err)
+	}
+	for {
+		if err := s.r.waitPaused(ctx); err != nil {
+			return err
+		}
+		rec, err := dec.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return fmt.Errorf("xsync/replicator: shard %d: snapshot: %w", s.index, err)
+		}
+		if err := s.record(ctx, rec, ver); err != nil {
+			return err
+		}
+	}
+	// The offset boundary of the snapshot: once this is acknowledged, every key
+	// before it is on the destination.
+	if err := s.submit(ctx, apply.Op{Source: s.index, Offset: offset, Slot: 0, Cmd: pingMarker, N: 1}); err != nil {
+		return err
+	}
+	s.received.Store(offset)
+	s.handled.Store(offset)
+	s.lag.received(offset, s.r.cfg.Now())
+	st := s.conv.Stats
+	log.Info("full sync read", "keys", s.keysDone.Load(), "bytes", cr.n.Load(), "restored", st.Restored, "rebuilt", st.Rebuilt,
+		"expired", st.Expired, "seconds", time.Since(start).Seconds())
+	s.state.Store(StateStream)
+	return nil
+}
+
+// record converts one snapshot record.
+func (s *shard) record(ctx context.Context, rec *rdb.Record, ver int) error {
+	switch rec.Kind {
+	case rdb.KindResizeDB:
+		s.keysTotal.Add(int64(rec.DBSize))
+		return nil
+	case rdb.KindScript:
+		s.r.applier.LoadScript(rec.AuxValue)
+		return nil
+	case rdb.KindFunction:
+		return s.conv.Convert(rec, ver, func(cmd []byte, n int) error {
+			return s.submit(ctx, apply.Op{Source: s.index, Slot: apply.AllMasters, Cmd: cmd, N: n, Key: rec.FuncName})
+		})
+	case rdb.KindKey:
+	default:
+		return nil
+	}
+	key, ok := s.kf.Target(s.keyBuf[:0], rec.DB, rec.Key)
+	if !ok {
+		s.keysDone.Add(1)
+		return nil
+	}
+	s.keyBuf = key
+	rec.Key = key
+	slot := slots.Slot(key)
+	err := s.conv.Convert(rec, ver, func(cmd []byte, n int) error {
+		return s.submit(ctx, apply.Op{Source: s.index, Slot: slot, Cmd: cmd, N: n, Key: key})
+	})
+	if err != nil {
+		if errors.Is(err, convert.ErrModule) || errors.Is(err, convert.ErrUnsupported) {
+			s.errors.Add(1)
+			s.r.log.Warn("key skipped", "shard", s.index, "key", printable(key), "err", err)
+			return nil
+		}
+		return fmt.Errorf("xsync/replicator: shard %d: key %q: %w", s.index, printable(key), err)
+	}
+	s.keysDone.Add(1)
+	return nil
+}
+
+// Continue implements source.Handler.
+func (s *shard) Continue(ctx context.Context, replID string, offset int64) error {
+	s.tr.Reset()
+	s.received.Store(offset)
+	s.handled.Store(offset)
+	s.state.Store(StateStream)
+	return nil
+}
+
+// Command implements source.Handler.
+func (s *shard) Command(ctx context.Context, db int, args [][]byte, offset int64) error {
+	if err := s.r.waitPaused(ctx); err != nil {
+		return err
+	}
+	now := s.r.cfg.Now()
+	s.received.Store(offset)
+	s.lag.received(offset, now)
+	if !s.tr.InTransaction() {
+		if rs := s.ranges.Swap(nil); rs != nil {
+			if err := s.tr.SetSourceSlots(*rs); err != nil {
+				return err
+			}
+		}
+	}
+	ops, err := s.tr.Translate(db, args, offset, now)
+	if err != nil {
+		s.errors.Add(1)
+		return fmt.Errorf("xsync/replicator: shard %d: offset %d: %w", s.index, offset, err)
+	}
+	for _, op := range ops {
+		if err := s.submit(ctx, op); err != nil {
+			return err
+		}
+	}
+	if !s.tr.InTransaction() {
+		s.handled.Store(offset)
+	}
+	return nil
+}
+
+// Progress implements source.Progresser: stream bytes without commands (PING,
+// SELECT, REPLCONF) advance the handled offset.
+func (s *shard) Progress(ctx context.Context, db int, offset int64) error {
+	s.received.Store(offset)
+	if !s.tr.InTransaction() {
+		s.handled.Store(offset)
+	}
+	return nil
+}
+
+// applied returns the offset up to which the destination has everything: the
+// handled offset once every op submitted is acknowledged, else the applier's
+// watermark. The reads go handled, then lastSubmitted, then the watermark, so a
+// command handed over between them cannot be counted as applied.
+func (s *shard) applied() int64 {
+	h := s.handled.Load()
+	ls := s.lastSubmitted.Load()
+	ap := s.r.applier.Applied(s.index)
+	if ap >= ls {
+		return max(h, ap)
+	}
+	return ap
+}
+
+func (s *shard) status(link source.ShardStatus, now time.Time) ShardStatus {
+	st := ShardStatus{
+		Index:      s.index,
+		Addr:       link.Node.Addr,
+		ReplID:     link.Link.ReplID,
+		KeysDone:   s.keysDone.Load(),
+		KeysTotal:  s.keysTotal.Load(),
+		BytesDone:  s.bytesDone.Load(),
+		BytesTotal: s.bytesTotal.Load(),
+		Errors:     s.errors.Load(),
+		FullSyncs:  link.Link.FullSyncs,
+		LastError:  link.Link.LastError,
+	}
+	st.State = s.state.Load().(State)
+	switch link.Link.State {
+	case source.StateReconnecting:
+		st.State = StateReconnecting
+	case source.StateHandshake:
+		st.State = StateHandshake
+	case source.StateFullSync:
+		st.State = StateFullSync
+	case source.StateStopped:
+		st.State = StateStopped
+	}
+	st.ReceivedOffset = max(s.received.Load(), link.Link.Received)
+	st.SourceOffset = st.ReceivedOffset
+	st.AppliedOffset = s.applied()
+	if st.State == StateStream || st.State == StateReconnecting {
+		st.LagBytes = max(0, st.SourceOffset-st.AppliedOffset)
+		st.LagSeconds = s.lag.lag(st.AppliedOffset, st.ReceivedOffset, now).Seconds()
+	}
+	if st.LagBytes == 0 {
+		st.LagSeconds = 0
+	}
+	st.OpsSubmitted = s.opsSubmitted.Load()
+	return st
+}
+
+// countingReader counts the bytes read through it.
+type countingReader struct {
+	r io.Reader
+	n *atomic.Int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n.Add(int64(n))
+	return n, err
+}
+
+// printable shortens a key for logs.
+func printable(b []byte) string {
+	const maxLen = 200
+	if len(b) > maxLen {
+		return fmt.Sprintf("%q...(%d bytes)", b[:maxLen], len(b))
+	}
+	return fmt.Sprintf("%q", b)
+}
