@@ -492,6 +492,9 @@ func TestRunLifecycle(t *testing.T) {
 		if !ok || err == nil || !strings.Contains(err.Error(), "xsync/apply: no destination seed usable") {
 			t.Fatalf("Run: %v", err)
 		}
+		if err := a.Ready(context.Background()); err == nil {
+			t.Error("Ready succeeded after a failed Run")
+		}
 		if err := a.Submit(context.Background(), cmdOp(0, 1, "SET", "a", "1")); err == nil {
 			t.Error("Submit succeeded")
 		}
@@ -502,6 +505,11 @@ func TestRunLifecycle(t *testing.T) {
 	t.Run("graceful stop drains", func(t *testing.T) {
 		c := newFakeCluster(t, 2)
 		a, res, cancel := startApplier(t, []string{c.nodes[0].addr}, nil)
+		rctx, rcancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer rcancel()
+		if err := a.Ready(rctx); err != nil || a.Table() == nil || !a.Table().Covered() {
+			t.Fatalf("Ready: %v", err)
+		}
 		w := newWorkload()
 		for i := 0; i < 2000; i++ {
 			w.incr(t, a, 0, fmt.Sprintf("c:%d", i%9))
