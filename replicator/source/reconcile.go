@@ -15,8 +15,7 @@ import (
 // replica, or was demoted); a shard with no known node is new. A shard whose
 // followed node changed gets a new link that resumes from the old link's position.
 func (s *Source) reconcile(ctx context.Context, g *errgroup.Group, topo slots.Topology, standalone bool) error {
-	cur := *s.shards.Load()
-	next := slices.Clone(cur)
+	next := slices.Clone(*s.shards.Load())
 	seen := make(map[*shard]bool)
 	for _, ts := range topo.Shards {
 		if ts.Primary.Addr == "" || (ts.Primary.Health == "fail" && len(ts.Ranges) == 0) {
@@ -24,7 +23,7 @@ func (s *Source) reconcile(ctx context.Context, g *errgroup.Group, topo slots.To
 			// lists the dead master as a shard of its own until it is forgotten.
 			continue
 		}
-		sh := s.match(cur, ts, standalone)
+		sh := s.match(next, ts, standalone)
 		if sh != nil && seen[sh] {
 			// A second entry sharing nodes with a shard already matched in this read
 			// (a stale view during a failover): the first one, with slots, wins.
@@ -39,40 +38,13 @@ func (s *Source) reconcile(ctx context.Context, g *errgroup.Group, topo slots.To
 		info := ShardInfo{Ranges: slices.Clone(ts.Ranges), Master: ts.Primary, Node: node, Standalone: standalone}
 		if sh == nil {
 			info.Index = len(next)
-			sh = &shard{nodes: map[string]bool{}}
-			sh.info.Store(&info)
-			start, err := s.cfg.NewShard(ctx, info)
-			if err != nil {
-				return fmt.Errorf("xsync/source: shard %d (%s): %w", info.Index, node.Addr, err)
-			}
-			if start.Handler == nil {
-				return fmt.Errorf("xsync/source: shard %d (%s): NewShard returned no Handler", info.Index, node.Addr)
-			}
-			sh.handler = start.Handler
-			if err := s.startLink(ctx, g, sh, node.Addr, start.ReplID, start.Offset, start.DB); err != nil {
+			var err error
+			if sh, err = s.addShard(ctx, g, info); err != nil {
 				return err
 			}
 			next = append(next, sh)
-			s.cfg.Logger.Info("following source shard", "shard", info.Index, "node", node.Addr, "ranges", fmtRanges(info.Ranges))
-			s.emit(Event{Kind: ShardAdded, Shard: info})
-		} else {
-			prev := *sh.info.Load()
-			info.Index = prev.Index
-			sh.info.Store(&info)
-			if prev.Node.Addr != node.Addr {
-				st := s.stopLink(sh)
-				s.cfg.Logger.Info("source shard moved: following the new node with PSYNC",
-					"shard", info.Index, "from", prev.Node.Addr, "to", node.Addr, "replid", st.ReplID, "offset", st.Offset)
-				if err := s.startLink(ctx, g, sh, node.Addr, st.ReplID, st.Offset, st.DB); err != nil {
-					return err
-				}
-				sh.link.Load().inherit(st)
-				s.emit(Event{Kind: ShardNodeChanged, Shard: info, Prev: prev})
-			}
-			if !sameRanges(prev.Ranges, info.Ranges) {
-				s.cfg.Logger.Info("source shard slots changed", "shard", info.Index, "ranges", fmtRanges(info.Ranges))
-				s.emit(Event{Kind: ShardRangesChanged, Shard: info, Prev: prev})
-			}
+		} else if err := s.updateShard(ctx, g, sh, info); err != nil {
+			return err
 		}
 		seen[sh] = true
 		sh.missed = 0
@@ -97,9 +69,52 @@ func (s *Source) reconcile(ctx context.Context, g *errgroup.Group, topo slots.To
 	return nil
 }
 
+// addShard asks NewShard for the shard's Handler and starts its link.
+func (s *Source) addShard(ctx context.Context, g *errgroup.Group, info ShardInfo) (*shard, error) {
+	sh := &shard{nodes: map[string]bool{}}
+	sh.info.Store(&info)
+	start, err := s.cfg.NewShard(ctx, info)
+	if err != nil {
+		return nil, fmt.Errorf("xsync/source: shard %d (%s): %w", info.Index, info.Node.Addr, err)
+	}
+	if start.Handler == nil {
+		return nil, fmt.Errorf("xsync/source: shard %d (%s): NewShard returned no Handler", info.Index, info.Node.Addr)
+	}
+	sh.handler = start.Handler
+	if err := s.startLink(ctx, g, sh, info.Node.Addr, start.ReplID, start.Offset, start.DB); err != nil {
+		return nil, err
+	}
+	s.cfg.Logger.Info("following source shard", "shard", info.Index, "node", info.Node.Addr, "ranges", fmtRanges(info.Ranges))
+	s.emit(Event{Kind: ShardAdded, Shard: info})
+	return sh, nil
+}
+
+// updateShard records a new read of a known shard: when the node to follow changed,
+// the old link is stopped and a new one resumes from its replid and offset.
+func (s *Source) updateShard(ctx context.Context, g *errgroup.Group, sh *shard, info ShardInfo) error {
+	prev := *sh.info.Load()
+	info.Index = prev.Index
+	sh.info.Store(&info)
+	if prev.Node.Addr != info.Node.Addr {
+		st := s.stopLink(sh)
+		s.cfg.Logger.Info("source shard moved: following the new node with PSYNC",
+			"shard", info.Index, "from", prev.Node.Addr, "to", info.Node.Addr, "replid", st.ReplID, "offset", st.Offset)
+		if err := s.startLink(ctx, g, sh, info.Node.Addr, st.ReplID, st.Offset, st.DB); err != nil {
+			return err
+		}
+		sh.link.Load().inherit(st)
+		s.emit(Event{Kind: ShardNodeChanged, Shard: info, Prev: prev})
+	}
+	if !sameRanges(prev.Ranges, info.Ranges) {
+		s.cfg.Logger.Info("source shard slots changed", "shard", info.Index, "ranges", fmtRanges(info.Ranges))
+		s.emit(Event{Kind: ShardRangesChanged, Shard: info, Prev: prev})
+	}
+	return nil
+}
+
 // match finds the known shard that shares a node with ts.
-func (s *Source) match(cur []*shard, ts slots.Shard, standalone bool) *shard {
-	for _, sh := range cur {
+func (s *Source) match(known []*shard, ts slots.Shard, standalone bool) *shard {
+	for _, sh := range known {
 		if sh.link.Load() == nil {
 			continue // removed
 		}

@@ -113,24 +113,7 @@ func (s *session) fullSync(ctx context.Context, rep psyncReply) error {
 	l.cfg.Logger.Info("full sync: receiving the snapshot", "node", addr, "replid", rep.replID,
 		"offset", rep.offset, "size", size, "diskless", mark != nil)
 
-	var src io.Reader = s.c.Reader()
-	if l.cfg.SnapshotRateLimit > 0 {
-		src = &rateReader{ctx: ctx, r: src, b: newTokenBucket(l.cfg.SnapshotRateLimit, l.cfg.Clock)}
-	}
-	var eofR *eofReader
-	if mark != nil {
-		eofR = newEOFReader(src, mark)
-		src = eofR
-	} else {
-		src = &lenReader{src: src, left: size, size: size}
-	}
-	sr := &snapReader{src: src, count: func(n int) { l.st.snapBytes.Add(int64(n)) }, onEnd: func() {
-		if eofR != nil {
-			s.leftover = eofR.leftover
-			l.st.snapSize.Store(eofR.total)
-		}
-		s.endTransfer()
-	}}
+	sr := s.snapshotReader(ctx, size, mark)
 	var rdb io.Reader = sr
 	handSize := size
 	if l.cfg.SpoolDir != "" {
@@ -154,6 +137,30 @@ func (s *session) fullSync(ctx context.Context, rep psyncReply) error {
 	l.st.setReplID(rep.replID)
 	l.cfg.Logger.Info("full sync: snapshot done", "node", addr, "bytes", l.st.snapBytes.Load())
 	return nil
+}
+
+// snapshotReader stacks the readers of the transfer: raw bytes (rate-limited when
+// configured), the framing ($<len> or the EOF mark), then counting.
+func (s *session) snapshotReader(ctx context.Context, size int64, mark []byte) *snapReader {
+	l := s.l
+	var src io.Reader = s.c.Reader()
+	if l.cfg.SnapshotRateLimit > 0 {
+		src = &rateReader{ctx: ctx, r: src, b: newTokenBucket(l.cfg.SnapshotRateLimit, l.cfg.Clock)}
+	}
+	var eofR *eofReader
+	if mark != nil {
+		eofR = newEOFReader(src, mark)
+		src = eofR
+	} else {
+		src = &lenReader{src: src, left: size, size: size}
+	}
+	return &snapReader{src: src, count: func(n int) { l.st.snapBytes.Add(int64(n)) }, onEnd: func() {
+		if eofR != nil {
+			s.leftover = eofR.leftover
+			l.st.snapSize.Store(eofR.total)
+		}
+		s.endTransfer()
+	}}
 }
 
 // stream reads the command stream, keeping the exact master offset.

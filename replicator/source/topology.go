@@ -12,9 +12,6 @@ import (
 	"github.com/xsync/xsync/slots"
 )
 
-// errStandalone marks a seed that answered that cluster support is disabled.
-var errStandalone = errors.New("standalone")
-
 // readTopology asks the first node of addrs that answers for the cluster layout: CLUSTER
 // SHARDS (7.0+), then CLUSTER NODES, then CLUSTER SLOTS (4.0-6.2, and vendors that block
 // one of them). A standalone server (cluster support disabled) gives one shard that owns
