@@ -1,6 +1,7 @@
 package apply
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -98,6 +99,14 @@ func (a *Applier) Do(ctx context.Context, slot int, args ...[]byte) (resp.Value,
 		}
 		if err == nil {
 			return v, nil
+		}
+		if body := a.noScriptBody(err, args); body != nil && attempt < 3 {
+			// EVALSHA of a script known here but not there: load it, run again.
+			if _, err := a.nodeLocked(addr).do(ctx, false, []string{"SCRIPT", "LOAD", string(body)}); err != nil {
+				return resp.Value{}, err
+			}
+			a.stats.retries[RetryNoScript].Add(1)
+			continue
 		}
 		rk, target, retryable := retryableErr(err)
 		if !retryable {
@@ -209,4 +218,16 @@ func (a *Applier) DoAll(ctx context.Context, args ...[]byte) error {
 		}
 	}
 	return nil
+}
+
+// noScriptBody returns the body of the script that args (EVALSHA sha ...)
+// names when err is NOSCRIPT and the body is known.
+func (a *Applier) noScriptBody(err error, args [][]byte) []byte {
+	if !conn.HasCode(err, "NOSCRIPT") || len(args) < 2 {
+		return nil
+	}
+	if !bytes.EqualFold(args[0], []byte("EVALSHA")) && !bytes.EqualFold(args[0], []byte("EVALSHA_RO")) {
+		return nil
+	}
+	return a.scripts.get(args[1])
 }

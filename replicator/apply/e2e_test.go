@@ -424,3 +424,54 @@ func TestE2ETLSCluster(t *testing.T) {
 		t.Errorf("Applied = %d, want %d", a.Applied(0), p.off)
 	}
 }
+
+// TestE2EScripts: known scripts are loaded on every new connection, so EVALSHA
+// after a destination SCRIPT FLUSH (as after a restart) needs no NOSCRIPT
+// round; Dest.Do loads a missing script itself.
+func TestE2EScripts(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end")
+	}
+	s := redistest.Start(t, redistest.Options{})
+	a, _, _ := startApplier(t, []string{s.Addr()}, nil)
+	ctx := context.Background()
+	if err := a.Ready(ctx); err != nil {
+		t.Fatal(err)
+	}
+	sha := a.LoadScript([]byte("return redis.call('INCR', KEYS[1])"))
+	evalsha := func(n int) {
+		for i := 0; i < n; i++ {
+			op := cmdOp(0, 0, "EVALSHA", sha, "1", "n")
+			op.Slot, op.Key = slotOf("n"), []byte("n")
+			submit(t, a, op)
+		}
+		flush(t, a)
+	}
+	evalsha(100)
+	cl := s.Client()
+	if err := cl.ScriptFlush(ctx).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := cl.Do(ctx, "CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes").Err(); err != nil {
+		t.Fatal(err)
+	}
+	evalsha(100)
+	if err := cl.ScriptFlush(ctx).Err(); err != nil {
+		t.Fatal(err)
+	}
+	err := a.Submit(ctx, Op{Barrier: func(ctx context.Context, d Dest) error {
+		_, err := d.Do(ctx, slotOf("n"), []byte("EVALSHA"), []byte(sha), []byte("1"), []byte("n"))
+		return err
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := cl.Get(ctx, "n").Int(); n != 201 {
+		t.Errorf("n = %d, want 201", n)
+	}
+	st := a.Stats()
+	t.Logf("NOSCRIPT retries: %d (the barrier's Do: 1)", st.Retries[RetryNoScript])
+	if st.Retries[RetryNoScript] != 1 {
+		t.Errorf("NOSCRIPT retries %d, want 1 (Do only)", st.Retries[RetryNoScript])
+	}
+}

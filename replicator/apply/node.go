@@ -160,6 +160,9 @@ func (p *pipe) run(ctx context.Context) error {
 		}
 		p.a.stats.connects.Add(1)
 		failures = 0
+		if err := p.a.scripts.preload(ctx, c); err != nil {
+			p.a.log.Warn("loading known scripts on a new connection failed", "node", p.n.addr, "err", err)
+		}
 		err = p.serve(ctx, c)
 		c.Close()
 		written, unsent := p.a.requeue(p)

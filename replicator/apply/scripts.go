@@ -2,10 +2,13 @@ package apply
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha1"
 	"encoding/hex"
+	"errors"
 	"sync"
 
+	"github.com/xsync/xsync/replicator/conn"
 	"github.com/xsync/xsync/resp"
 )
 
@@ -112,4 +115,28 @@ func (c *scriptCache) bodiesFor(o *op) [][]byte {
 		out = append(out, b)
 	}
 	return out
+}
+
+// preload loads every known script on a new connection, before any op is
+// written to it: after a destination restart or failover the script cache there
+// is empty, and an EVALSHA answered NOSCRIPT in a pipeline may let a later op of
+// its key run first. SCRIPT LOAD is a no-op for a script already loaded. An
+// error reply (for example OOM) is left to the NOSCRIPT retry; an I/O error is
+// returned.
+func (c *scriptCache) preload(ctx context.Context, cn *conn.Conn) error {
+	c.mu.RLock()
+	bodies := make([]string, 0, len(c.bodies))
+	for _, b := range c.bodies {
+		bodies = append(bodies, string(b))
+	}
+	c.mu.RUnlock()
+	for _, b := range bodies {
+		if _, err := cn.Do(ctx, "SCRIPT", "LOAD", b); err != nil {
+			var re *conn.ReplyError
+			if !errors.As(err, &re) {
+				return err
+			}
+		}
+	}
+	return nil
 }
