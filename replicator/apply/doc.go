@@ -33,8 +33,11 @@
 // pipelined node may however run a later op of the slot after answering an
 // earlier one with TRYAGAIN, CLUSTERDOWN, LOADING or BUSY (the condition
 // cleared in between); such ops cannot be taken back: Stats.Reordered counts
-// them (when they share the key of the op waiting for its retry) and they are
-// not sent twice.
+// them (when they share the key of the op waiting for its retry), logs them,
+// and does not send them twice. NOSCRIPT, which would do the same after a
+// destination restart or failover, is avoided: every script body the applier
+// knows (LoadScript, EVAL and SCRIPT LOAD ops) is loaded on each new
+// connection before ops are written to it.
 //
 // # Delivery
 //
