@@ -51,8 +51,9 @@
 //
 // A Source reads the topology from any seed (CLUSTER SHARDS on 7.0+, CLUSTER NODES,
 // then CLUSTER SLOTS on 4.0–6.2; a standalone server, which answers "cluster support
-// disabled", is one shard owning every slot) and runs one Link per master (or per
-// replica with FollowReplica), under one errgroup. It re-reads the topology every
+// disabled", is one shard owning every slot; when that seed is a replica, its master
+// is the shard's master and the seed its replica) and runs one Link per master (or
+// per replica with FollowReplica), under one errgroup. It re-reads the topology every
 // TopologyInterval (10s) and whenever a link fails.
 //
 // Shards and routing: every shard gets a stable Index, from 0 in discovery order,

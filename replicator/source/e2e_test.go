@@ -382,3 +382,41 @@ func missingKeys(handlers map[int]*keyHandler, mu *sync.Mutex, keys []string) []
 	}
 	return miss
 }
+
+// TestE2EStandaloneReplica: with a standalone replica as seed, FollowMaster follows
+// its master and FollowReplica the replica.
+func TestE2EStandaloneReplica(t *testing.T) {
+	master := redistest.Start(t, redistest.Options{})
+	replica := redistest.Start(t, redistest.Options{Config: []string{"replicaof 127.0.0.1 " + strconv.Itoa(master.Port())}})
+	ctx := context.Background()
+	waitFor(t, 30*time.Second, "the replica in sync", func() error {
+		if s, _ := replica.Client().Info(ctx, "replication").Result(); !strings.Contains(s, "master_link_status:up") {
+			return errors.New("link down")
+		}
+		return nil
+	})
+	for _, tt := range []struct {
+		name   string
+		follow Follow
+		want   string
+	}{
+		{name: "master", follow: FollowMaster, want: master.Addr()},
+		{name: "replica", follow: FollowReplica, want: replica.Addr()},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			src, handlers, mu, _ := startSource(t, SourceConfig{Seeds: []string{replica.Addr()}, Follow: tt.follow})
+			waitStreaming(t, src, 1)
+			if got := src.Shards()[0].Node.Addr; got != tt.want {
+				t.Fatalf("follows %s, want %s", got, tt.want)
+			}
+			key := "via-" + tt.name
+			master.Client().Set(ctx, key, "v", 0)
+			waitFor(t, 30*time.Second, key, func() error {
+				if miss := missingKeys(handlers, mu, []string{key}); len(miss) > 0 {
+					return errors.New("missing")
+				}
+				return nil
+			})
+		})
+	}
+}

@@ -80,7 +80,7 @@ func queryTopology(ctx context.Context, c *conn.Conn, addr string) (slots.Topolo
 		return t, false, nil
 	}
 	if isStandalone(err) {
-		return standaloneTopology(addr), true, nil
+		return standaloneTopology(ctx, c, addr)
 	}
 	if !isUnknownCommand(err) {
 		return slots.Topology{}, false, fmt.Errorf("xsync/source: %s: CLUSTER SHARDS: %w", addr, err)
@@ -95,7 +95,7 @@ func queryTopology(ctx context.Context, c *conn.Conn, addr string) (slots.Topolo
 		err = perr
 	}
 	if isStandalone(err) {
-		return standaloneTopology(addr), true, nil
+		return standaloneTopology(ctx, c, addr)
 	}
 	v, err2 := c.Do(ctx, "CLUSTER", "SLOTS")
 	if err2 != nil {
@@ -108,12 +108,42 @@ func queryTopology(ctx context.Context, c *conn.Conn, addr string) (slots.Topolo
 	return t, false, nil
 }
 
-// standaloneTopology is one shard, the seed, owning every slot.
-func standaloneTopology(addr string) slots.Topology {
-	return slots.Topology{Shards: []slots.Shard{{
+// standaloneTopology is one shard owning every slot: the seed, or, when the seed is
+// a replica, its master with the seed as replica (FollowMaster then follows the
+// master, FollowReplica the seed). Replicas of a master seed are not listed: INFO
+// cannot tell them from other replication clients (another xsync, for one).
+func standaloneTopology(ctx context.Context, c *conn.Conn, addr string) (slots.Topology, bool, error) {
+	sh := slots.Shard{
 		Primary: slots.Node{Addr: addr, Primary: true},
 		Ranges:  []slots.Range{{Start: 0, End: slots.NumSlots - 1}},
-	}}}
+	}
+	if v, err := c.Do(ctx, "INFO", "replication"); err == nil {
+		if master := masterOf(string(v.Str)); master != "" {
+			sh.Primary = slots.Node{Addr: master, Primary: true}
+			sh.Replicas = []slots.Node{{Addr: addr}}
+		}
+	}
+	return slots.Topology{Shards: []slots.Shard{sh}}, true, nil
+}
+
+// masterOf returns master_host:master_port from INFO replication of a replica, or "".
+func masterOf(info string) string {
+	var role, host, port string
+	for _, line := range strings.Split(info, "\n") {
+		k, v, _ := strings.Cut(strings.TrimSpace(line), ":")
+		switch k {
+		case "role":
+			role = v
+		case "master_host":
+			host = v
+		case "master_port":
+			port = v
+		}
+	}
+	if role != "slave" || host == "" || port == "" {
+		return ""
+	}
+	return net.JoinHostPort(host, port)
 }
 
 // isStandalone: "-ERR This instance has cluster support disabled".

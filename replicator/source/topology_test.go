@@ -78,6 +78,9 @@ func TestReadTopologyFallbacks(t *testing.T) {
 	}{
 		{name: "standalone", standalone: true, replies: map[string]string{
 			"CLUSTER SHARDS": "-ERR This instance has cluster support disabled\r\n"}},
+		{name: "standalone replica", standalone: true, masters: []string{"10.0.0.1:6379"}, replies: map[string]string{
+			"CLUSTER SHARDS":   "-ERR This instance has cluster support disabled\r\n",
+			"INFO REPLICATION": bulk("# Replication\r\nrole:slave\r\nmaster_host:10.0.0.1\r\nmaster_port:6379\r\n")}},
 		{name: "6.2: CLUSTER NODES", masters: []string{"127.0.0.1:7001", "127.0.0.1:7002"}, replies: map[string]string{
 			"CLUSTER SHARDS": "-ERR unknown subcommand 'SHARDS'. Try CLUSTER HELP.\r\n",
 			"CLUSTER NODES":  bulk(nodes)}},
@@ -110,7 +113,11 @@ func TestReadTopologyFallbacks(t *testing.T) {
 				t.Fatalf("standalone = %v", standalone)
 			}
 			if standalone {
-				if len(topo.Shards) != 1 || topo.Shards[0].Primary.Addr != addr || topo.Shards[0].Slots() != slots.NumSlots {
+				want := addr
+				if len(tt.masters) == 1 {
+					want = tt.masters[0]
+				}
+				if len(topo.Shards) != 1 || topo.Shards[0].Primary.Addr != want || topo.Shards[0].Slots() != slots.NumSlots {
 					t.Fatalf("topology %+v", topo)
 				}
 				return
