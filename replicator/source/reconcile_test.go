@@ -133,3 +133,69 @@ func TestReconcile(t *testing.T) {
 		})
 	}
 }
+
+func TestRunOnceCloseIdempotent(t *testing.T) {
+	s, err := NewSource(SourceConfig{Seeds: []string{"127.0.0.1:1"}, NewShard: func(context.Context, ShardInfo) (ShardStart, error) {
+		return ShardStart{Handler: nopHandler{}}, nil
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil || s.Close() != nil {
+		t.Fatal("Close before Run")
+	}
+	if err := s.Run(context.Background()); err != ErrClosed {
+		t.Fatalf("Run after Close: %v", err)
+	}
+	l, err := NewLink(Config{Addr: "127.0.0.1:1", Backoff: Backoff{Min: time.Millisecond, Max: 10 * time.Millisecond}}, nopHandler{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- l.Run(context.Background()) }()
+	waitFor(t, 10*time.Second, "a reconnect", func() error {
+		if l.Status().Reconnects == 0 {
+			return fmt.Errorf("status %+v", l.Status())
+		}
+		return nil
+	})
+	l.Close()
+	l.Close()
+	if err := <-errc; err != nil {
+		t.Fatalf("Run after Close: %v", err)
+	}
+	if err := l.Run(context.Background()); err != ErrClosed {
+		t.Fatalf("second Run: %v", err)
+	}
+	if st := l.Status(); st.State != StateStopped || !strings.Contains(st.LastError, "connection refused") {
+		t.Fatalf("status %+v", st)
+	}
+}
+
+func TestConfigValidate(t *testing.T) {
+	tests := []struct {
+		name   string
+		cfg    Config
+		errHas string
+	}{
+		{name: "no addr", cfg: Config{}, errHas: "Addr is empty"},
+		{name: "negative offset", cfg: Config{Addr: "h:1", Offset: -1}, errHas: "negative"},
+		{name: "bad port", cfg: Config{Addr: "h:1", ListeningPort: 70000}, errHas: "listening port"},
+		{name: "bad spool", cfg: Config{Addr: "h:1", SpoolDir: "/nonexistent/dir"}, errHas: "SpoolDir"},
+		{name: "defaults", cfg: Config{Addr: "h:1"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := tt.cfg.validate()
+			if tt.errHas == "" {
+				if err != nil || tt.cfg.ReadTimeout != DefaultReadTimeout || tt.cfg.AckInterval != DefaultAckInterval || tt.cfg.Logger == nil {
+					t.Fatalf("%v %+v", err, tt.cfg)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.errHas) {
+				t.Fatalf("err = %v, want %q", err, tt.errHas)
+			}
+		})
+	}
+}
