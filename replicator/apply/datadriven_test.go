@@ -17,7 +17,8 @@ import (
 //
 //	scenario <name>
 //	cluster nodes=3 [standalone=1] [policy=skip] [inflight=N] [batch=N] [conns=N]
-//	fault [node=N] [cmd=NAME] [key=K] [skip=N] [times=N] reply="ERRCODE msg"|drop|drop-after
+//	fault [node=N] [cmd=NAME] [key=K] [skip=N] [times=N] [once=1] reply="ERRCODE msg"|drop|drop-after|garbage
+//	                         (once: each distinct command fails the first time it is seen only)
 //	submit src=N n=N cmd=INCR|RPUSH keys=k1,k2,... [pace=N]   (pace: pause 1ms every N ops)
 //	move key=K [to=N]        (the key's slot now belongs to node N, default the next: MOVED)
 //	migrate key=K [to=N]     (the slot migrates to N, default the next, and K moves: ASK)
@@ -133,7 +134,7 @@ func runScenario(t *testing.T, path string, block []directive) {
 			})
 		case "fault":
 			c.addFault(&fault{node: d.int(t, "node", -1), cmd: d.args["cmd"], key: d.args["key"],
-				skip: d.int(t, "skip", 0), times: d.int(t, "times", 0), reply: d.args["reply"]})
+				skip: d.int(t, "skip", 0), times: d.int(t, "times", 0), reply: d.args["reply"], once: d.args["once"] != ""})
 		case "submit":
 			keys := strings.Split(d.args["keys"], ",")
 			src, pace := d.int(t, "src", 0), d.int(t, "pace", 0)

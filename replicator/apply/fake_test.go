@@ -53,7 +53,9 @@ type fault struct {
 	key   string // "" any
 	skip  int    // let this many matches pass first
 	times int    // then hit this many (0: forever)
-	reply string // error reply without '-', or "drop" (close before running) or "drop-after" (run, then close)
+	reply string // error reply without '-', or "drop" (close before running), "drop-after" (run, then close), "garbage"
+	once  bool   // hit each distinct command (all its arguments) only the first time it is seen
+	seen  map[string]bool
 	hits  int
 }
 
@@ -265,6 +267,16 @@ func (n *fakeNode) fault(name string, args [][]byte) (reply []byte, drop, after 
 			f.skip--
 			continue
 		}
+		if f.once {
+			id := string(bytes.Join(args, []byte{0}))
+			if f.seen[id] {
+				continue
+			}
+			if f.seen == nil {
+				f.seen = map[string]bool{}
+			}
+			f.seen[id] = true
+		}
 		if f.times > 0 && f.hits >= f.times {
 			continue
 		}
@@ -274,6 +286,8 @@ func (n *fakeNode) fault(name string, args [][]byte) (reply []byte, drop, after 
 			return nil, true, false
 		case "drop-after":
 			return n.exec(args, false), true, true
+		case "garbage": // not RESP: the client must drop the connection, not crash
+			return []byte("?garbage\r\n"), false, false
 		}
 		return []byte("-" + f.reply + "\r\n"), false, false
 	}
