@@ -11,7 +11,9 @@ type Handler interface {
 	// FullSync is called when the master answers +FULLRESYNC; rdb yields exactly the
 	// snapshot bytes while they arrive (size -1 when the master sends it EOF-marked,
 	// diskless). It must read rdb to the end; what it leaves unread is discarded.
-	// offset is the master offset the stream continues from.
+	// offset is the master offset the stream continues from. It may be called again
+	// on the same Handler (a resume the master refused, a failover that lost writes):
+	// the new snapshot then replaces everything the shard held.
 	FullSync(ctx context.Context, replID string, offset int64, rdb io.Reader, size int64) error
 	// Continue is called on +CONTINUE: the stream resumes after offset. replID is the
 	// replication id from now on (a new one after a failover of the source). When
