@@ -337,6 +337,10 @@ func TestApplyPolicy(t *testing.T) {
 func TestApplyNoScript(t *testing.T) {
 	c := newFakeCluster(t, 2)
 	a, _, _ := startApplier(t, []string{c.nodes[0].addr}, nil)
+	// Connect the pipe first: scripts known at connect time are preloaded, and
+	// this test is about the NOSCRIPT answer.
+	submit(t, a, cmdOp(0, 0, "SET", "s:1", "0"))
+	flush(t, a)
 	body := "return redis.call('INCR', KEYS[1])"
 	sha := a.LoadScript([]byte(body))
 	for i := 0; i < 10; i++ {
