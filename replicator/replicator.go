@@ -18,6 +18,7 @@ import (
 	"github.com/xsync/xsync/replicator/rdb"
 	"github.com/xsync/xsync/replicator/source"
 	"github.com/xsync/xsync/replicator/translate"
+	"github.com/xsync/xsync/slots"
 )
 
 // Conflict says what a full sync does with a key that already exists on the
@@ -77,6 +78,14 @@ type Config struct {
 	// Conflict is the full-sync policy for keys already on the destination.
 	// Default ConflictReplace.
 	Conflict Conflict
+	// NoCheckpoints turns exactly-once checkpoints off (see checkpoint.go): writes
+	// are then applied at least once across restarts and every start syncs in full.
+	// Default false: checkpoints on.
+	NoCheckpoints bool
+	// EmptyFirst empties each source shard's slots on the destination before its
+	// first full sync. (A full resync of a shard already synced always does.)
+	// Default false.
+	EmptyFirst bool
 	// Logger. Default: discard.
 	Logger *slog.Logger
 	// Now is the clock. Default time.Now.
@@ -98,6 +107,12 @@ func (c *Config) validate() error {
 	}
 	c.Apply.Addrs = c.TargetSeeds
 	c.Apply.Conn = c.TargetConn
+	if c.Apply.DrainTimeout == 0 {
+		c.Apply.DrainTimeout = 4 * time.Second // a SIGTERM stops within 5s
+	}
+	if c.Translate.InternalPrefix == "" {
+		c.Translate.InternalPrefix = "__xsync:"
+	}
 	if c.Apply.Logger == nil {
 		c.Apply.Logger = c.Logger.With("component", "apply")
 	}
@@ -136,6 +151,9 @@ type Replicator struct {
 	mu     sync.Mutex
 	shards map[int]*shard // by source shard index
 
+	ckKeys *ckptKeys    // checkpoint key of every slot; nil without checkpoints
+	cks    map[int]ckpt // checkpoints read at start, by slot
+
 	rate opsRate
 }
 
@@ -144,7 +162,11 @@ func New(cfg Config) (*Replicator, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	r := &Replicator{cfg: cfg, log: cfg.Logger, shards: map[int]*shard{}}
+	r := &Replicator{cfg: cfg, log: cfg.Logger, shards: map[int]*shard{}, started: cfg.Now()}
+	if !cfg.NoCheckpoints {
+		r.ckKeys = newCkptKeys(cfg.Translate.InternalPrefix)
+		cfg.Apply.Recheck = r.recheck
+	}
 	a, err := apply.New(cfg.Apply)
 	if err != nil {
 		return nil, err
@@ -173,7 +195,6 @@ func New(cfg Config) (*Replicator, error) {
 // Run replicates until ctx is cancelled (then it stops the links, lets the
 // destination acknowledge what is in flight, and returns nil) or a fatal error.
 func (r *Replicator) Run(ctx context.Context) error {
-	r.started = r.cfg.Now()
 	defer r.stopped.Store(true)
 	// The applier outlives the source: it drains what the links handed over once
 	// they have stopped.
@@ -200,9 +221,22 @@ func (r *Replicator) Run(ctx context.Context) error {
 			return err
 		}
 		r.log.Info("destination connected", "version", r.applier.Version(), "standalone", r.applier.Standalone())
+		if r.ckKeys != nil {
+			cks, err := readCheckpoints(gctx, r.applier, r.cfg.Translate.InternalPrefix, r.ckKeys)
+			if err != nil {
+				return err
+			}
+			r.mu.Lock()
+			r.cks = cks
+			r.mu.Unlock()
+			r.log.Info("checkpoints read", "slots", len(cks))
+		}
 		return r.src.Run(gctx)
 	})
 	g.Go(func() error { r.rate.run(gctx, r.applier); return nil })
+	if r.ckKeys != nil {
+		g.Go(func() error { return r.watermarks(gctx) })
+	}
 	err := g.Wait()
 	r.resumeLocked() // a paused handler must not hold the stop up
 	cancelApply()
@@ -277,11 +311,89 @@ func (r *Replicator) newShard(ctx context.Context, info source.ShardInfo) (sourc
 	if err != nil {
 		return source.ShardStart{}, err
 	}
+	start := source.ShardStart{Handler: sh}
 	r.mu.Lock()
 	r.shards[info.Index] = sh
+	cks := r.cks
 	r.mu.Unlock()
-	r.log.Info("source shard found", "shard", info.Index, "node", info.Node.Addr, "ranges", len(info.Ranges), "standalone", info.Standalone)
-	return source.ShardStart{Handler: sh}, nil
+	owned := sh.ownedRanges()
+	var wm watermark
+	if len(owned) > 0 && r.ckKeys != nil {
+		v, err := r.applier.Do(ctx, owned[0].Start, []byte("GET"), wmKey(r.cfg.Translate.InternalPrefix, owned[0].Start))
+		if err != nil {
+			return source.ShardStart{}, fmt.Errorf("xsync/replicator: reading the watermark of shard %d: %w", info.Index, err)
+		}
+		if !v.Null {
+			if wm, err = parseWatermark(v.Str); err != nil {
+				return source.ShardStart{}, err
+			}
+		}
+	}
+	if c, ok := resumePoint(cks, owned, wm); ok {
+		start.ReplID, start.Offset, start.DB = c.replID, c.offset, c.db
+		sh.resumeFrom(cks, owned, c)
+	} else if anyCkpt(cks, owned) {
+		sh.synced.Store(true) // partly synced before: empty its slots before the full sync
+	}
+	r.log.Info("source shard found", "shard", info.Index, "node", info.Node.Addr, "ranges", len(info.Ranges),
+		"standalone", info.Standalone, "resume_replid", start.ReplID, "resume_offset", start.Offset)
+	return start, nil
+}
+
+// anyCkpt reports whether any slot of ranges has a checkpoint.
+func anyCkpt(cks map[int]ckpt, ranges []slots.Range) bool {
+	for _, r := range ranges {
+		for s := r.Start; s <= r.End; s++ {
+			if _, ok := cks[s]; ok {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// watermarks writes each streaming shard's watermark every two seconds.
+func (r *Replicator) watermarks(ctx context.Context) error {
+	t := time.NewTicker(2 * time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+		r.mu.Lock()
+		shards := make([]*shard, 0, len(r.shards))
+		for _, sh := range r.shards {
+			shards = append(shards, sh)
+		}
+		r.mu.Unlock()
+		for _, sh := range shards {
+			if err := sh.writeWatermark(ctx); err != nil && ctx.Err() == nil {
+				r.log.Warn("writing a watermark failed; resuming after a restart may reach further back", "shard", sh.index, "err", err)
+			}
+		}
+	}
+}
+
+// recheck tells the applier whether an op whose reply was lost with its
+// connection was applied: its slot's checkpoint has reached the op's offset.
+func (r *Replicator) recheck(ctx context.Context, d apply.Dest, op apply.Op) (bool, error) {
+	if op.Offset <= 0 || op.Slot < 0 || op.Barrier != nil {
+		return false, nil
+	}
+	v, err := d.Do(ctx, op.Slot, []byte("GET"), r.ckKeys[op.Slot])
+	if err != nil {
+		return false, err
+	}
+	if v.Null {
+		return false, nil
+	}
+	c, err := parseCkpt(v.Str)
+	if err != nil {
+		return false, err
+	}
+	return c.offset >= op.Offset, nil
 }
 
 func (r *Replicator) onEvent(ev source.Event) {
@@ -291,7 +403,7 @@ func (r *Replicator) onEvent(ev source.Event) {
 		sh := r.shards[ev.Shard.Index]
 		r.mu.Unlock()
 		if sh != nil {
-			sh.setRanges(ev.Shard.Ranges)
+			sh.setRanges(ev.Shard.Ranges, ev.Shard.Standalone)
 		}
 	}
 }

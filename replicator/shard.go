@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -32,6 +34,18 @@ type shard struct {
 	kf    *translate.KeyFilter
 
 	ranges atomic.Pointer[[]slots.Range] // new slot ranges for the translator, set by events
+	owned  atomic.Pointer[[]slots.Range] // slots the shard owns now
+
+	// Checkpoints (see checkpoint.go).
+	synced    atomic.Bool            // the shard's data is on the destination: a full resync empties its slots first
+	replID    string                 // replication id of the stream being applied
+	skip      *[slots.NumSlots]int64 // after a resume: a slot's ops up to this offset are applied already
+	skipUntil int64                  // the highest offset in skip; past it skip is dropped
+	wrapBuf   []byte
+	valBuf    []byte
+	posMu     sync.Mutex
+	pos       ckpt  // replid, handled offset and the db selected there; guarded by posMu
+	wmWritten int64 // the last watermark written (watermark goroutine only)
 
 	// Progress, read by Status from other goroutines.
 	state         atomic.Value // State
@@ -87,16 +101,64 @@ func newShard(r *Replicator, info source.ShardInfo) (*shard, error) {
 	}
 	sh := &shard{r: r, index: info.Index, tr: tr, conv: conv, kf: tr.KeyFilter(), lag: newLagClock(256, 50*time.Millisecond)}
 	sh.state.Store(StateHandshake)
+	owned := ownedOf(info.Ranges, info.Standalone)
+	sh.owned.Store(&owned)
 	return sh, nil
 }
 
-func (s *shard) setRanges(rs []slots.Range) {
+// ownedOf returns the slots a shard owns: every slot for a standalone source.
+func ownedOf(rs []slots.Range, standalone bool) []slots.Range {
+	if standalone {
+		return []slots.Range{{Start: 0, End: slots.NumSlots - 1}}
+	}
+	return append([]slots.Range{}, rs...)
+}
+
+func (s *shard) ownedRanges() []slots.Range { return *s.owned.Load() }
+
+func (s *shard) setRanges(rs []slots.Range, standalone bool) {
+	owned := ownedOf(rs, standalone)
+	s.owned.Store(&owned)
 	cp := append([]slots.Range(nil), rs...)
 	s.ranges.Store(&cp)
 }
 
-// submit hands ops to the applier and remembers the highest offset boundary.
+// resumeFrom prepares a resume at c: the commands between c's offset and each
+// slot's own checkpoint are dropped for that slot.
+func (s *shard) resumeFrom(cks map[int]ckpt, owned []slots.Range, c ckpt) {
+	s.synced.Store(true)
+	s.replID = c.replID
+	s.received.Store(c.offset)
+	s.handled.Store(c.offset)
+	var skip [slots.NumSlots]int64
+	for _, r := range owned {
+		for sl := r.Start; sl <= r.End; sl++ {
+			skip[sl] = cks[sl].offset
+			s.skipUntil = max(s.skipUntil, skip[sl])
+		}
+	}
+	if s.skipUntil > c.offset {
+		s.skip = &skip
+	}
+	s.state.Store(StateHandshake)
+}
+
+// submit hands an op to the applier and remembers the highest offset boundary.
+// A stream op (ckpt true) goes with its slot's checkpoint in one transaction.
 func (s *shard) submit(ctx context.Context, op apply.Op) error {
+	return s.submitCkpt(ctx, op, false, 0)
+}
+
+func (s *shard) submitCkpt(ctx context.Context, op apply.Op, ckpt bool, db int) error {
+	if ckpt && s.r.ckKeys != nil && op.Slot >= 0 && op.Barrier == nil && op.Offset > 0 {
+		s.valBuf = append(s.valBuf[:0], s.replID...)
+		s.valBuf = append(s.valBuf, ' ')
+		s.valBuf = strconv.AppendInt(s.valBuf, op.Offset, 10)
+		s.valBuf = append(s.valBuf, ' ')
+		s.valBuf = strconv.AppendInt(s.valBuf, int64(db), 10)
+		s.wrapBuf, op.N = wrapWithCkpt(s.wrapBuf[:0], op, s.r.ckKeys[op.Slot], s.valBuf)
+		op.Cmd = s.wrapBuf
+	}
 	if err := s.r.applier.Submit(ctx, op); err != nil {
 		return err
 	}
@@ -112,6 +174,11 @@ func (s *shard) submit(ctx context.Context, op apply.Op) error {
 func (s *shard) FullSync(ctx context.Context, replID string, offset int64, r io.Reader, size int64) error {
 	s.state.Store(StateFullSync)
 	s.tr.Reset()
+	s.replID = replID
+	s.skip = nil
+	if err := s.emptySlots(ctx); err != nil {
+		return err
+	}
 	s.keysDone.Store(0)
 	s.keysTotal.Store(0)
 	s.bytesDone.Store(0)
@@ -140,9 +207,7 @@ func (s *shard) FullSync(ctx context.Context, replID string, offset int64, r io.
 			return err
 		}
 	}
-	// The offset boundary of the snapshot: once this is acknowledged, every key
-	// before it is on the destination.
-	if err := s.submit(ctx, apply.Op{Source: s.index, Offset: offset, Slot: 0, Cmd: pingMarker, N: 1}); err != nil {
+	if err := s.fullSyncDone(ctx, offset); err != nil {
 		return err
 	}
 	s.received.Store(offset)
@@ -153,6 +218,69 @@ func (s *shard) FullSync(ctx context.Context, replID string, offset int64, r io.
 		"expired", st.Expired, "seconds", time.Since(start).Seconds())
 	s.state.Store(StateStream)
 	return nil
+}
+
+// emptySlots runs before a full sync of a shard whose data is already on the
+// destination (or with Config.EmptyFirst): the checkpoints of its slots go first
+// (a crash during the full sync must not resume from them), then its keys.
+func (s *shard) emptySlots(ctx context.Context) error {
+	if !s.synced.Load() && !s.r.cfg.EmptyFirst {
+		return nil
+	}
+	s.r.log.Info("emptying the shard's slots on the destination before the full sync", "shard", s.index)
+	if s.r.ckKeys != nil {
+		for _, r := range s.ownedRanges() {
+			for sl := r.Start; sl <= r.End; sl++ {
+				cmd := resp.AppendCommand(s.wrapBuf[:0], []byte("DEL"), s.r.ckKeys[sl])
+				if err := s.submit(ctx, apply.Op{Source: s.index, Slot: sl, Cmd: cmd, N: 1}); err != nil {
+					return err
+				}
+				s.wrapBuf = cmd
+			}
+		}
+	}
+	if owned := s.ownedRanges(); s.r.ckKeys != nil && len(owned) > 0 {
+		first := owned[0].Start
+		cmd := resp.AppendCommand(s.wrapBuf[:0], []byte("DEL"), wmKey(s.r.cfg.Translate.InternalPrefix, first))
+		s.wrapBuf = cmd
+		if err := s.submit(ctx, apply.Op{Source: s.index, Slot: first, Cmd: cmd, N: 1}); err != nil {
+			return err
+		}
+	}
+	return s.submit(ctx, s.tr.EmptyOp())
+}
+
+// fullSyncDone marks the end of a snapshot: with checkpoints, every owned slot's
+// checkpoint gets the snapshot's offset (after the slot's keys, in the slot's
+// order); without, a PING carries the offset boundary. Once the last one is
+// acknowledged, every key of the snapshot is on the destination.
+func (s *shard) fullSyncDone(ctx context.Context, offset int64) error {
+	s.synced.Store(true)
+	if s.r.ckKeys == nil {
+		return s.submit(ctx, apply.Op{Source: s.index, Offset: offset, Slot: 0, Cmd: pingMarker, N: 1})
+	}
+	val := ckpt{replID: s.replID, offset: offset}.encode()
+	owned := s.ownedRanges()
+	var last apply.Op
+	for i, r := range owned {
+		for sl := r.Start; sl <= r.End; sl++ {
+			cmd := resp.AppendCommandString(s.wrapBuf[:0], "SET", string(s.r.ckKeys[sl]), val)
+			s.wrapBuf = cmd
+			op := apply.Op{Source: s.index, Slot: sl, Cmd: cmd, N: 1}
+			if i == len(owned)-1 && sl == r.End {
+				last = op
+				break
+			}
+			if err := s.submit(ctx, op); err != nil {
+				return err
+			}
+		}
+	}
+	if last.Cmd == nil { // a shard that owns no slot
+		return s.submit(ctx, apply.Op{Source: s.index, Offset: offset, Slot: 0, Cmd: pingMarker, N: 1})
+	}
+	last.Offset = offset
+	return s.submit(ctx, last)
 }
 
 // record converts one snapshot record.
@@ -197,7 +325,12 @@ func (s *shard) record(ctx context.Context, rec *rdb.Record, ver int) error {
 
 // Continue implements source.Handler.
 func (s *shard) Continue(ctx context.Context, replID string, offset int64) error {
-	s.tr.Reset()
+	// A link lost inside MULTI resumes at the MULTI, as a Redis replica does: the
+	// transaction comes again, so the half that was buffered goes.
+	if s.tr.InTransaction() {
+		s.tr.Reset()
+	}
+	s.replID = replID
 	s.received.Store(offset)
 	s.handled.Store(offset)
 	s.state.Store(StateStream)
@@ -224,14 +357,59 @@ func (s *shard) Command(ctx context.Context, db int, args [][]byte, offset int64
 		s.errors.Add(1)
 		return fmt.Errorf("xsync/replicator: shard %d: offset %d: %w", s.index, offset, err)
 	}
+	if s.skip != nil && offset > s.skipUntil {
+		s.skip = nil
+	}
 	for _, op := range ops {
-		if err := s.submit(ctx, op); err != nil {
+		if s.skip != nil && op.Slot >= 0 && op.Barrier == nil && s.skip[op.Slot] >= offset {
+			continue // applied before the restart
+		}
+		op.Offset = offset // every part of a command carries its offset, for its slot's checkpoint
+		if err := s.submitCkpt(ctx, op, true, db); err != nil {
 			return err
 		}
 	}
 	if !s.tr.InTransaction() {
-		s.handled.Store(offset)
+		s.setHandled(offset, db)
 	}
+	return nil
+}
+
+// setHandled records that every command up to offset was handed over; db is the
+// database selected there.
+func (s *shard) setHandled(offset int64, db int) {
+	s.posMu.Lock()
+	s.pos = ckpt{replID: s.replID, offset: offset, db: db}
+	s.posMu.Unlock()
+	s.handled.Store(offset)
+}
+
+// writeWatermark stores the offset up to which everything of the shard is on
+// the destination (see checkpoint.go), when it moved.
+func (s *shard) writeWatermark(ctx context.Context) error {
+	if s.state.Load().(State) != StateStream {
+		return nil
+	}
+	s.posMu.Lock()
+	pos := s.pos
+	s.posMu.Unlock()
+	if pos.offset <= s.wmWritten || pos.replID == "" {
+		return nil
+	}
+	// pos was read before the applied offset: if that covers pos, all of pos is applied.
+	if s.applied() < pos.offset {
+		return nil
+	}
+	owned := s.ownedRanges()
+	if len(owned) == 0 {
+		return nil
+	}
+	val := pos.encode() + " " + rangesString(owned)
+	prefix := s.r.cfg.Translate.InternalPrefix
+	if _, err := s.r.applier.Do(ctx, owned[0].Start, []byte("SET"), wmKey(prefix, owned[0].Start), []byte(val)); err != nil {
+		return err
+	}
+	s.wmWritten = pos.offset
 	return nil
 }
 
@@ -240,7 +418,7 @@ func (s *shard) Command(ctx context.Context, db int, args [][]byte, offset int64
 func (s *shard) Progress(ctx context.Context, db int, offset int64) error {
 	s.received.Store(offset)
 	if !s.tr.InTransaction() {
-		s.handled.Store(offset)
+		s.setHandled(offset, db)
 	}
 	return nil
 }

@@ -40,7 +40,7 @@ func (t *Translator) flush(db int, name string, args [][]byte, offset int64) err
 	}
 	f := &flusher{kf: t.kf, internal: t.kf.internal, standalone: t.cfg.DestKind == DestStandalone}
 	if t.cfg.SourceKind == SourceCluster {
-		f.owned = append([]slots.Range(nil), t.owned...)
+		f.owned = append([]slots.Range{}, t.owned...) // never nil: nil means every slot
 	}
 	if name == "flushdb" {
 		tg, ok := t.kf.db(db)
@@ -241,4 +241,26 @@ func (f *flusher) runStandalone(ctx context.Context, d apply.Dest) (err error) {
 		}
 	}
 	return nil
+}
+
+// EmptyOp returns a Barrier op that deletes from the destination every synced key
+// of the slots this shard owns (every slot for a standalone source), in every synced
+// database, as FLUSHALL in the shard's stream would, whatever Config.Flush says. The
+// replicator runs it before a full resync of a shard whose data is already on the
+// destination, so that keys deleted on the source meanwhile do not survive.
+// Internal keys are kept.
+func (t *Translator) EmptyOp() apply.Op {
+	f := &flusher{kf: t.kf, internal: t.kf.internal, standalone: t.cfg.DestKind == DestStandalone, name: "FLUSHALL"}
+	if t.cfg.SourceKind == SourceCluster {
+		f.owned = append([]slots.Range{}, t.owned...) // never nil: nil means every slot
+	}
+	if !t.kf.allDBs {
+		for _, db := range slices.Sorted(maps.Keys(t.kf.dbMap)) {
+			tg := t.kf.dbMap[db]
+			f.dbs = append(f.dbs, dbTarget{ok: true, t: tg, p: []byte(tg.Prefix)})
+		}
+	} else {
+		f.allDBs = true
+	}
+	return apply.Op{Source: t.cfg.Source, Slot: apply.AllMasters, Key: []byte("FLUSHALL"), Barrier: f.run}
 }

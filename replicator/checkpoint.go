@@ -1,0 +1,246 @@
+package replicator
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/xsync/xsync/replicator/apply"
+	"github.com/xsync/xsync/replicator/translate"
+	"github.com/xsync/xsync/resp"
+	"github.com/xsync/xsync/slots"
+)
+
+// Checkpoints: exactly once across restarts.
+//
+// The applied position of the source is stored in the destination, atomically with
+// the writes it covers: one key per destination slot,
+//
+//	<prefix>ckpt:{<tag>}   value "<replid> <offset> <db>"
+//
+// where <tag> hashes to the slot, so the key lives in the slot it describes, moves
+// with it when the destination is resharded, and can share a MULTI with the slot's
+// writes (Redis Cluster refuses a MULTI whose keys span slots, even on one node).
+// Every operation of the stream is sent as
+//
+//	MULTI, <the operation>, SET <ckpt of its slot> "<replid> <offset> <db>", EXEC
+//
+// (an operation that is a transaction already gets the SET before its EXEC), so a
+// slot's checkpoint says exactly which commands of the stream the slot holds. When a
+// full sync ends, every slot the shard owns gets the snapshot's offset.
+//
+// On start the checkpoints of a shard's slots give where to resume: PSYNC with the
+// newest replid and the smallest offset; the commands between that offset and a
+// slot's own checkpoint are dropped for that slot, so nothing is applied twice. When
+// a shard's slots lack checkpoints, or the source's backlog no longer holds the
+// offset, the shard syncs in full; its slots are emptied first (and their
+// checkpoints removed), so keys deleted on the source meanwhile do not survive.
+
+// Slots that see no write keep an old checkpoint, so resuming from the smallest
+// slot checkpoint could reach far back. Each shard therefore also keeps a
+// watermark, in the first slot it owns:
+//
+//	<prefix>wm:{<tag>}   value "<replid> <offset> <db> <ranges>"
+//
+// written every few seconds (outside any transaction) with the offset up to which
+// every operation of the shard is acknowledged. A slot whose checkpoint is below
+// the watermark had no operation between the two (that operation would have moved
+// its checkpoint), so the shard resumes from the larger of the watermark and the
+// smallest slot checkpoint. <ranges> must equal the shard's slots for the
+// watermark to count.
+
+// ckpt is one slot's checkpoint.
+type ckpt struct {
+	replID string
+	offset int64
+	db     int
+}
+
+func (c ckpt) encode() string {
+	return c.replID + " " + strconv.FormatInt(c.offset, 10) + " " + strconv.Itoa(c.db)
+}
+
+func parseCkpt(b []byte) (ckpt, error) {
+	f := strings.Fields(string(b))
+	if len(f) != 3 {
+		return ckpt{}, fmt.Errorf("xsync/replicator: checkpoint %q: want \"<replid> <offset> <db>\"", b)
+	}
+	off, err1 := strconv.ParseInt(f[1], 10, 64)
+	db, err2 := strconv.Atoi(f[2])
+	if err1 != nil || err2 != nil || off < 0 || db < 0 {
+		return ckpt{}, fmt.Errorf("xsync/replicator: checkpoint %q: bad offset or db", b)
+	}
+	return ckpt{replID: f[0], offset: off, db: db}, nil
+}
+
+// ckptKeys holds the checkpoint key name of every slot, built once.
+type ckptKeys [slots.NumSlots][]byte
+
+func newCkptKeys(prefix string) *ckptKeys {
+	var k ckptKeys
+	for s := range k {
+		k[s] = []byte(prefix + "ckpt:{" + translate.SlotTag(s) + "}")
+	}
+	return &k
+}
+
+// wmKey is the name of the watermark of a shard whose first slot is slot.
+func wmKey(prefix string, slot int) []byte {
+	return []byte(prefix + "wm:{" + translate.SlotTag(slot) + "}")
+}
+
+// rangesString renders ranges as "0-5460,10923-16383".
+func rangesString(rs []slots.Range) string {
+	var b strings.Builder
+	for i, r := range rs {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, "%d-%d", r.Start, r.End)
+	}
+	return b.String()
+}
+
+// watermark is a shard's watermark as read back.
+type watermark struct {
+	ckpt
+	ranges string
+}
+
+func parseWatermark(b []byte) (watermark, error) {
+	f := strings.Fields(string(b))
+	if len(f) != 4 {
+		return watermark{}, fmt.Errorf("xsync/replicator: watermark %q: want \"<replid> <offset> <db> <ranges>\"", b)
+	}
+	c, err := parseCkpt([]byte(strings.Join(f[:3], " ")))
+	if err != nil {
+		return watermark{}, err
+	}
+	return watermark{ckpt: c, ranges: f[3]}, nil
+}
+
+var (
+	multiCmd = resp.AppendCommandString(nil, "MULTI")
+	execCmd  = resp.AppendCommandString(nil, "EXEC")
+)
+
+// wrap returns op's commands followed by the SET of the slot's checkpoint, inside
+// one MULTI/EXEC, appended to dst; and the number of commands.
+func wrapWithCkpt(dst []byte, op apply.Op, key []byte, value []byte) ([]byte, int) {
+	n := op.N
+	if bytes.HasPrefix(op.Cmd, multiCmd) && bytes.HasSuffix(op.Cmd, execCmd) {
+		dst = append(dst, op.Cmd[:len(op.Cmd)-len(execCmd)]...)
+	} else {
+		dst = append(dst, multiCmd...)
+		dst = append(dst, op.Cmd...)
+		n += 2 // MULTI and EXEC
+	}
+	dst = resp.AppendArray(dst, 3)
+	dst = resp.AppendBulkString(dst, "SET")
+	dst = resp.AppendBulk(dst, key)
+	dst = resp.AppendBulk(dst, value)
+	dst = append(dst, execCmd...)
+	return dst, n + 1
+}
+
+// readCheckpoints reads every checkpoint key from every destination master.
+func readCheckpoints(ctx context.Context, a *apply.Applier, prefix string, keys *ckptKeys) (map[int]ckpt, error) {
+	tbl := a.Table()
+	if tbl == nil {
+		return nil, fmt.Errorf("xsync/replicator: no destination slot table")
+	}
+	pattern := globEscape(prefix) + "ckpt:*"
+	out := map[int]ckpt{}
+	for _, sh := range tbl.Topology().Shards {
+		if len(sh.Ranges) == 0 {
+			continue
+		}
+		at := sh.Ranges[0].Start // any slot of the node routes the SCAN there
+		cursor := "0"
+		for {
+			v, err := a.Do(ctx, at, []byte("SCAN"), []byte(cursor), []byte("MATCH"), []byte(pattern), []byte("COUNT"), []byte("1000"))
+			if err != nil {
+				return nil, fmt.Errorf("xsync/replicator: reading checkpoints from %s: %w", sh.Primary.Addr, err)
+			}
+			if len(v.Elems) != 2 {
+				return nil, fmt.Errorf("xsync/replicator: reading checkpoints: unexpected SCAN reply %s", v.String())
+			}
+			cursor = string(v.Elems[0].Str)
+			for _, k := range v.Elems[1].Elems {
+				key := append([]byte(nil), k.Str...)
+				slot := slots.Slot(key)
+				if !bytes.Equal(key, keys[slot]) {
+					continue // not one of ours (another prefix's, or a stray)
+				}
+				g, err := a.Do(ctx, slot, []byte("GET"), key)
+				if err != nil {
+					return nil, fmt.Errorf("xsync/replicator: reading checkpoint %s: %w", key, err)
+				}
+				if g.Null {
+					continue
+				}
+				c, err := parseCkpt(g.Str)
+				if err != nil {
+					return nil, err
+				}
+				out[slot] = c
+			}
+			if cursor == "0" {
+				break
+			}
+		}
+	}
+	return out, nil
+}
+
+// resumePoint decides where a shard owning ranges resumes, from the checkpoints
+// and the shard's watermark (wm, zero when none): ok is false when a slot lacks a
+// checkpoint (the shard must sync in full). The replid is the one of the newest
+// checkpoint (offsets grow along a replication history, also across failovers),
+// the offset and db those of the oldest, or of the watermark when it is newer.
+func resumePoint(cks map[int]ckpt, ranges []slots.Range, wm watermark) (start ckpt, ok bool) {
+	start, ok = slotsResumePoint(cks, ranges)
+	if !ok {
+		return start, false
+	}
+	if wm.ranges == rangesString(ranges) && wm.offset > start.offset {
+		start.offset, start.db = wm.offset, wm.db
+	}
+	return start, true
+}
+
+func slotsResumePoint(cks map[int]ckpt, ranges []slots.Range) (start ckpt, ok bool) {
+	first := true
+	var newest int64 = -1
+	for _, r := range ranges {
+		for s := r.Start; s <= r.End; s++ {
+			c, found := cks[s]
+			if !found {
+				return ckpt{}, false
+			}
+			if first || c.offset < start.offset {
+				start.offset, start.db = c.offset, c.db
+			}
+			if c.offset > newest {
+				newest, start.replID = c.offset, c.replID
+			}
+			first = false
+		}
+	}
+	return start, !first
+}
+
+// globEscape escapes glob characters so that s matches itself in SCAN MATCH.
+func globEscape(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case '*', '?', '[', ']', '\\':
+			b.WriteByte('\\')
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
+}
