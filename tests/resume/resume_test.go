@@ -1,0 +1,257 @@
+// Package resume tests that xsync, killed with SIGKILL at random moments and
+// restarted, neither loses nor repeats a write: the destination ends equal to the
+// source under a load of commands whose double application would show.
+package resume
+
+import (
+	"bufio"
+	"context"
+	"math/rand/v2"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/xsync/xsync/internal/redistest"
+	"github.com/xsync/xsync/replicator/verify"
+	"github.com/xsync/xsync/tests/loadgen"
+)
+
+// buildXsync builds the CLI once per test binary run.
+func buildXsync(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "xsync")
+	cmd := exec.Command("go", "build", "-o", bin, "github.com/xsync/xsync/cmd/xsync")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// proc is one xsync process.
+type proc struct {
+	cmd   *exec.Cmd
+	admin string
+	done  chan error
+}
+
+func startXsync(t *testing.T, bin, src, dst, logFile string) *proc {
+	t.Helper()
+	admin := freeAddr(t)
+	cmd := exec.Command(bin, "sync", "--source", src, "--target", dst, "--admin", admin,
+		"--progress", "off", "--log-file", logFile, "--log-level", "debug")
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	p := &proc{cmd: cmd, admin: admin, done: make(chan error, 1)}
+	go func() { p.done <- cmd.Wait() }()
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		<-p.done
+	})
+	return p
+}
+
+// info reads INFO xsync from the admin port.
+func (p *proc) info(ctx context.Context) (map[string]string, error) {
+	c := redis.NewClient(&redis.Options{Addr: p.admin, Protocol: 2, DisableIdentity: true, MaxRetries: -1})
+	defer c.Close()
+	s, err := c.Info(ctx, "xsync").Result()
+	if err != nil {
+		return nil, err
+	}
+	m := map[string]string{}
+	sc := bufio.NewScanner(strings.NewReader(s))
+	for sc.Scan() {
+		if k, v, ok := strings.Cut(strings.TrimSpace(sc.Text()), ":"); ok {
+			m[k] = v
+		}
+	}
+	return m, nil
+}
+
+// waitCaughtUp waits until xsync streams every shard and has applied the sources'
+// offsets.
+func waitCaughtUp(t *testing.T, p *proc, src *redistest.Cluster) {
+	t.Helper()
+	ctx := context.Background()
+	deadline := time.Now().Add(3 * time.Minute)
+	var last map[string]string
+	for time.Now().Before(deadline) {
+		select {
+		case err := <-p.done:
+			t.Fatalf("xsync exited: %v", err)
+		default:
+		}
+		m, err := p.info(ctx)
+		if err == nil {
+			last = m
+			if m["state"] == "stream" && m["shards"] == strconv.Itoa(len(src.Masters())) && m["lag_bytes"] == "0" {
+				var applied, want int64
+				for k, v := range m {
+					if strings.HasPrefix(k, "shard") {
+						for _, f := range strings.Split(v, ",") {
+							if a, ok := strings.CutPrefix(f, "applied_offset="); ok {
+								n, _ := strconv.ParseInt(a, 10, 64)
+								applied += n
+							}
+						}
+					}
+				}
+				for _, m := range src.Masters() {
+					want += masterOffset(t, m.Client())
+				}
+				if applied >= want {
+					return
+				}
+			}
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	t.Fatalf("xsync did not catch up; last INFO: %v", last)
+}
+
+func masterOffset(t *testing.T, c *redis.Client) int64 {
+	s, err := c.Info(context.Background(), "replication").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(s, "\r\n") {
+		if v, ok := strings.CutPrefix(line, "master_repl_offset:"); ok {
+			n, _ := strconv.ParseInt(v, 10, 64)
+			return n
+		}
+	}
+	return 0
+}
+
+// TestKillNineAndResume kills xsync with SIGKILL at 10 random moments, during the
+// full sync and during the stream, under a load of LPUSH, RPUSH, INCR, APPEND,
+// HINCRBY, ZINCRBY, SETRANGE and XADD; between two of the crashes the destination
+// is resharded, and between two others a destination master fails over. At the
+// end the destination equals the source exactly, and SIGTERM stops xsync within 5s.
+func TestKillNineAndResume(t *testing.T) {
+	if testing.Short() {
+		t.Skip("long end-to-end test")
+	}
+	bin := buildXsync(t)
+	src := redistest.StartCluster(t, redistest.ClusterOptions{Masters: 3, Options: redistest.Options{Config: []string{"repl-backlog-size 64mb"}}})
+	dst := redistest.StartCluster(t, redistest.ClusterOptions{Masters: 3, Replicas: 1})
+	ctx := context.Background()
+	keys := 100000
+	if err := loadgen.Fill(ctx, src.Client(), loadgen.FillOptions{Keys: keys, BigKeys: 2, BigLen: 50000}); err != nil {
+		t.Fatal(err)
+	}
+	srcURL, dstURL := "redis://"+src.Seeds(), "redis://"+dst.Seeds()
+	logFile := filepath.Join(t.TempDir(), "xsync.log")
+	t.Cleanup(func() {
+		if t.Failed() {
+			b, _ := os.ReadFile(logFile)
+			lines := strings.Split(string(b), "\n")
+			t.Logf("xsync log (last lines):\n%s", strings.Join(lines[max(0, len(lines)-60):], "\n"))
+		}
+	})
+
+	wctx, wcancel := context.WithCancel(ctx)
+	defer wcancel()
+	wdone := make(chan *loadgen.Stats, 1)
+	go func() {
+		st, _ := loadgen.Run(wctx, src.Client(), loadgen.WorkOptions{NonIdempotentOnly: true, Clients: 4, Rate: 2000})
+		wdone <- st
+	}()
+
+	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 7))
+	for i := 0; i < 10; i++ {
+		p := startXsync(t, bin, srcURL, dstURL, logFile)
+		// The first kills land in the full sync (none has completed yet, so each
+		// start syncs in full again), the later ones in the stream.
+		began := time.Now()
+		if i < 3 {
+			for time.Since(began) < 20*time.Second {
+				if m, err := p.info(ctx); err == nil && m["state"] == "fullsync" && m["fullsync_keys_done"] != "0" {
+					break
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+			time.Sleep(time.Duration(rng.IntN(150)) * time.Millisecond)
+		} else {
+			time.Sleep(time.Duration(1000+rng.IntN(2500)) * time.Millisecond)
+		}
+		wait := time.Since(began).Round(time.Millisecond)
+		m, _ := p.info(ctx)
+		t.Logf("kill %d after %v: state=%s keys=%s/%s ops_applied=%s", i+1, wait, m["state"], m["fullsync_keys_done"], m["fullsync_keys_total"], m["ops_applied"])
+		if err := p.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+			t.Fatal(err)
+		}
+		<-p.done
+		p.done <- nil // for the cleanup
+		switch i {
+		case 4:
+			masters := dst.Masters()
+			if err := dst.Reshard(ctx, masters[0], masters[1], 500); err != nil {
+				t.Fatalf("reshard: %v", err)
+			}
+			t.Log("destination resharded (500 slots) while xsync was down")
+		case 7:
+			r := dst.ReplicasOf(dst.Masters()[2])
+			if err := dst.Failover(ctx, r[0]); err != nil {
+				t.Fatalf("failover: %v", err)
+			}
+			t.Log("destination master failed over while xsync was down")
+		}
+	}
+	p := startXsync(t, bin, srcURL, dstURL, logFile)
+	time.Sleep(2 * time.Second)
+	wcancel()
+	ws := <-wdone
+	t.Logf("workload: %d writes acknowledged", ws.Ops.Load())
+	waitCaughtUp(t, p, src)
+
+	res, err := verify.Run(ctx, verify.Config{Source: src.Client(), Target: dst.Client(), Rounds: 3, RoundDelay: 300 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.Equal() {
+		var b strings.Builder
+		res.WriteReport(&b)
+		t.Fatalf("destination differs from source after 10 kills:\n%s", b.String())
+	}
+	t.Logf("equal after 10 kills: %d keys", res.SourceKeys)
+
+	start := time.Now()
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-p.done:
+		p.done <- nil
+		if err != nil {
+			t.Errorf("xsync after SIGTERM: %v, want exit 0", err)
+		}
+		if d := time.Since(start); d > 5*time.Second {
+			t.Errorf("SIGTERM took %v, want < 5s", d)
+		}
+		t.Logf("SIGTERM: stopped in %v", time.Since(start).Round(time.Millisecond))
+	case <-time.After(10 * time.Second):
+		t.Fatal("xsync did not stop within 10s of SIGTERM")
+	}
+}
