@@ -68,6 +68,8 @@ type syncFlags struct {
 	connsPerNode   int
 	skipPrechecks  bool
 	progress       string
+	checkpoints    bool
+	emptyFirst     bool
 }
 
 func (f *syncFlags) register(fsName string, env *cliEnv) *flag.FlagSet {
@@ -101,6 +103,8 @@ func (f *syncFlags) register(fsName string, env *cliEnv) *flag.FlagSet {
 	fs.IntVar(&f.bigKeyBytes, "big-key-bytes", 0, "keys larger than this are written as commands in chunks (default: --chunk-bytes)")
 	fs.IntVar(&f.connsPerNode, "conns-per-node", 1, "pipelined connections per destination master")
 	fs.BoolVar(&f.skipPrechecks, "skip-prechecks", false, "start even when a precheck fails")
+	fs.BoolVar(&f.checkpoints, "checkpoints", true, "exactly-once checkpoints in the destination (keys <internal-prefix>ckpt:*); false: at-least-once, every start syncs in full")
+	fs.BoolVar(&f.emptyFirst, "empty-first", false, "empty each source shard's slots on the destination before its first full sync (a resync always does)")
 	fs.StringVar(&f.progress, "progress", "auto", "progress line during full sync on stderr: auto (when a terminal), on or off")
 	return fs
 }
@@ -217,6 +221,7 @@ func (f *syncFlags) settings() map[string]string {
 		"allow-commands": f.allow, "deny-commands": f.deny, "dbs": f.dbs, "internal-prefix": f.internalPrefix,
 		"mode": f.mode, "chunk-bytes": strconv.Itoa(f.chunkBytes), "chunk-elements": strconv.Itoa(f.chunkElements),
 		"snapshot-rate": strconv.FormatInt(f.snapshotRate, 10), "conns-per-node": strconv.Itoa(f.connsPerNode),
+		"checkpoints": strconv.FormatBool(f.checkpoints), "empty-first": strconv.FormatBool(f.emptyFirst),
 	}
 }
 
@@ -259,6 +264,7 @@ func (f *syncFlags) config(env *cliEnv) (replicator.Config, error) {
 		return cfg, bad("follow", f.follow, "master or replica")
 	}
 	cfg.SnapshotRateLimit, cfg.SpoolDir = f.snapshotRate, f.spoolDir
+	cfg.NoCheckpoints, cfg.EmptyFirst = !f.checkpoints, f.emptyFirst
 	if cfg.Conflict, err = replicator.ParseConflict(f.conflict); err != nil {
 		return cfg, bad("conflict", f.conflict, "replace, skip or stop")
 	}
