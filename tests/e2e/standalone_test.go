@@ -170,3 +170,58 @@ func TestStandaloneToStandalone(t *testing.T) {
 		t.Errorf("Run after cancel: %v", err)
 	}
 }
+
+// TestStandaloneToStandaloneStreamOnly is TestStandaloneToStandalone with an empty
+// source when the sync starts: every key of databases 0, 1 and 5 comes through the
+// replication stream, none through the snapshot. It separates the stream path
+// from the snapshot path (which TestStandaloneToStandalone and the fixture replays
+// cover too).
+func TestStandaloneToStandaloneStreamOnly(t *testing.T) {
+	t.Parallel()
+	src := redistest.Start(t, redistest.Options{})
+	dst := redistest.Start(t, redistest.Options{})
+	rr := startReplicator(t, replicator.Config{SourceSeeds: []string{src.Addr()}, TargetSeeds: []string{dst.Addr()}})
+	poll(t, 30*time.Second, 50*time.Millisecond, "streaming", func() error {
+		if st := rr.r.Status(); st.State != replicator.StateStream {
+			return fmt.Errorf("state %s", st.State)
+		}
+		return nil
+	})
+	d := workloadDuration(t, 5*time.Second)
+	ops := workDBs(t, src, []int{0, 1, 5}, d)
+	st := waitCaughtUp(t, rr, []string{src.Addr()}, "", 1, 60*time.Second)
+	t.Logf("workload: %d commands in %v; %d ops applied, %d errors", ops, d, st.OpsApplied, st.Errors)
+	res := requireEqual(t, verify.Config{Source: src.Client(), Target: dst.Client(), Rounds: 3, TTLTolerance: 2 * time.Second})
+	t.Logf("verify: %d source keys, %d target keys", res.SourceKeys, res.TargetKeys)
+	if err := rr.stop(5 * time.Second); err != nil {
+		t.Errorf("Run after cancel: %v", err)
+	}
+}
+
+// TestSnapshotKeepsDatabases is the smallest reproduction of a snapshot key of a
+// database other than 0 written to a standalone destination: it must land in the
+// same database number (the default mapping), never in db 0.
+func TestSnapshotKeepsDatabases(t *testing.T) {
+	t.Parallel()
+	src := redistest.Start(t, redistest.Options{})
+	dst := redistest.Start(t, redistest.Options{})
+	ctx := context.Background()
+	for _, db := range []int{0, 1, 5} {
+		if err := dbClient(t, src, db).Set(ctx, fmt.Sprintf("snap:db%d", db), db, 0).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rr := startReplicator(t, replicator.Config{SourceSeeds: []string{src.Addr()}, TargetSeeds: []string{dst.Addr()}})
+	waitCaughtUp(t, rr, []string{src.Addr()}, "", 1, 30*time.Second)
+	for _, db := range []int{0, 1, 5} {
+		c := dbClient(t, dst, db)
+		keys, err := c.Keys(ctx, "snap:*").Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := []string{fmt.Sprintf("snap:db%d", db)}
+		if fmt.Sprint(keys) != fmt.Sprint(want) {
+			t.Errorf("destination db %d holds %q, want %q", db, keys, want)
+		}
+	}
+}
