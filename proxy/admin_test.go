@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/xsync/xsync/replicator"
@@ -171,5 +172,37 @@ func TestMetricsAndHealthz(t *testing.T) {
 	time.Sleep(80 * time.Millisecond) // shard 0 is 7 bytes behind and does not move
 	if code, body := get("/healthz"); code != 503 || !strings.Contains(body, "shard 0") {
 		t.Fatalf("stuck shard: /healthz = %d %s", code, body)
+	}
+}
+
+func TestReplyLatencyAndErrorKinds(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	obs := ReplyLatency(reg)
+	obs("127.0.0.1:7000", 2*time.Millisecond)
+	obs("127.0.0.1:7000", 3*time.Millisecond)
+	st := testStatus()
+	st.DestErrors = map[string]int64{"oom": 2, "wrongtype": 0}
+	st.DestRetries = map[string]int64{"moved": 5}
+	m, err := NewMetrics(MetricsConfig{Addr: "127.0.0.1:0", Registry: reg}, &fakeCtl{st: st})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go m.Serve(ctx)
+	resp, err := http.Get("http://" + m.Addr() + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	for _, want := range []string{
+		`xsync_dest_reply_latency_seconds_count{node="127.0.0.1:7000"} 2`,
+		`xsync_dest_errors_total{kind="oom"} 2`,
+		`xsync_dest_retries_total{kind="moved"} 5`,
+	} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("/metrics lacks %q", want)
+		}
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/xsync/xsync/replicator"
@@ -48,7 +49,7 @@ func NewMetrics(cfg MetricsConfig, ctl Controller) (*Metrics, error) {
 	}
 	if cfg.Registry == nil {
 		cfg.Registry = prometheus.NewRegistry()
-		cfg.Registry.MustRegister(prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
+		cfg.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	}
 	if cfg.StuckAfter == 0 {
 		cfg.StuckAfter = 60 * time.Second
@@ -155,12 +156,37 @@ var (
 	descOpsApplied = prometheus.NewDesc("xsync_ops_applied_total", "Operations acknowledged by the destination, all shards.", nil, nil)
 	descErrors     = prometheus.NewDesc("xsync_errors_total", "Errors counted for the shard.", []string{"shard"}, nil)
 	descFullSyncs  = prometheus.NewDesc("xsync_full_syncs_total", "Full syncs done by the shard.", []string{"shard"}, nil)
+	descDestErrors = prometheus.NewDesc("xsync_dest_errors_total", "Destination error replies by kind.", []string{"kind"}, nil)
+	descRetries    = prometheus.NewDesc("xsync_dest_retries_total", "Destination writes retried, by cause.", []string{"kind"}, nil)
 )
+
+// ReplyLatency registers the histogram of destination reply latencies in reg and
+// returns the observer to pass to the applier (apply.Config.OnReply).
+func ReplyLatency(reg prometheus.Registerer) func(node string, d time.Duration) {
+	h := prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "xsync_dest_reply_latency_seconds",
+		Help:    "Time from writing a batch to a destination master to the reply of each write in it.",
+		Buckets: prometheus.ExponentialBuckets(0.0001, 2, 16), // 100µs to ~3.3s
+	}, []string{"node"})
+	reg.MustRegister(h)
+	var mu sync.Mutex
+	obs := map[string]prometheus.Observer{}
+	return func(node string, d time.Duration) {
+		mu.Lock()
+		o, ok := obs[node]
+		if !ok {
+			o = h.WithLabelValues(node)
+			obs[node] = o
+		}
+		mu.Unlock()
+		o.Observe(d.Seconds())
+	}
+}
 
 var allStates = []replicator.State{replicator.StateHandshake, replicator.StateFullSync, replicator.StateStream, replicator.StateReconnecting, replicator.StatePaused, replicator.StateStopped}
 
 func (c *statusCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descState, descReceived, descApplied, descLagBytes, descLagSeconds, descKeysDone, descKeysTotal, descBytesDone, descOps, descOpsApplied, descErrors, descFullSyncs} {
+	for _, d := range []*prometheus.Desc{descState, descReceived, descApplied, descLagBytes, descLagSeconds, descKeysDone, descKeysTotal, descBytesDone, descOps, descOpsApplied, descDestErrors, descRetries, descErrors, descFullSyncs} {
 		ch <- d
 	}
 }
@@ -168,6 +194,12 @@ func (c *statusCollector) Describe(ch chan<- *prometheus.Desc) {
 func (c *statusCollector) Collect(ch chan<- prometheus.Metric) {
 	st := c.ctl.Status()
 	ch <- prometheus.MustNewConstMetric(descOpsApplied, prometheus.CounterValue, float64(st.OpsApplied))
+	for k, n := range st.DestErrors {
+		ch <- prometheus.MustNewConstMetric(descDestErrors, prometheus.CounterValue, float64(n), k)
+	}
+	for k, n := range st.DestRetries {
+		ch <- prometheus.MustNewConstMetric(descRetries, prometheus.CounterValue, float64(n), k)
+	}
 	for _, sh := range st.Shards {
 		id := strconv.Itoa(sh.Index)
 		for _, s := range allStates {

@@ -436,8 +436,14 @@ func (r *Replicator) Status() Status {
 	// What the applier counts belongs to no shard in particular.
 	as := r.applier.Stats()
 	st.OpsApplied = int64(as.Applied)
-	for _, n := range as.Errors {
+	st.DestErrors = make(map[string]int64, len(as.Errors))
+	for k, n := range as.Errors {
 		st.Errors += int64(n)
+		st.DestErrors[apply.ErrorKind(k).String()] = int64(n)
+	}
+	st.DestRetries = make(map[string]int64, len(as.Retries))
+	for k, n := range as.Retries {
+		st.DestRetries[apply.RetryKind(k).String()] = int64(n)
 	}
 	return st
 }

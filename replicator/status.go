@@ -72,6 +72,11 @@ type Status struct {
 	LagBytes   int64
 	LagSeconds float64
 	Errors     int64
+	// DestErrors counts destination error replies by kind (oom, wrongtype,
+	// busykey, noscript, execabort, other); DestRetries counts retried writes by
+	// cause (moved, ask, tryagain, clusterdown, loading, connlost, ...).
+	DestErrors  map[string]int64
+	DestRetries map[string]int64
 }
 
 // summarize fills the job-wide fields of st from its shards.

@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/xsync/xsync/proxy"
@@ -159,6 +161,12 @@ func runSyncJob(ctx context.Context, env *cliEnv, f *syncFlags, cfg replicator.C
 	if precheck.Failed(rs) && !f.skipPrechecks {
 		return errors.New("prechecks failed (see the log, or run 'xsync check'); fix them or pass --skip-prechecks")
 	}
+	var reg *prometheus.Registry
+	if f.metrics != "" {
+		reg = prometheus.NewRegistry()
+		reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+		cfg.Apply.OnReply = proxy.ReplyLatency(reg)
+	}
 	r, err := replicator.New(cfg)
 	if err != nil {
 		return err
@@ -177,7 +185,7 @@ func runSyncJob(ctx context.Context, env *cliEnv, f *syncFlags, cfg replicator.C
 		g.Go(func() error { return adm.Serve(gctx) })
 	}
 	if f.metrics != "" {
-		m, err := proxy.NewMetrics(proxy.MetricsConfig{Addr: f.metrics, Logger: log}, r)
+		m, err := proxy.NewMetrics(proxy.MetricsConfig{Addr: f.metrics, Logger: log, Registry: reg}, r)
 		if err != nil {
 			return err
 		}

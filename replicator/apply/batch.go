@@ -50,9 +50,14 @@ func (p *pipe) writeLoop(c *conn.Conn) error {
 // (at least one op). Caller holds p.mu.
 func (p *pipe) takeBatch(batch []*op) []*op {
 	size := 0
+	var now int64
+	if p.a.cfg.OnReply != nil {
+		now = time.Now().UnixNano()
+	}
 	for p.queue.Len() > 0 && !p.infl.Full() && len(batch) < p.a.cfg.BatchCommands && size < p.a.cfg.BatchBytes {
 		o := p.queue.Pop()
 		o.node = p.n.addr
+		o.sentAt = now
 		p.infl.Add(o, len(o.wire))
 		size += len(o.wire)
 		batch = append(batch, o)

@@ -68,6 +68,11 @@ type Config struct {
 	// for checkpoints. When nil such ops are re-sent: delivery is at-least-once
 	// for them, and Stats.Resent counts them. Default nil.
 	Recheck func(ctx context.Context, d Dest, op Op) (applied bool, err error)
+	// OnReply, when set, is called from a connection's reader for every op
+	// acknowledged, with the destination node and the time from the write of its
+	// batch to its (last) reply. It must be fast and must not block (a histogram's
+	// Observe). Default nil.
+	OnReply func(node string, latency time.Duration)
 	// Logger receives warnings (skipped errors, retries, topology changes).
 	// Default slog.Default() with attribute component=apply.
 	Logger *slog.Logger

@@ -277,6 +277,9 @@ func (p *pipe) readLoop(c *conn.Conn) error {
 			p.cond.Broadcast()
 		}
 		p.mu.Unlock()
+		if obs := p.a.cfg.OnReply; obs != nil && o.sentAt != 0 {
+			obs(p.n.addr, time.Duration(time.Now().UnixNano()-o.sentAt))
+		}
 		done = append(done, o)
 		if len(done) >= 256 {
 			p.a.complete(done)

@@ -28,6 +28,7 @@ type op struct {
 	askEach  bool   // every command is preceded by ASKING
 	wireSize int    // set by inflights.Add
 	node     string // address it was last written to
+	sentAt   int64  // unix ns of the batch that last wrote it (for Config.OnReply)
 
 	// Reply state of the current send.
 	got     int
