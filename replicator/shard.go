@@ -24,6 +24,8 @@ import (
 // key is known only once the snapshot has ended).
 var pingMarker = resp.AppendCommandString(nil, "PING")
 
+var selectZero = resp.AppendCommandString(nil, "SELECT", "0")
+
 // shard handles what one source shard's link reads: it is the link's
 // source.Handler. Calls come from one goroutine at a time.
 type shard struct {
@@ -43,6 +45,7 @@ type shard struct {
 	skipUntil int64                  // the highest offset in skip; past it skip is dropped
 	wrapBuf   []byte
 	valBuf    []byte
+	selBuf    []byte
 	posMu     sync.Mutex
 	pos       ckpt  // replid, handled offset and the db selected there; guarded by posMu
 	wmWritten int64 // the last watermark written (watermark goroutine only)
@@ -308,7 +311,17 @@ func (s *shard) record(ctx context.Context, rec *rdb.Record, ver int) error {
 	s.keyBuf = key
 	rec.Key = key
 	slot := slots.Slot(key)
+	// A standalone destination keeps databases: the key goes to its target db,
+	// and the connection is left in db 0, as every op leaves it.
+	var selectDB []byte
+	if tg, _ := s.kf.DB(rec.DB); s.r.applier.Standalone() && tg.DB != 0 {
+		selectDB = resp.AppendCommand(nil, []byte("SELECT"), strconv.AppendInt(nil, int64(tg.DB), 10))
+	}
 	err := s.conv.Convert(rec, ver, func(cmd []byte, n int) error {
+		if selectDB != nil {
+			s.selBuf = append(append(append(s.selBuf[:0], selectDB...), cmd...), selectZero...)
+			cmd, n = s.selBuf, n+2
+		}
 		return s.submit(ctx, apply.Op{Source: s.index, Slot: slot, Cmd: cmd, N: n, Key: key})
 	})
 	if err != nil {
