@@ -46,6 +46,8 @@ type shard struct {
 	wrapBuf   []byte
 	valBuf    []byte
 	selBuf    []byte
+
+	restoreConv *convert.Converter // for stream RESTOREs newer than the destination (restore.go)
 	posMu     sync.Mutex
 	pos       ckpt  // replid, handled offset and the db selected there; guarded by posMu
 	wmWritten int64 // the last watermark written (watermark goroutine only)
@@ -364,6 +366,9 @@ func (s *shard) Command(ctx context.Context, db int, args [][]byte, offset int64
 				return err
 			}
 		}
+	}
+	if s.isNewerRestore(args) {
+		return s.restore(ctx, db, args, offset, now)
 	}
 	ops, err := s.tr.Translate(db, args, offset, now)
 	if err != nil {
