@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -253,5 +254,34 @@ func TestKillNineAndResume(t *testing.T) {
 		t.Logf("SIGTERM: stopped in %v", time.Since(start).Round(time.Millisecond))
 	case <-time.After(10 * time.Second):
 		t.Fatal("xsync did not stop within 10s of SIGTERM")
+	}
+
+	// xsync reset removes xsync's own keys, and only them.
+	internal := func() int {
+		var n atomic.Int64 // the masters are visited in parallel
+		err := dst.Client().ForEachMaster(ctx, func(ctx context.Context, c *redis.Client) error {
+			keys, err := c.Keys(ctx, "__xsync:*").Result()
+			n.Add(int64(len(keys)))
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return int(n.Load())
+	}
+	before := internal()
+	if before == 0 {
+		t.Fatal("no checkpoint keys on the destination")
+	}
+	out, err := exec.Command(bin, "reset", "--target", dstURL).CombinedOutput()
+	if err != nil {
+		t.Fatalf("xsync reset: %v\n%s", err, out)
+	}
+	if n := internal(); n != 0 {
+		t.Errorf("after xsync reset, %d internal keys remain", n)
+	}
+	t.Logf("xsync reset: %s (there were %d)", strings.TrimSpace(string(out)), before)
+	if n := dst.Client().DBSize(ctx).Val(); n == 0 {
+		t.Error("xsync reset removed user keys")
 	}
 }
