@@ -86,6 +86,10 @@ type Config struct {
 	// first full sync. (A full resync of a shard already synced always does.)
 	// Default false.
 	EmptyFirst bool
+	// Assign splits the source shards between several xsync processes (scale-out,
+	// see assign.go): this process writes only the shards Assign.Owns. Default: the
+	// zero Assignment, every shard.
+	Assign Assignment
 	// Logger. Default: discard.
 	Logger *slog.Logger
 	// Now is the clock. Default time.Now.
@@ -98,6 +102,9 @@ func (c *Config) validate() error {
 	}
 	if len(c.TargetSeeds) == 0 {
 		return errors.New("xsync/replicator: no destination seed: give --target")
+	}
+	if err := c.Assign.validate(); err != nil {
+		return err
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -307,6 +314,9 @@ func (r *Replicator) Applier() *apply.Applier { return r.applier }
 
 // newShard is called by the Source for every new source shard.
 func (r *Replicator) newShard(ctx context.Context, info source.ShardInfo) (source.ShardStart, error) {
+	if !r.cfg.Assign.Owns(info) {
+		return r.passiveStart(ctx, info)
+	}
 	sh, err := newShard(r, info)
 	if err != nil {
 		return source.ShardStart{}, err
@@ -398,6 +408,7 @@ func (r *Replicator) recheck(ctx context.Context, d apply.Dest, op apply.Op) (bo
 
 func (r *Replicator) onEvent(ev source.Event) {
 	r.log.Info("source shard "+ev.Kind.String(), "shard", ev.Shard.Index, "node", ev.Shard.Node.Addr)
+	r.checkAssignment(ev)
 	if ev.Kind == source.ShardRangesChanged || ev.Kind == source.ShardNodeChanged {
 		r.mu.Lock()
 		sh := r.shards[ev.Shard.Index]
