@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -321,6 +323,7 @@ func (r *Replicator) newShard(ctx context.Context, info source.ShardInfo) (sourc
 	if err != nil {
 		return source.ShardStart{}, err
 	}
+	sh.keysTotal.Store(r.sourceKeys(ctx, info.Node.Addr))
 	start := source.ShardStart{Handler: sh}
 	r.mu.Lock()
 	r.shards[info.Index] = sh
@@ -348,6 +351,35 @@ func (r *Replicator) newShard(ctx context.Context, info source.ShardInfo) (sourc
 	r.log.Info("source shard found", "shard", info.Index, "node", info.Node.Addr, "ranges", len(info.Ranges),
 		"standalone", info.Standalone, "resume_replid", start.ReplID, "resume_offset", start.Offset)
 	return start, nil
+}
+
+// sourceKeys estimates the keys of a source node from INFO keyspace (the full
+// sync's key total until the snapshot's RESIZEDB hints arrive); 0 when unknown.
+func (r *Replicator) sourceKeys(ctx context.Context, addr string) int64 {
+	o := r.cfg.SourceConn
+	o.Addr = addr
+	dctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	c, err := conn.Dial(dctx, o)
+	if err != nil {
+		return 0
+	}
+	defer c.Close()
+	v, err := c.Do(dctx, "INFO", "keyspace")
+	if err != nil {
+		return 0
+	}
+	var total int64
+	for _, line := range strings.Split(string(v.Str), "\n") {
+		_, rest, ok := strings.Cut(strings.TrimSpace(line), ":keys=")
+		if !ok {
+			continue
+		}
+		n, _, _ := strings.Cut(rest, ",")
+		k, _ := strconv.ParseInt(n, 10, 64)
+		total += k
+	}
+	return total
 }
 
 // anyCkpt reports whether any slot of ranges has a checkpoint.

@@ -47,10 +47,11 @@ type shard struct {
 	valBuf    []byte
 	selBuf    []byte
 
+	resized     bool               // a RESIZEDB hint of the current snapshot was seen
 	restoreConv *convert.Converter // for stream RESTOREs newer than the destination (restore.go)
-	posMu     sync.Mutex
-	pos       ckpt  // replid, handled offset and the db selected there; guarded by posMu
-	wmWritten int64 // the last watermark written (watermark goroutine only)
+	posMu       sync.Mutex
+	pos         ckpt  // replid, handled offset and the db selected there; guarded by posMu
+	wmWritten   int64 // the last watermark written (watermark goroutine only)
 
 	// Progress, read by Status from other goroutines.
 	state         atomic.Value // State
@@ -185,7 +186,7 @@ func (s *shard) FullSync(ctx context.Context, replID string, offset int64, r io.
 		return err
 	}
 	s.keysDone.Store(0)
-	s.keysTotal.Store(0)
+	s.resized = false
 	s.bytesDone.Store(0)
 	s.bytesTotal.Store(max(size, 0))
 	log := s.r.log.With("shard", s.index)
@@ -292,6 +293,10 @@ func (s *shard) fullSyncDone(ctx context.Context, offset int64) error {
 func (s *shard) record(ctx context.Context, rec *rdb.Record, ver int) error {
 	switch rec.Kind {
 	case rdb.KindResizeDB:
+		if !s.resized { // the snapshot's hints replace the INFO keyspace estimate
+			s.keysTotal.Store(0)
+			s.resized = true
+		}
 		s.keysTotal.Add(int64(rec.DBSize))
 		return nil
 	case rdb.KindScript:
