@@ -72,6 +72,8 @@ type syncFlags struct {
 	progress       string
 	checkpoints    bool
 	emptyFirst     bool
+	shardIndex     int
+	shardCount     int
 }
 
 func (f *syncFlags) register(fsName string, env *cliEnv) *flag.FlagSet {
@@ -108,6 +110,8 @@ func (f *syncFlags) register(fsName string, env *cliEnv) *flag.FlagSet {
 	fs.BoolVar(&f.checkpoints, "checkpoints", true, "exactly-once checkpoints in the destination (keys <internal-prefix>ckpt:*); false: at-least-once, every start syncs in full")
 	fs.BoolVar(&f.emptyFirst, "empty-first", false, "empty each source shard's slots on the destination before its first full sync (a resync always does)")
 	fs.StringVar(&f.progress, "progress", "auto", "progress line during full sync on stderr: auto (when a terminal), on or off")
+	fs.IntVar(&f.shardCount, "shard-count", 1, "scale-out: number of xsync processes sharing the source shards (a shard goes to the process of its lowest slot's band)")
+	fs.IntVar(&f.shardIndex, "shard-index", -1, "scale-out: this process, 0 to shard-count-1; -1: the ordinal suffix -<n> of $POD_NAME or $HOSTNAME")
 	return fs
 }
 
@@ -230,6 +234,7 @@ func (f *syncFlags) settings() map[string]string {
 		"mode": f.mode, "chunk-bytes": strconv.Itoa(f.chunkBytes), "chunk-elements": strconv.Itoa(f.chunkElements),
 		"snapshot-rate": strconv.FormatInt(f.snapshotRate, 10), "conns-per-node": strconv.Itoa(f.connsPerNode),
 		"checkpoints": strconv.FormatBool(f.checkpoints), "empty-first": strconv.FormatBool(f.emptyFirst),
+		"shard-index": strconv.Itoa(f.shardIndex), "shard-count": strconv.Itoa(f.shardCount),
 	}
 }
 
@@ -349,7 +354,34 @@ func (f *syncFlags) config(env *cliEnv) (replicator.Config, error) {
 	default:
 		return cfg, bad("progress", f.progress, "auto, on or off")
 	}
+	if cfg.Assign, err = f.assignment(env); err != nil {
+		return cfg, err
+	}
 	return cfg, nil
+}
+
+// assignment resolves --shard-index/--shard-count; an unset index comes from the
+// StatefulSet ordinal at the end of $POD_NAME or $HOSTNAME.
+func (f *syncFlags) assignment(env *cliEnv) (replicator.Assignment, error) {
+	a := replicator.Assignment{Index: f.shardIndex, Count: f.shardCount}
+	if a.Count < 1 || a.Count > 16384 {
+		return a, fmt.Errorf("%w: --shard-count %d: use 1 to 16384", errUsage, a.Count)
+	}
+	if a.Index == -1 && a.Count == 1 {
+		a.Index = 0
+	}
+	for _, v := range []string{"POD_NAME", "HOSTNAME"} {
+		if a.Index != -1 {
+			break
+		}
+		if n, ok := replicator.Ordinal(env.getenv(v)); ok {
+			a.Index = n
+		}
+	}
+	if a.Index < 0 || a.Index >= a.Count {
+		return a, fmt.Errorf("%w: --shard-index %d (or the ordinal of $POD_NAME/$HOSTNAME): use 0 to %d with --shard-count %d", errUsage, a.Index, a.Count-1, a.Count)
+	}
+	return a, nil
 }
 
 func list(s string) []string {
