@@ -1,0 +1,255 @@
+package proxy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/panjf2000/gnet/v2"
+
+	"github.com/xsync/xsync/replicator/conn"
+)
+
+// Errors of the gateway.
+var (
+	// ErrGatewayClosed is returned by a Gateway used after Close.
+	ErrGatewayClosed = errors.New("xsync/proxy: gateway closed")
+	// ErrNotHolding is returned by Switch and Rollback without a Hold.
+	ErrNotHolding = errors.New("xsync/proxy: the gateway is not holding writes")
+)
+
+// Backend names a cluster (or standalone server) the gateway forwards to.
+type Backend struct {
+	// Seeds are nodes of the cluster (any node), or the standalone server. Required.
+	Seeds []string
+	// Conn holds credentials and TLS; Addr is set per node.
+	Conn conn.Options
+}
+
+// GatewayConfig configures a Gateway.
+type GatewayConfig struct {
+	// Addr to listen on. Default "127.0.0.1:6379"; port 0 picks a free port.
+	Addr string
+	// Password clients must give (AUTH or HELLO AUTH). Required when Addr is not a
+	// loopback address. Default none.
+	Password string
+	// Source is the backend until the cutover. Required.
+	Source Backend
+	// Target is the backend after the cutover. Optional: without it the gateway
+	// only forwards (Switch fails).
+	Target Backend
+	// ConnsPerNode is the number of pipelined connections per backend node and
+	// protocol; a client always uses the same one, which keeps its order. Default 4.
+	ConnsPerNode int
+	// MaxPending is how many commands of one client may wait for replies before
+	// the gateway stops reading its input. Default 1024.
+	MaxPending int
+	// MaxRedirects bounds the MOVED/ASK/TRYAGAIN retries of one command. Default 8.
+	MaxRedirects int
+	// Multicore runs one event loop per CPU. Default false: one loop (the backend
+	// work happens on goroutines anyway).
+	Multicore bool
+	// Logger. Default slog.Default().
+	Logger *slog.Logger
+}
+
+func (c *GatewayConfig) validate() error {
+	if c.Addr == "" {
+		c.Addr = "127.0.0.1:6379"
+	}
+	if len(c.Source.Seeds) == 0 {
+		return errors.New("xsync/proxy: gateway: no source seed")
+	}
+	if c.ConnsPerNode <= 0 {
+		c.ConnsPerNode = 4
+	}
+	if c.MaxPending <= 0 {
+		c.MaxPending = 1024
+	}
+	if c.MaxRedirects <= 0 {
+		c.MaxRedirects = 8
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	host, port, err := net.SplitHostPort(c.Addr)
+	if err != nil {
+		return fmt.Errorf("xsync/proxy: gateway address %q: %w", c.Addr, err)
+	}
+	if c.Password == "" && !isLoopback(host) {
+		return fmt.Errorf("xsync/proxy: the gateway %s is not on loopback: set --gateway-password (or bind it to 127.0.0.1)", c.Addr)
+	}
+	if port == "0" { // gnet cannot tell the port it bound: pick one now
+		ln, err := net.Listen("tcp", c.Addr)
+		if err != nil {
+			return fmt.Errorf("xsync/proxy: gateway: %w", err)
+		}
+		c.Addr = ln.Addr().String()
+		ln.Close()
+	}
+	return nil
+}
+
+// Gateway is a RESP endpoint that looks like one non-cluster Redis to its clients
+// and forwards their commands by hash slot to the current backend cluster. It holds
+// writes during a cutover and then forwards them to the new backend.
+type Gateway struct {
+	gnet.BuiltinEventEngine
+	cfg GatewayConfig
+	log *slog.Logger
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	cur    atomic.Pointer[backend]
+	src    *backend
+	dst    *backend // nil without a Target
+	ids    atomic.Uint64
+	wg     sync.WaitGroup // goroutines of dials, blocking commands, pub/sub
+
+	hold holdState
+
+	eng       gnet.Engine
+	ready     chan struct{}
+	readyOnce sync.Once
+	closeOnce sync.Once
+	served    chan struct{}
+	serving   atomic.Bool
+
+	stats gatewayStats
+}
+
+type gatewayStats struct {
+	clients  atomic.Int64
+	commands atomic.Int64
+}
+
+// NewGateway checks cfg and connects to the source (its topology); Serve accepts
+// clients.
+func NewGateway(ctx context.Context, cfg GatewayConfig) (*Gateway, error) {
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	g := &Gateway{cfg: cfg, log: cfg.Logger, ready: make(chan struct{}), served: make(chan struct{})}
+	g.ctx, g.cancel = context.WithCancel(context.WithoutCancel(ctx))
+	g.src = newBackend(g, "source", cfg.Source)
+	if err := g.src.refresh(ctx); err != nil {
+		g.cancel()
+		return nil, err
+	}
+	if len(cfg.Target.Seeds) > 0 {
+		g.dst = newBackend(g, "destination", cfg.Target)
+	}
+	g.cur.Store(g.src)
+	g.hold.init()
+	return g, nil
+}
+
+// Addr is the address the gateway listens on.
+func (g *Gateway) Addr() string { return g.cfg.Addr }
+
+// Ready is closed once the gateway accepts connections.
+func (g *Gateway) Ready() <-chan struct{} { return g.ready }
+
+// Serve runs the event loop until ctx is cancelled or Close is called.
+func (g *Gateway) Serve(ctx context.Context) error {
+	if !g.serving.CompareAndSwap(false, true) {
+		return errors.New("xsync/proxy: gateway: Serve called twice")
+	}
+	defer close(g.served)
+	stop := context.AfterFunc(ctx, func() { g.Close() })
+	defer stop()
+	stopLoop := context.AfterFunc(g.ctx, func() {
+		<-g.ready
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = g.eng.Stop(sctx)
+	})
+	defer stopLoop()
+	err := gnet.Run(g, "tcp://"+g.cfg.Addr,
+		gnet.WithMulticore(g.cfg.Multicore),
+		gnet.WithReusePort(false),
+		gnet.WithReuseAddr(true),
+		gnet.WithTCPNoDelay(gnet.TCPNoDelay),
+		gnet.WithLogger(gnetLogger{g.log}),
+	)
+	g.readyOnce.Do(func() { close(g.ready) }) // a failed Run must not leave Close waiting
+	if err != nil && g.ctx.Err() == nil {
+		return fmt.Errorf("xsync/proxy: gateway %s: %w", g.cfg.Addr, err)
+	}
+	return nil
+}
+
+// Close stops accepting, closes clients and backend connections; it is idempotent.
+func (g *Gateway) Close() error {
+	g.closeOnce.Do(func() {
+		g.cancel()
+		g.hold.closeAll()
+		g.src.close()
+		if g.dst != nil {
+			g.dst.close()
+		}
+		g.wg.Wait()
+	})
+	return nil
+}
+
+// Backend tells which backend the gateway forwards to: "source" or "destination".
+func (g *Gateway) Backend() string { return g.cur.Load().name }
+
+// OnBoot implements gnet.EventHandler.
+func (g *Gateway) OnBoot(eng gnet.Engine) gnet.Action {
+	g.eng = eng
+	g.readyOnce.Do(func() { close(g.ready) })
+	g.log.Info("gateway listening", "addr", g.cfg.Addr, "backend", g.Backend())
+	return gnet.None
+}
+
+// OnOpen implements gnet.EventHandler.
+func (g *Gateway) OnOpen(c gnet.Conn) ([]byte, gnet.Action) {
+	if g.ctx.Err() != nil {
+		return nil, gnet.Close
+	}
+	cl := newClient(g, c, g.ids.Add(1))
+	c.SetContext(cl)
+	g.stats.clients.Add(1)
+	return nil, gnet.None
+}
+
+// OnClose implements gnet.EventHandler.
+func (g *Gateway) OnClose(c gnet.Conn, _ error) gnet.Action {
+	if cl, ok := c.Context().(*client); ok {
+		cl.closeClient()
+		g.stats.clients.Add(-1)
+	}
+	return gnet.None
+}
+
+// OnTraffic implements gnet.EventHandler.
+func (g *Gateway) OnTraffic(c gnet.Conn) gnet.Action {
+	cl, ok := c.Context().(*client)
+	if !ok {
+		return gnet.Close
+	}
+	return cl.onTraffic()
+}
+
+// gnetLogger sends gnet's own logs to slog at debug level.
+type gnetLogger struct{ l *slog.Logger }
+
+func (l gnetLogger) Debugf(f string, a ...any) { l.l.Debug("gnet: " + fmt.Sprintf(f, a...)) }
+func (l gnetLogger) Infof(f string, a ...any)  { l.l.Debug("gnet: " + fmt.Sprintf(f, a...)) }
+func (l gnetLogger) Warnf(f string, a ...any)  { l.l.Warn("gnet: " + fmt.Sprintf(f, a...)) }
+func (l gnetLogger) Errorf(f string, a ...any) { l.l.Error("gnet: " + fmt.Sprintf(f, a...)) }
+func (l gnetLogger) Fatalf(f string, a ...any) { l.l.Error("gnet: " + fmt.Sprintf(f, a...)) }
+
+var _ io.Closer = (*Gateway)(nil)
+
+// itoa is strconv.Itoa, short.
+func itoa(i int) string { return strconv.Itoa(i) }

@@ -1,0 +1,287 @@
+package proxy
+
+import (
+	"errors"
+	"sync"
+	"sync/atomic"
+
+	"github.com/panjf2000/gnet/v2"
+
+	"github.com/xsync/xsync/resp"
+)
+
+// request is one command (or one MULTI..EXEC group) of a client on its way to a
+// backend, and then its reply waiting for its turn in the client's reply order.
+type request struct {
+	cl    *client
+	be    *backend // where it was dispatched (set by backend.dispatch)
+	raw   []byte   // the command(s) as RESP, sent as they are
+	n     int      // commands in raw: replies the backend sends
+	slot  int      // -1: no key
+	write bool     // held during a cutover
+	block bool     // a blocking command: runs on a dedicated connection
+	proto int      // 2 or 3: the pipe set it uses
+
+	counted   bool   // counted in be.writes (under the owner of r)
+	asking    bool   // send ASKING first (redirected by -ASK)
+	addr      string // node to use instead of the slot's owner ("" = the slot's)
+	redirects int
+
+	// Under cl.mu:
+	done bool
+	out  []byte // the reply, when it finished before its turn
+	next *request
+}
+
+func (r *request) replies() int {
+	if r.asking {
+		return r.n + 1
+	}
+	return r.n
+}
+
+// finish records the raw reply (copied) and returns the client to flush.
+func (r *request) finish(raw []byte) *client {
+	r.uncount()
+	r.cl.complete(r, raw)
+	return r.cl
+}
+
+// finishError finishes r with an error reply and flushes its client.
+func (r *request) finishError(msg string) {
+	r.finish(resp.AppendError(nil, msg)).flush()
+}
+
+// client is one client connection. Fields above mu belong to the event loop.
+type client struct {
+	g  *Gateway
+	c  gnet.Conn
+	id uint64
+
+	authed bool
+	proto  int
+	name   string
+	args   [][]byte
+	tx     *txState
+	ps     *pubsubSession
+
+	mu       sync.Mutex
+	head     *request
+	tail     *request
+	pending  int
+	out      []byte
+	push     []byte // pub/sub messages waiting behind pending replies
+	closed   bool
+	blocking *request   // an outstanding blocking command: later commands wait
+	waiting  []*request // behind blocking
+	paused   atomic.Bool
+	held     int // requests held by the cutover (under g.hold.mu)
+}
+
+func newClient(g *Gateway, c gnet.Conn, id uint64) *client {
+	return &client{g: g, c: c, id: id, authed: g.cfg.Password == "", proto: 2}
+}
+
+var gatewayLimits = &resp.Limits{}
+
+// onTraffic parses every complete command in the inbound buffer (zero copy) and
+// hands each to the backend; it stops early when too many replies are pending
+// (Wake resumes it).
+func (cl *client) onTraffic() gnet.Action {
+	buf, _ := cl.c.Peek(-1)
+	pos := 0
+	action := gnet.None
+	for pos < len(buf) {
+		if cl.over() {
+			cl.paused.Store(true)
+			if !cl.over() { // replies drained meanwhile
+				cl.paused.Store(false)
+			} else {
+				break
+			}
+		}
+		args, n, err := resp.ParseCommand(buf[pos:], cl.args[:0], gatewayLimits)
+		if errors.Is(err, resp.ErrIncomplete) {
+			break
+		}
+		if err != nil {
+			cl.local(resp.AppendError(nil, "ERR Protocol error: "+err.Error()))
+			pos = len(buf)
+			action = gnet.Close
+			break
+		}
+		raw := buf[pos : pos+n]
+		pos += n
+		cl.args = args
+		if len(args) == 0 {
+			continue
+		}
+		cl.g.stats.commands.Add(1)
+		if cl.command(args, raw) {
+			pos = len(buf)
+			action = gnet.Close
+			break
+		}
+	}
+	_, _ = cl.c.Discard(pos)
+	if action == gnet.Close {
+		// Let the replies already queued go out first.
+		cl.flushThenClose()
+		return gnet.None
+	}
+	cl.flush()
+	return action
+}
+
+func (cl *client) over() bool {
+	cl.mu.Lock()
+	defer cl.mu.Unlock()
+	return cl.pending >= cl.g.cfg.MaxPending
+}
+
+// enqueue appends r to the reply order.
+func (cl *client) enqueue(r *request) {
+	cl.mu.Lock()
+	if cl.tail == nil {
+		cl.head, cl.tail = r, r
+	} else {
+		cl.tail.next, cl.tail = r, r
+	}
+	cl.pending++
+	cl.mu.Unlock()
+}
+
+// local queues a reply made by the gateway itself.
+func (cl *client) local(reply []byte) {
+	r := &request{cl: cl}
+	cl.enqueue(r)
+	cl.complete(r, reply)
+}
+
+// complete stores r's reply and moves every finished reply at the head of the
+// order into the output buffer.
+func (cl *client) complete(r *request, raw []byte) {
+	cl.mu.Lock()
+	defer cl.mu.Unlock()
+	r.done = true
+	if cl.head != r {
+		r.out = append([]byte(nil), raw...)
+		return
+	}
+	cl.out = append(cl.out, raw...)
+	cl.popLocked(r)
+	for h := cl.head; h != nil && h.done; h = cl.head {
+		cl.out = append(cl.out, h.out...)
+		h.out = nil
+		cl.popLocked(h)
+	}
+	if cl.head == nil && len(cl.push) > 0 {
+		cl.out = append(cl.out, cl.push...)
+		cl.push = cl.push[:0]
+	}
+}
+
+func (cl *client) popLocked(h *request) {
+	cl.head = h.next
+	if cl.head == nil {
+		cl.tail = nil
+	}
+	h.next = nil
+	cl.pending--
+}
+
+// pushRaw forwards a message that is no reply (pub/sub) in order after every
+// pending reply.
+func (cl *client) pushRaw(raw []byte) {
+	cl.mu.Lock()
+	if cl.head == nil {
+		cl.out = append(cl.out, raw...)
+	} else {
+		cl.push = append(cl.push, raw...)
+	}
+	cl.mu.Unlock()
+	cl.flush()
+}
+
+// flush hands the output to gnet (AsyncWrite keeps the order of the calls, made
+// under mu) and resumes reading when the client was paused.
+func (cl *client) flush() {
+	cl.mu.Lock()
+	if len(cl.out) > 0 && !cl.closed {
+		out := cl.out
+		cl.out = nil
+		_ = cl.c.AsyncWrite(out, nil)
+	}
+	resume := cl.pending < cl.g.cfg.MaxPending/2 && !cl.closed
+	cl.mu.Unlock()
+	if resume && cl.paused.CompareAndSwap(true, false) {
+		_ = cl.c.Wake(nil)
+	}
+}
+
+func (cl *client) flushThenClose() {
+	cl.mu.Lock()
+	out := cl.out
+	cl.out = nil
+	closed := cl.closed
+	cl.mu.Unlock()
+	if closed {
+		return
+	}
+	_ = cl.c.AsyncWrite(out, func(c gnet.Conn, _ error) error { return c.Close() })
+}
+
+// closeClient runs when the connection is gone: replies still to come are dropped.
+func (cl *client) closeClient() {
+	cl.mu.Lock()
+	cl.closed = true
+	cl.out, cl.push = nil, nil
+	cl.mu.Unlock()
+	if cl.ps != nil {
+		cl.ps.close()
+		cl.g.hold.removePubsub(cl)
+	}
+}
+
+// submit sends r to the backend, after the client's outstanding blocking command.
+func (cl *client) submit(r *request) {
+	cl.enqueue(r)
+	cl.mu.Lock()
+	if cl.blocking != nil {
+		cl.waiting = append(cl.waiting, r)
+		cl.mu.Unlock()
+		return
+	}
+	if r.block {
+		cl.blocking = r
+	}
+	cl.mu.Unlock()
+	cl.g.route(r)
+}
+
+// unblocked is called when the blocking command r finished: the commands that
+// waited behind it go now, up to the next blocking one.
+func (cl *client) unblocked(r *request) {
+	cl.mu.Lock()
+	if cl.blocking != r {
+		cl.mu.Unlock()
+		return
+	}
+	cl.blocking = nil
+	var go_ []*request
+	for i, w := range cl.waiting {
+		go_ = append(go_, w)
+		if w.block {
+			cl.blocking = w
+			cl.waiting = append(cl.waiting[:0], cl.waiting[i+1:]...)
+			break
+		}
+		if i == len(cl.waiting)-1 {
+			cl.waiting = cl.waiting[:0]
+		}
+	}
+	cl.mu.Unlock()
+	for _, w := range go_ {
+		cl.g.route(w)
+	}
+}
