@@ -37,6 +37,8 @@ type AdminConfig struct {
 	Settings func() map[string]string
 	// Logger. Default slog.Default().
 	Logger *slog.Logger
+	// Cutover answers XSYNC CUTOVER and adds cutover_* to INFO xsync. Default none.
+	Cutover *Cutover
 }
 
 func (c *AdminConfig) validate() error {
@@ -175,7 +177,7 @@ func (a *Admin) handle(c redcon.Conn, cmd redcon.Command) {
 		if len(cmd.Args) > 1 {
 			section = strings.ToLower(string(cmd.Args[1]))
 		}
-		c.WriteBulkString(a.info(section))
+		c.WriteBulkString(a.info(section) + a.cutoverInfo(section))
 	case "XSYNC":
 		a.xsync(c, cmd.Args[1:])
 	case "CONFIG":
@@ -212,6 +214,8 @@ func (a *Admin) xsync(c redcon.Conn, args [][]byte) {
 			return
 		}
 		c.WriteString("OK")
+	case "CUTOVER":
+		a.cutover(c, args[1:])
 	default:
 		c.WriteError(fmt.Sprintf("ERR unknown XSYNC subcommand '%s': XSYNC STATUS|PAUSE|RESUME", args[0]))
 	}

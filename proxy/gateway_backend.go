@@ -423,4 +423,3 @@ func (r *request) uncount() {
 		r.be.writeDone()
 	}
 }
-

@@ -161,10 +161,10 @@ func (p *pipe) readLoop() error {
 	nc := p.c.NetConn()
 	buf := make([]byte, 0, 64<<10)
 	var (
-		cur    *request
-		left   int // replies still expected for cur
-		dirty  []*client
-		redir  []byte // for a transaction: the first MOVED/ASK/TRYAGAIN among its replies
+		cur   *request
+		left  int // replies still expected for cur
+		dirty []*client
+		redir []byte // for a transaction: the first MOVED/ASK/TRYAGAIN among its replies
 	)
 	lim := &resp.Limits{}
 	for {

@@ -1,0 +1,377 @@
+package proxy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/xsync/xsync/replicator"
+	"github.com/xsync/xsync/replicator/conn"
+)
+
+// CutoverState is where a cutover stands, as INFO xsync reports it (cutover_state).
+type CutoverState string
+
+// Cutover states. Followers (gateways of other processes) hold in CutoverHold,
+// switch in CutoverDone and release to the source in CutoverRolledBack.
+const (
+	CutoverIdle       CutoverState = "idle"       // none yet
+	CutoverHold       CutoverState = "hold"       // writes held; waiting for the destination to catch up
+	CutoverDone       CutoverState = "done"       // the destination is the backend
+	CutoverRolledBack CutoverState = "rolledback" // the last attempt failed; the source is still the backend
+)
+
+// Gate is what a cutover steers: a gateway (Gateway implements it).
+type Gate interface {
+	// Hold holds new writes and returns when no write is in flight any more.
+	Hold(ctx context.Context) error
+	// Switch makes the destination the backend and releases the held writes to it.
+	Switch() error
+	// Rollback releases the held writes to the source.
+	Rollback() error
+}
+
+// CutoverConfig configures a Cutover.
+type CutoverConfig struct {
+	// Status is the replicator's status (per shard: the source node followed and
+	// the applied offset). Required.
+	Status func() replicator.Status
+	// Gate is the gateway of this process. Default none: only followers hold.
+	Gate Gate
+	// Timeout bounds a cutover when XSYNC CUTOVER gives none. Default 30s.
+	Timeout time.Duration
+	// SourceConn holds the source's credentials and TLS, to read the masters'
+	// offsets. Addr is set per node.
+	SourceConn conn.Options
+	// SourceOffset reads a source node's master_repl_offset (from its master when
+	// the node is a replica). Default: INFO replication over SourceConn.
+	SourceOffset func(ctx context.Context, addr string) (int64, error)
+	// Mark, when set, runs just before the switch (e.g. writes a cutover marker in
+	// the destination); its failure rolls the cutover back. Default none.
+	Mark func(ctx context.Context, at time.Time) error
+	// FollowerTTL is how long a follower counts after its last poll. Default 3s.
+	FollowerTTL time.Duration
+	// Poll is how often the applied offsets and the followers are checked.
+	// Default 2ms.
+	Poll time.Duration
+	// Logger. Default slog.Default().
+	Logger *slog.Logger
+	// Now is the clock. Default time.Now.
+	Now func() time.Time
+}
+
+func (c *CutoverConfig) validate() error {
+	if c.Status == nil {
+		return errors.New("xsync/proxy: cutover: no replicator status")
+	}
+	if c.Timeout <= 0 {
+		c.Timeout = 30 * time.Second
+	}
+	if c.SourceOffset == nil {
+		o := c.SourceConn
+		c.SourceOffset = func(ctx context.Context, addr string) (int64, error) { return masterOffset(ctx, o, addr) }
+	}
+	if c.FollowerTTL <= 0 {
+		c.FollowerTTL = 3 * time.Second
+	}
+	if c.Poll <= 0 {
+		c.Poll = 2 * time.Millisecond
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	return nil
+}
+
+// Cutover moves the clients of the gateways from the source to the destination
+// without losing or reordering a write: hold writes, note each source master's
+// offset, wait until the replicator has applied it, switch, release.
+type Cutover struct {
+	cfg CutoverConfig
+
+	mu        sync.Mutex
+	state     CutoverState
+	epoch     int64 // attempt number; followers report the epoch they hold for
+	running   bool
+	pause     time.Duration
+	lastErr   string
+	held      int
+	followers map[string]*followerSeen
+}
+
+type followerSeen struct {
+	state FollowerState
+	epoch int64
+	seen  time.Time
+}
+
+// NewCutover checks cfg.
+func NewCutover(cfg CutoverConfig) (*Cutover, error) {
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	return &Cutover{cfg: cfg, state: CutoverIdle, followers: map[string]*followerSeen{}}, nil
+}
+
+// CutoverResult says how a cutover went.
+type CutoverResult struct {
+	Pause   time.Duration    // from the hold to the release: the longest write pause a client saw
+	Offsets map[int]int64    // per source shard: the master offset waited for
+	Waits   map[string]int64 // per phase, in ms: hold, followers, offsets, catchup, switch
+}
+
+// Run performs one cutover within timeout (0: the configured one). On failure
+// the held writes go to the source and the error says why.
+func (c *Cutover) Run(ctx context.Context, timeout time.Duration) (CutoverResult, error) {
+	if timeout <= 0 {
+		timeout = c.cfg.Timeout
+	}
+	c.mu.Lock()
+	switch {
+	case c.running:
+		c.mu.Unlock()
+		return CutoverResult{}, errors.New("xsync/proxy: a cutover is already running")
+	case c.state == CutoverDone:
+		c.mu.Unlock()
+		return CutoverResult{}, errors.New("xsync/proxy: the cutover is already done")
+	}
+	c.running, c.state = true, CutoverHold
+	c.epoch++
+	epoch := c.epoch
+	c.mu.Unlock()
+	defer func() {
+		c.mu.Lock()
+		c.running = false
+		c.mu.Unlock()
+	}()
+
+	start := c.cfg.Now()
+	log := c.cfg.Logger.With("epoch", epoch)
+	log.Info("cutover: holding writes", "timeout", timeout)
+	res, err := c.run(ctx, timeout, epoch, start)
+	if err != nil {
+		c.rollback(err, start)
+		log.Warn("cutover rolled back: writes released to the source", "err", err, "pause", c.cfg.Now().Sub(start))
+		return res, err
+	}
+	log.Info("cutover done: the destination serves the clients", "pause", res.Pause, "phases_ms", res.Waits)
+	return res, nil
+}
+
+func (c *Cutover) run(ctx context.Context, timeout time.Duration, epoch int64, start time.Time) (CutoverResult, error) {
+	res := CutoverResult{Offsets: map[int]int64{}, Waits: map[string]int64{}}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	phase := start
+	mark := func(name string) {
+		now := c.cfg.Now()
+		res.Waits[name] = now.Sub(phase).Milliseconds()
+		phase = now
+	}
+	why := func(what string, err error) error {
+		if errors.Is(err, context.DeadlineExceeded) {
+			return fmt.Errorf("xsync/proxy: cutover timed out after %v %s: %w", timeout, what, err)
+		}
+		return fmt.Errorf("xsync/proxy: cutover: %s: %w", what, err)
+	}
+	if c.cfg.Gate != nil {
+		if err := c.cfg.Gate.Hold(ctx); err != nil {
+			return res, why("holding the gateway's writes", err)
+		}
+	}
+	mark("hold")
+	if err := c.waitFollowers(ctx, epoch); err != nil {
+		return res, why("waiting for the followers to hold", err)
+	}
+	mark("followers")
+	st := c.cfg.Status()
+	if len(st.Shards) == 0 {
+		return res, why("reading the source offsets", errors.New("the replicator follows no source shard yet"))
+	}
+	for _, sh := range st.Shards {
+		if sh.State != replicator.StateStream {
+			return res, why("reading the source offsets", fmt.Errorf("shard %d (%s) is in state %s, not streaming", sh.Index, sh.Addr, sh.State))
+		}
+		off, err := c.cfg.SourceOffset(ctx, sh.Addr)
+		if err != nil {
+			return res, why("reading the source offsets", err)
+		}
+		res.Offsets[sh.Index] = off
+	}
+	mark("offsets")
+	if err := c.waitApplied(ctx, res.Offsets); err != nil {
+		return res, why("waiting for the destination to catch up", err)
+	}
+	mark("catchup")
+	if c.cfg.Mark != nil {
+		if err := c.cfg.Mark(ctx, c.cfg.Now()); err != nil {
+			return res, why("writing the cutover marker", err)
+		}
+	}
+	c.mu.Lock()
+	c.state = CutoverDone // followers switch from their next poll on
+	c.mu.Unlock()
+	if c.cfg.Gate != nil {
+		if err := c.cfg.Gate.Switch(); err != nil {
+			// Nothing can be written to the source any more: followers switch.
+			c.cfg.Logger.Error("cutover: the local gateway failed to switch", "err", err)
+		}
+	}
+	mark("switch")
+	res.Pause = c.cfg.Now().Sub(start)
+	c.mu.Lock()
+	c.pause, c.lastErr = res.Pause, ""
+	c.mu.Unlock()
+	return res, nil
+}
+
+// waitFollowers returns when every live follower holds for epoch.
+func (c *Cutover) waitFollowers(ctx context.Context, epoch int64) error {
+	t := time.NewTicker(c.cfg.Poll)
+	defer t.Stop()
+	for {
+		pending := c.pendingFollowers(epoch)
+		if len(pending) == 0 {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("followers not holding: %s: %w", strings.Join(pending, ", "), ctx.Err())
+		case <-t.C:
+		}
+	}
+}
+
+func (c *Cutover) pendingFollowers(epoch int64) []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	now := c.cfg.Now()
+	var out []string
+	for id, f := range c.followers {
+		if now.Sub(f.seen) > c.cfg.FollowerTTL {
+			delete(c.followers, id)
+			continue
+		}
+		if f.state != FollowerHeld || f.epoch != epoch {
+			out = append(out, id+"="+string(f.state))
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// waitApplied returns when every shard's applied offset reached want.
+func (c *Cutover) waitApplied(ctx context.Context, want map[int]int64) error {
+	t := time.NewTicker(c.cfg.Poll)
+	defer t.Stop()
+	for {
+		st := c.cfg.Status()
+		var behind []string
+		seen := map[int]bool{}
+		for _, sh := range st.Shards {
+			seen[sh.Index] = true
+			if w, ok := want[sh.Index]; ok && sh.AppliedOffset < w {
+				behind = append(behind, fmt.Sprintf("shard %d (%s) applied %d < %d", sh.Index, sh.Addr, sh.AppliedOffset, w))
+			}
+		}
+		for i := range want {
+			if !seen[i] {
+				behind = append(behind, fmt.Sprintf("shard %d is gone", i))
+			}
+		}
+		if len(behind) == 0 {
+			return nil
+		}
+		sort.Strings(behind)
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%s: %w", strings.Join(behind, "; "), ctx.Err())
+		case <-t.C:
+		}
+	}
+}
+
+func (c *Cutover) rollback(err error, start time.Time) {
+	c.mu.Lock()
+	c.state, c.lastErr = CutoverRolledBack, err.Error()
+	c.pause = c.cfg.Now().Sub(start)
+	c.mu.Unlock()
+	if c.cfg.Gate != nil {
+		if rerr := c.cfg.Gate.Rollback(); rerr != nil && !errors.Is(rerr, ErrNotHolding) {
+			c.cfg.Logger.Error("cutover: releasing the gateway's writes failed", "err", rerr)
+		}
+	}
+}
+
+// Report records a follower's poll and returns the state it must follow and the
+// epoch of the attempt.
+func (c *Cutover) Report(id string, st FollowerState, epoch int64) (CutoverState, int64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.followers[id] = &followerSeen{state: st, epoch: epoch, seen: c.cfg.Now()}
+	return c.state, c.epoch
+}
+
+// CutoverInfo is the cutover's part of INFO xsync.
+type CutoverInfo struct {
+	State     CutoverState
+	Epoch     int64
+	Pause     time.Duration
+	Error     string
+	Followers int
+}
+
+// Info returns the cutover's state for INFO.
+func (c *Cutover) Info() CutoverInfo {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return CutoverInfo{State: c.state, Epoch: c.epoch, Pause: c.pause, Error: c.lastErr, Followers: len(c.followers)}
+}
+
+// masterOffset reads master_repl_offset of addr, or of its master when addr is a
+// replica.
+func masterOffset(ctx context.Context, o conn.Options, addr string) (int64, error) {
+	for range 2 {
+		o.Addr = addr
+		c, err := conn.Dial(ctx, o)
+		if err != nil {
+			return 0, err
+		}
+		v, err := c.Do(ctx, "INFO", "replication")
+		c.Close()
+		if err != nil {
+			return 0, fmt.Errorf("xsync/proxy: INFO replication on %s: %w", addr, err)
+		}
+		f := infoFields(string(v.Str))
+		if f["role"] == "slave" && f["master_host"] != "" {
+			addr = net.JoinHostPort(f["master_host"], f["master_port"])
+			continue
+		}
+		off, err := strconv.ParseInt(f["master_repl_offset"], 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("xsync/proxy: %s: no master_repl_offset in INFO replication", addr)
+		}
+		return off, nil
+	}
+	return 0, fmt.Errorf("xsync/proxy: %s: cannot find the master", addr)
+}
+
+func infoFields(s string) map[string]string {
+	m := map[string]string{}
+	for _, line := range strings.Split(s, "\n") {
+		if k, v, ok := strings.Cut(strings.TrimSpace(line), ":"); ok {
+			m[k] = v
+		}
+	}
+	return m
+}
