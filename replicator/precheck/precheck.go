@@ -176,6 +176,9 @@ func discover(ctx context.Context, cfg Config, name string, e Endpoint) (*side, 
 			break
 		}
 		seedErr = n.err
+		if !strings.Contains(n.err.Error(), addr) {
+			seedErr = fmt.Errorf("%s: %w", addr, n.err)
+		}
 	}
 	if seed == nil {
 		return nil, []Result{{Fail, name + "-reachable", fmt.Sprintf("no %s seed answered: %v", name, seedErr),

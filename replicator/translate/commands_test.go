@@ -126,7 +126,7 @@ func TestWriteCommands(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(strings.Fields(c.in)[0], func(t *testing.T) {
-			tr, err := New(Config{SourceKind: SourceStandalone, Unknown: Stop})
+			tr, err := New(Config{SourceKind: SourceStandalone, Unknown: Stop, DestVersion: Version{7, 4}})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -206,4 +206,23 @@ func bytesHas(args [][]byte, kw string) bool {
 		}
 	}
 	return false
+}
+
+// TestHashFieldExpiresBefore74 checks that hash field expires, which a
+// destination before 7.4 cannot hold, are dropped and counted, not sent.
+func TestHashFieldExpiresBefore74(t *testing.T) {
+	tr, err := New(Config{SourceKind: SourceStandalone, DestVersion: Version{7, 0}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, in := range []string{"HEXPIRE h 10 FIELDS 1 a", "HPEXPIREAT h 4102444800003 FIELDS 1 a", "HPERSIST h FIELDS 1 a"} {
+		args, _ := splitArgs(in)
+		ops, err := tr.Translate(0, args, 1, time.UnixMilli(1_000_000))
+		if err != nil || len(ops) != 0 {
+			t.Errorf("%s: ops %v, err %v; want dropped", in, ops, err)
+		}
+	}
+	if st := tr.Stats(); st.Unsupported != 3 || st.Skipped != 3 {
+		t.Errorf("stats %+v, want 3 unsupported and skipped", st)
+	}
 }

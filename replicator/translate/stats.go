@@ -17,11 +17,15 @@ type Stats struct {
 	Flushes   int64 // FLUSHALL/FLUSHDB applied as a barrier
 	Ignored   int64 // FLUSHALL/FLUSHDB/SWAPDB ignored by policy
 	Published int64 // PUBLISH/SPUBLISH dropped because Config.Publish is off
+	// Unsupported counts commands the destination's version cannot run, dropped
+	// and logged (hash field expires before 7.4).
+	Unsupported int64
 }
 
 type counters struct {
 	commands, ops, filtered, denied, skipped, unknown, mixed atomic.Int64
 	split, emulated, txSplit, flushes, ignored, published    atomic.Int64
+	unsupported                                              atomic.Int64
 }
 
 // Stats returns a snapshot of the counters; safe to call from any goroutine.
@@ -32,6 +36,6 @@ func (t *Translator) Stats() Stats {
 		Denied: c.denied.Load(), Skipped: c.skipped.Load(), Unknown: c.unknown.Load(),
 		Mixed: c.mixed.Load(), Split: c.split.Load(), Emulated: c.emulated.Load(),
 		TxSplit: c.txSplit.Load(), Flushes: c.flushes.Load(), Ignored: c.ignored.Load(),
-		Published: c.published.Load(),
+		Published: c.published.Load(), Unsupported: c.unsupported.Load(),
 	}
 }
