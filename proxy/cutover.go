@@ -202,12 +202,12 @@ func (c *Cutover) run(ctx context.Context, timeout time.Duration, epoch int64, s
 		if sh.State != replicator.StateStream {
 			return res, why("reading the source offsets", fmt.Errorf("shard %d (%s) is in state %s, not streaming", sh.Index, sh.Addr, sh.State))
 		}
-		off, err := c.cfg.SourceOffset(ctx, sh.Addr)
-		if err != nil {
-			return res, why("reading the source offsets", err)
-		}
-		res.Offsets[sh.Index] = off
 	}
+	offs, err := c.sourceOffsets(ctx, st.Shards)
+	if err != nil {
+		return res, why("reading the source offsets", err)
+	}
+	res.Offsets = offs
 	mark("offsets")
 	if err := c.waitApplied(ctx, res.Offsets); err != nil {
 		return res, why("waiting for the destination to catch up", err)
@@ -233,6 +233,26 @@ func (c *Cutover) run(ctx context.Context, timeout time.Duration, epoch int64, s
 	c.pause, c.lastErr = res.Pause, ""
 	c.mu.Unlock()
 	return res, nil
+}
+
+// sourceOffsets reads every shard's master offset, in parallel.
+func (c *Cutover) sourceOffsets(ctx context.Context, shards []replicator.ShardStatus) (map[int]int64, error) {
+	out := make(map[int]int64, len(shards))
+	errs := make([]error, len(shards))
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for i, sh := range shards {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			off, err := c.cfg.SourceOffset(ctx, sh.Addr)
+			mu.Lock()
+			defer mu.Unlock()
+			out[sh.Index], errs[i] = off, err
+		}()
+	}
+	wg.Wait()
+	return out, errors.Join(errs...)
 }
 
 // waitFollowers returns when every live follower holds for epoch.

@@ -44,8 +44,17 @@ func (g *Gateway) route(r *request) {
 // Hold makes the gateway hold every new write, unblocks the blocking commands in
 // flight and returns once every write already sent has been answered: from then
 // on the current backend receives no write until Switch or Rollback. With a
-// Target, it also loads the target's topology and opens its connections.
+// Target, it first loads the target's topology and opens its connections.
 func (g *Gateway) Hold(ctx context.Context) error {
+	if g.dst != nil && g.cur.Load() != g.dst {
+		// Before the hold, so that it does not lengthen the pause.
+		if err := g.dst.refresh(ctx); err != nil {
+			return err
+		}
+		if err := g.dst.prewarm(ctx); err != nil {
+			return fmt.Errorf("xsync/proxy: connecting to the destination: %w", err)
+		}
+	}
 	h := &g.hold
 	h.mu.Lock()
 	if h.holding {
@@ -61,18 +70,7 @@ func (g *Gateway) Hold(ctx context.Context) error {
 	be := g.cur.Load()
 	g.log.Info("gateway: holding writes", "backend", be.name)
 	be.unblockAll(ctx)
-	if err := be.waitWrites(ctx); err != nil {
-		return err
-	}
-	if g.dst != nil && be != g.dst {
-		if err := g.dst.refresh(ctx); err != nil {
-			return err
-		}
-		if err := g.dst.prewarm(ctx); err != nil {
-			return fmt.Errorf("xsync/proxy: connecting to the destination: %w", err)
-		}
-	}
-	return nil
+	return be.waitWrites(ctx)
 }
 
 // Holding reports whether writes are held, and since when.
