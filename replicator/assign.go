@@ -150,6 +150,9 @@ func (r *Replicator) passiveStart(ctx context.Context, info source.ShardInfo) (s
 	}
 	// PSYNC asks for Offset+1: the byte after the last one the master sent.
 	start.ReplID, start.Offset = replID, off
+	r.log.Info("source shard belongs to another xsync process: its stream is read and dropped",
+		"shard", info.Index, "node", info.Node.Addr, "owner", Owner(info.Ranges, r.cfg.Assign.Count),
+		"assignment", r.cfg.Assign.String(), "resume_replid", replID, "resume_offset", off)
 	return start, nil
 }
 
