@@ -46,6 +46,7 @@ func commands() []command {
 		{"verify", "compare source and destination key by key and report what differs", runVerify},
 		{"rdb", "decode an RDB file and print its keys as JSON or as the commands that recreate them", runRDB},
 		{"reset", "remove the keys xsync keeps for itself (checkpoints) from a destination", runReset},
+		{"gateway", "serve clients as one Redis, forward by slot to the source, follow a cutover to the target", runGateway},
 		{"healthcheck", "ask a running sync's /healthz endpoint (for container probes; exit 0 healthy)", runHealthcheck},
 		{"version", "print the version", runVersion},
 	}

@@ -74,6 +74,7 @@ type syncFlags struct {
 	emptyFirst     bool
 	shardIndex     int
 	shardCount     int
+	gateway        syncGatewayFlags // --gateway, --cutover-timeout (gateway.go)
 }
 
 func (f *syncFlags) register(fsName string, env *cliEnv) *flag.FlagSet {
@@ -112,6 +113,7 @@ func (f *syncFlags) register(fsName string, env *cliEnv) *flag.FlagSet {
 	fs.StringVar(&f.progress, "progress", "auto", "progress line during full sync on stderr: auto (when a terminal), on or off")
 	fs.IntVar(&f.shardCount, "shard-count", 1, "scale-out: number of xsync processes sharing the source shards (a shard goes to the process of its lowest slot's band)")
 	fs.IntVar(&f.shardIndex, "shard-index", -1, "scale-out: this process, 0 to shard-count-1; -1: the ordinal suffix -<n> of $POD_NAME or $HOSTNAME")
+	f.gateway.register(fs)
 	return fs
 }
 
@@ -175,13 +177,18 @@ func runSyncJob(ctx context.Context, env *cliEnv, f *syncFlags, cfg replicator.C
 	if err != nil {
 		return err
 	}
+	cutover, err := f.gateway.setup(ctx, env, cfg, r, log)
+	if err != nil {
+		return err
+	}
 	g, gctx := errgroup.WithContext(ctx)
+	f.gateway.serve(g, gctx, log)
 	if f.admin != "off" && f.admin != "" {
 		pass, err := secret(env, f.adminPassword, f.adminPassFile, "XSYNC_ADMIN_PASSWORD")
 		if err != nil {
 			return err
 		}
-		adm, err := proxy.NewAdmin(proxy.AdminConfig{Addr: f.admin, Password: pass, Version: version, Logger: log, Settings: f.settings}, r)
+		adm, err := proxy.NewAdmin(proxy.AdminConfig{Addr: f.admin, Password: pass, Version: version, Logger: log, Settings: f.settings, Cutover: cutover}, r)
 		if err != nil {
 			return err
 		}

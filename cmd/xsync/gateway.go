@@ -1,0 +1,192 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/xsync/xsync/proxy"
+	"github.com/xsync/xsync/replicator"
+	"github.com/xsync/xsync/replicator/conn"
+	"github.com/xsync/xsync/slots"
+)
+
+const gatewayAbout = `Serves a RESP endpoint that any Redis client can use as one non-cluster Redis, and
+forwards every command by hash slot to the source cluster (pipelined, replies in
+order; MULTI/EXEC within one slot; blocking commands and pub/sub on connections of
+their own; cross-slot commands get the CROSSSLOT error a cluster gives).
+
+With --control it follows the cutover of a replicating 'xsync sync': it polls that
+xsync's admin port (XSYNC CUTOVER STATE) every --poll; when the cutover holds, it
+holds its writes too and reports "held" once none is in flight; when the cutover is
+done, it forwards to --target from then on; when it rolls back, the held writes go
+to the source. Start it before the cutover. While the admin port cannot be reached
+a holding gateway keeps holding.`
+
+type gatewayFlags struct {
+	src, dst      endpointFlags
+	logs          logFlags
+	listen        string
+	password      string
+	passwordFile  string
+	control       string
+	controlPass   string
+	controlPassFi string
+	poll          time.Duration
+	connsPerNode  int
+	multicore     bool
+}
+
+func (f *gatewayFlags) register(env *cliEnv) *flag.FlagSet {
+	fs := newFlagSet(env, "gateway", "xsync gateway --source URL [--target URL --control ADDR] [--listen ADDR] [flags]", gatewayAbout)
+	f.src.register(fs, "source", "the cluster to forward to until the cutover")
+	f.dst.register(fs, "target", "the cluster to forward to after the cutover (required with --control)")
+	fs.String("config", "", "YAML file with flags as keys (flags on the command line win)")
+	f.logs.register(fs)
+	fs.StringVar(&f.listen, "listen", "127.0.0.1:6379", "address the clients connect to")
+	fs.StringVar(&f.password, "password", "", "password the clients must give (required when --listen is not on loopback)")
+	fs.StringVar(&f.passwordFile, "password-file", "", "file holding the client password (env XSYNC_GATEWAY_PASSWORD also works)")
+	fs.StringVar(&f.control, "control", "", "admin address of the replicating xsync whose cutover this gateway follows; empty: forward to --source only")
+	fs.StringVar(&f.controlPass, "control-password", "", "password of that admin port")
+	fs.StringVar(&f.controlPassFi, "control-password-file", "", "file holding that password (env XSYNC_ADMIN_PASSWORD also works)")
+	fs.DurationVar(&f.poll, "poll", 20*time.Millisecond, "how often the admin port of --control is polled")
+	fs.IntVar(&f.connsPerNode, "conns-per-node", 4, "pipelined connections per backend node (and protocol)")
+	fs.BoolVar(&f.multicore, "multicore", false, "one event loop per CPU instead of one")
+	return fs
+}
+
+func runGateway(ctx context.Context, env *cliEnv, args []string) int {
+	var f gatewayFlags
+	fs := f.register(env)
+	if err := parseFlags(env, fs, args); err != nil {
+		return exitFor(env, err)
+	}
+	log, closeLog, err := f.logs.logger(env)
+	if err != nil {
+		return exitFor(env, err)
+	}
+	defer closeLog()
+	if err := f.run(ctx, env, log); err != nil {
+		log.Error("gateway failed", "err", err)
+		fmt.Fprintf(env.stderr, "xsync: %v\n", err)
+		if errors.Is(err, errUsage) {
+			return exitUsage
+		}
+		return exitFailed
+	}
+	return exitOK
+}
+
+func (f *gatewayFlags) run(ctx context.Context, env *cliEnv, log *slog.Logger) error {
+	s, err := f.src.parse(env)
+	if err != nil {
+		return err
+	}
+	cfg := proxy.GatewayConfig{Addr: f.listen, Source: proxy.Backend{Seeds: s.seeds, Conn: s.opts},
+		ConnsPerNode: f.connsPerNode, Multicore: f.multicore, Logger: log}
+	if f.dst.url != "" {
+		t, err := f.dst.parse(env)
+		if err != nil {
+			return err
+		}
+		cfg.Target = proxy.Backend{Seeds: t.seeds, Conn: t.opts}
+	}
+	if f.control != "" && f.dst.url == "" {
+		return fmt.Errorf("%w: --control needs --target (where to switch to)", errUsage)
+	}
+	if cfg.Password, err = secret(env, f.password, f.passwordFile, "XSYNC_GATEWAY_PASSWORD"); err != nil {
+		return err
+	}
+	g, err := proxy.NewGateway(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer g.Close()
+	eg, gctx := errgroup.WithContext(ctx)
+	if f.control != "" {
+		pass, err := secret(env, f.controlPass, f.controlPassFi, "XSYNC_ADMIN_PASSWORD")
+		if err != nil {
+			return err
+		}
+		fl, err := proxy.NewFollower(proxy.FollowerConfig{Control: f.control, Conn: conn.Options{Password: pass}, Poll: f.poll, Logger: log}, g)
+		if err != nil {
+			return err
+		}
+		// Learn the cutover's state before the first client: a gateway started
+		// during a hold or after the cutover must not write to the source.
+		if err := fl.Poll(ctx); err != nil {
+			log.Warn("gateway: the replicating xsync does not answer yet", "control", f.control, "err", err)
+		}
+		eg.Go(func() error { return fl.Run(gctx) })
+	}
+	eg.Go(func() error { return g.Serve(gctx) })
+	<-g.Ready()
+	log.Info("gateway ready", "addr", g.Addr(), "control", f.control)
+	err = eg.Wait()
+	if err != nil && !errors.Is(err, context.Canceled) {
+		return err
+	}
+	return nil
+}
+
+// syncGatewayFlags are the gateway and cutover flags of xsync sync.
+type syncGatewayFlags struct {
+	addr         string
+	password     string
+	passwordFile string
+	timeout      time.Duration
+	gw           *proxy.Gateway
+}
+
+func (s *syncGatewayFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&s.addr, "gateway", "", "serve the gateway here (one Redis endpoint for the clients, forwarded to the source until XSYNC CUTOVER on the admin port moves it to the target); empty: none")
+	fs.StringVar(&s.password, "gateway-password", "", "password the gateway's clients must give (required when --gateway is not on loopback)")
+	fs.StringVar(&s.passwordFile, "gateway-password-file", "", "file holding the gateway password (env XSYNC_GATEWAY_PASSWORD also works)")
+	fs.DurationVar(&s.timeout, "cutover-timeout", 30*time.Second, "XSYNC CUTOVER without a timeout: how long writes may be held before the cutover rolls back")
+}
+
+// setup makes the gateway (with --gateway) and the cutover the admin port runs:
+// it holds the gateway's writes and those of every 'xsync gateway --control'
+// polling the admin port, and marks the destination (<internal-prefix>cutover =
+// unix ms) just before the switch.
+func (s *syncGatewayFlags) setup(ctx context.Context, env *cliEnv, cfg replicator.Config, r *replicator.Replicator, log *slog.Logger) (*proxy.Cutover, error) {
+	ccfg := proxy.CutoverConfig{Status: r.Status, Timeout: s.timeout, SourceConn: cfg.SourceConn, Logger: log}
+	if s.addr != "" {
+		pass, err := secret(env, s.password, s.passwordFile, "XSYNC_GATEWAY_PASSWORD")
+		if err != nil {
+			return nil, err
+		}
+		s.gw, err = proxy.NewGateway(ctx, proxy.GatewayConfig{Addr: s.addr, Password: pass, Logger: log,
+			Source: proxy.Backend{Seeds: cfg.SourceSeeds, Conn: cfg.SourceConn},
+			Target: proxy.Backend{Seeds: cfg.TargetSeeds, Conn: cfg.TargetConn}})
+		if err != nil {
+			return nil, err
+		}
+		ccfg.Gate = s.gw
+	}
+	prefix := cfg.Translate.InternalPrefix
+	if prefix == "" {
+		prefix = "__xsync:"
+	}
+	key := prefix + "cutover"
+	ccfg.Mark = func(ctx context.Context, at time.Time) error {
+		_, err := r.Applier().Do(ctx, slots.SlotString(key), []byte("SET"), []byte(key), []byte(strconv.FormatInt(at.UnixMilli(), 10)))
+		return err
+	}
+	return proxy.NewCutover(ccfg)
+}
+
+// serve runs the gateway, if any, in g.
+func (s *syncGatewayFlags) serve(g *errgroup.Group, ctx context.Context, log *slog.Logger) {
+	if s.gw == nil {
+		return
+	}
+	g.Go(func() error { defer s.gw.Close(); return s.gw.Serve(ctx) })
+	log.Info("gateway listening", "addr", s.gw.Addr(), "cutover", "redis-cli -p <admin port> XSYNC CUTOVER")
+}
