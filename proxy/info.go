@@ -25,6 +25,12 @@ func (a *Admin) info(section string) string {
 			b.WriteString("\r\n")
 		}
 		writeXsyncInfo(&b, st)
+		if p, ok := a.ctl.(processLister); ok {
+			// Scale-out: every process, as each last wrote itself into the destination.
+			for _, ps := range p.Processes() {
+				fmt.Fprintf(&b, "process%d:%s\r\n", ps.Index, ps.Summary)
+			}
+		}
 	}
 	return b.String()
 }
@@ -40,6 +46,11 @@ func (a *Admin) infoServer(b *strings.Builder, st replicator.Status) {
 	fmt.Fprintf(b, "process_id:%d\r\n", os.Getpid())
 	fmt.Fprintf(b, "tcp_port:%s\r\n", portOf(a.Addr()))
 	fmt.Fprintf(b, "uptime_in_seconds:%d\r\n", int64(up.Seconds()))
+}
+
+// processLister is a Controller that knows the other processes of a scale-out.
+type processLister interface {
+	Processes() []replicator.ProcessStatus
 }
 
 func portOf(addr string) string {

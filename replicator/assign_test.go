@@ -3,6 +3,7 @@ package replicator
 import (
 	"context"
 	"math/rand/v2"
+	"strings"
 	"testing"
 	"time"
 
@@ -185,4 +186,29 @@ func TestScaleOut(t *testing.T) {
 	waitCaughtUp(t, p0, 2, masters[0].Client(), masters[1].Client())
 	waitCaughtUp(t, p1, 1, masters[2].Client())
 	requireEqual(t, src.Client(), dst.Client())
+
+	// Each process sees both in the destination; a stopped one turns absent.
+	waitProcesses(t, p1, 15*time.Second, "state=stream,shards=2,", "state=stream,shards=1,")
+	p0.halt(t)
+	waitProcesses(t, p1, 20*time.Second, "state=absent", "state=stream,shards=1,")
+}
+
+// waitProcesses waits until rr's view of the scale-out has one summary per prefix.
+func waitProcesses(t *testing.T, rr *running, d time.Duration, prefixes ...string) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for {
+		ps := rr.r.Processes()
+		ok := len(ps) == len(prefixes)
+		for i := 0; ok && i < len(ps); i++ {
+			ok = ps[i].Index == i && strings.HasPrefix(ps[i].Summary, prefixes[i])
+		}
+		if ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("processes %+v, want the prefixes %q", ps, prefixes)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
 }

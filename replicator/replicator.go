@@ -164,6 +164,8 @@ type Replicator struct {
 	cks    map[int]ckpt // checkpoints read at start, by slot
 
 	rate opsRate
+
+	procs atomic.Pointer[[]ProcessStatus] // scale-out: every process's status (assign_status.go)
 }
 
 // New checks cfg and returns a Replicator; Run starts it.
@@ -243,6 +245,9 @@ func (r *Replicator) Run(ctx context.Context) error {
 		return r.src.Run(gctx)
 	})
 	g.Go(func() error { r.rate.run(gctx, r.applier); return nil })
+	if r.cfg.Assign.Count > 1 {
+		g.Go(func() error { return r.publishStatus(gctx) })
+	}
 	if r.ckKeys != nil {
 		g.Go(func() error { return r.watermarks(gctx) })
 	}
