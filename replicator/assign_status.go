@@ -55,8 +55,12 @@ func (r *Replicator) summary(st Status, now time.Time) string {
 	for _, sh := range st.Shards {
 		addrs = append(addrs, sh.Addr)
 	}
+	state := string(st.State)
+	if len(st.Shards) == 0 && st.State != StateStopped && st.State != StatePaused {
+		state = "idle" // every source shard belongs to other processes
+	}
 	return fmt.Sprintf("state=%s,shards=%d,lag_bytes=%d,lag_seconds=%.3f,ops_per_sec=%.0f,errors=%d,keys_done=%d,keys_total=%d,nodes=%s,host=%s,updated=%d",
-		st.State, len(st.Shards), st.LagBytes, st.LagSeconds, st.OpsPerSec, st.Errors, st.KeysDone, st.KeysTotal,
+		state, len(st.Shards), st.LagBytes, st.LagSeconds, st.OpsPerSec, st.Errors, st.KeysDone, st.KeysTotal,
 		strings.Join(addrs, "|"), host, now.Unix())
 }
 
