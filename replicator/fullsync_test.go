@@ -375,8 +375,15 @@ const (
 	// runs with convert.ReplaceNever, which only makes RESTORE fail with BUSYKEY;
 	// a key written as commands (big, or not restorable on the destination) is
 	// merged into the destination's key (HSET/SADD/ZADD/RPUSH into it), counted
-	// nowhere, and neither skipped nor stopped on.
-	bugCommandPathConflict = "ConflictSkip/ConflictStop do not apply to keys written as commands: they are merged into the destination's key (replicator/convert/commands.go Converter.commands, ReplaceNever)"
+	// nowhere, and neither skipped nor stopped on; when the destination's key has
+	// another type the chunks get WRONGTYPE, which goes through Apply.OnError
+	// (stop by default) instead of the conflict policy.
+	bugCommandPathConflict = "ConflictSkip/ConflictStop do not apply to keys written as commands: they are merged into the destination's key, or fail with WRONGTYPE under OnError (replicator/convert/commands.go Converter.commands, ReplaceNever)"
+	// bugWrappedKey: when the applier fails under PolicyStop, the op being
+	// submitted at that moment gets the applier's error wrapped as its own:
+	// `shard 0: key "\"src:197\"": ... on key "both:str"`, naming an innocent
+	// key, quoted twice.
+	bugWrappedKey = "an applier failure is wrapped with the key being submitted at the time, quoted twice (replicator/shard.go shard.record formats printable(key), already quoted, with a second quoting verb)"
 	// bugBusyKeyAdvice: the error Run returns under ConflictStop names the key
 	// but not what to do.
 	bugBusyKeyAdvice = "the ConflictStop error names the key but not what to do (replicator/apply/policy.go policyLocked has advice only for OOM)"
@@ -420,9 +427,10 @@ var conflictKeys = []string{"both:str", "both:hash", "both:list", "both:set", "b
 
 // writeConflictDest empties dst and writes keys only the destination has
 // (dst:*), the conflicting keys with values of its own when restore (the
-// converter writes them as RESTORE), and bigConflictKey when big. It returns
-// the digests of the conflicting keys it wrote.
-func writeConflictDest(t *testing.T, dst *redistest.Cluster, restore, big bool) map[string]string {
+// converter writes them as RESTORE), and bigConflictKey as a hash (big
+// "hash") or a string (big "string"; "" leaves it out). It returns the
+// digests of the conflicting keys it wrote.
+func writeConflictDest(t *testing.T, dst *redistest.Cluster, restore bool, big string) map[string]string {
 	t.Helper()
 	ctx := context.Background()
 	for _, m := range dst.Masters() {
@@ -446,9 +454,13 @@ func writeConflictDest(t *testing.T, dst *redistest.Cluster, restore, big bool) 
 		cmds = append(cmds, conflicts...)
 		keys = append(keys, conflictKeys...)
 	}
-	if big {
+	switch big {
+	case "hash":
 		keys = append(keys, bigConflictKey)
 		cmds = append(cmds, []any{"HSET", bigConflictKey, "destination", "1"})
+	case "string":
+		keys = append(keys, bigConflictKey)
+		cmds = append(cmds, []any{"SET", bigConflictKey, "destination"})
 	}
 	for i := range 50 {
 		cmds = append(cmds, []any{"SET", "dst:" + strconv.Itoa(i), "only here"})
@@ -499,16 +511,17 @@ func TestFullSyncConflicts(t *testing.T) {
 		conflict   Conflict
 		emptyFirst bool
 		restore    bool   // the destination holds the conflictKeys (written as RESTORE)
-		big        bool   // the destination holds bigConflictKey (written as commands)
+		big        string // bigConflictKey (written as commands) on the destination: "hash", "string" or ""
 		knownBug   string // skip the case, for this reason
 	}{
-		{name: "replace", conflict: ConflictReplace, restore: true, big: true},
+		{name: "replace", conflict: ConflictReplace, restore: true, big: "hash"},
 		{name: "skip", conflict: ConflictSkip, restore: true},
 		{name: "stop", conflict: ConflictStop, restore: true},
-		{name: "skip-command-path", conflict: ConflictSkip, big: true, knownBug: bugCommandPathConflict},
-		{name: "stop-command-path", conflict: ConflictStop, big: true, knownBug: bugCommandPathConflict},
-		{name: "empty-first", conflict: ConflictReplace, emptyFirst: true, restore: true, big: true},
-		{name: "empty-first-stop", conflict: ConflictStop, emptyFirst: true, restore: true, big: true},
+		{name: "skip-command-path", conflict: ConflictSkip, big: "hash", knownBug: bugCommandPathConflict},
+		{name: "stop-command-path", conflict: ConflictStop, big: "hash", knownBug: bugCommandPathConflict},
+		{name: "skip-command-path-other-type", conflict: ConflictSkip, big: "string", knownBug: bugCommandPathConflict},
+		{name: "empty-first", conflict: ConflictReplace, emptyFirst: true, restore: true, big: "hash"},
+		{name: "empty-first-stop", conflict: ConflictStop, emptyFirst: true, restore: true, big: "hash"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -560,6 +573,9 @@ func TestFullSyncConflicts(t *testing.T) {
 				if st.Errors < int64(len(before)) {
 					t.Errorf("Status.Errors = %d, want at least the %d skipped keys", st.Errors, len(before))
 				}
+				if got := st.DestErrors[apply.KindBusyKey.String()]; got != int64(len(before)) {
+					t.Errorf("Status.DestErrors[busykey] = %d, want %d", got, len(before))
+				}
 				// The replicator goes on streaming.
 				if err := src.Client().Set(ctx, "after:skip", "streamed", 0).Err(); err != nil {
 					t.Fatal(err)
@@ -596,6 +612,7 @@ func checkConflictStop(t *testing.T, rr *running, keys []string) {
 	if !strings.Contains(msg, "BUSYKEY") && !strings.Contains(strings.ToLower(msg), "exists") {
 		t.Errorf("the error does not say that the key exists on the destination")
 	}
+	checkWrappedKey(t, msg)
 	if !strings.Contains(msg, "conflict") && !strings.Contains(msg, "empty-first") {
 		if os.Getenv("XSYNC_KNOWN_BUGS") != "1" {
 			t.Skip("known bug: " + bugBusyKeyAdvice + " (XSYNC_KNOWN_BUGS=1 fails on it)")
@@ -658,6 +675,20 @@ func TestFullSyncDestinationFull(t *testing.T) {
 					t.Errorf("the error does not contain %q", want)
 				}
 			}
+			checkWrappedKey(t, msg)
 		})
 	}
+}
+
+// checkWrappedKey checks that an error names no key quoted twice (the sign of
+// bugWrappedKey, which shows when the source link returns before the applier).
+func checkWrappedKey(t *testing.T, msg string) {
+	t.Helper()
+	if !strings.Contains(msg, `key "\"`) {
+		return
+	}
+	if os.Getenv("XSYNC_KNOWN_BUGS") != "1" {
+		t.Skip("known bug: " + bugWrappedKey + " (XSYNC_KNOWN_BUGS=1 fails on it)")
+	}
+	t.Error("the error names a second key, quoted twice, besides the one the destination refused")
 }
