@@ -123,7 +123,9 @@ func (cl *client) onTraffic() gnet.Action {
 			break
 		}
 	}
-	_, _ = cl.c.Discard(pos)
+	if pos > 0 { // gnet's Discard(0) would drop the whole buffer
+		_, _ = cl.c.Discard(pos)
+	}
 	if action == gnet.Close {
 		// Let the replies already queued go out first.
 		cl.flushThenClose()

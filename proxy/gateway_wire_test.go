@@ -1,0 +1,106 @@
+package proxy
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/xsync/xsync/internal/redistest"
+	"github.com/xsync/xsync/resp"
+)
+
+// TestGatewayRandomChunks sends a pipeline of commands (multibulk and inline, keys
+// on every master, local and refused ones) cut in random-sized chunks, and checks
+// the exact reply bytes; then garbage, which gets an error and a close.
+func TestGatewayRandomChunks(t *testing.T) {
+	src := redistest.StartCluster(t, redistest.ClusterOptions{Masters: 3})
+	g := startGateway(t, GatewayConfig{Source: Backend{Seeds: src.Addrs()}})
+	var in, want []byte
+	n := 0
+	for i := range 300 {
+		k, v := fmt.Sprintf("chunk:%d", i), strings.Repeat("v", i%50)
+		in = resp.AppendCommandString(in, "SET", k, v)
+		want = append(want, "+OK\r\n"...)
+		in = resp.AppendCommandString(in, "GET", k)
+		want = resp.AppendBulkString(want, v)
+		in = resp.AppendCommandString(in, "INCR", "chunk:n")
+		n++
+		want = resp.AppendInt(want, int64(n))
+		switch i % 4 {
+		case 0:
+			in = append(in, "PING\r\n"...)
+			want = append(want, "+PONG\r\n"...)
+		case 1:
+			in = resp.AppendCommandString(in, "MGET", k, "other")
+			want = resp.AppendError(want, errCrossSlot)
+		case 2:
+			in = append(in, fmt.Sprintf("get %s\r\n", k)...)
+			want = resp.AppendBulkString(want, v)
+		case 3:
+			in = resp.AppendCommandString(in, "EXISTS", k)
+			want = resp.AppendInt(want, 1)
+		}
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	for round := range 3 {
+		c, err := net.Dial("tcp", g.Addr())
+		if err != nil {
+			t.Fatal(err)
+		}
+		var wg sync.WaitGroup
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for rest := in; len(rest) > 0; {
+				m := min(len(rest), 1+rng.IntN(64<<round))
+				if _, err := c.Write(rest[:m]); err != nil {
+					t.Error(err)
+					return
+				}
+				rest = rest[m:]
+				if rng.IntN(8) == 0 {
+					time.Sleep(time.Millisecond)
+				}
+			}
+		}()
+		_ = c.SetReadDeadline(time.Now().Add(20 * time.Second))
+		got := make([]byte, len(want))
+		if _, err := io.ReadFull(c, got); err != nil {
+			t.Fatalf("round %d: %v after %q", round, err, got[:min(200, len(got))])
+		}
+		wg.Wait()
+		if !bytes.Equal(got, want) {
+			i := 0
+			for i < len(got) && got[i] == want[i] {
+				i++
+			}
+			t.Fatalf("round %d: replies differ at byte %d: got %q, want %q", round, i, got[i:min(i+80, len(got))], want[i:min(i+80, len(want))])
+		}
+		// Round 2: the counter goes on from where it is.
+		c.Close()
+		if err := src.Client().Del(context.Background(), "chunk:n").Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	for _, garbage := range []string{"*1\r\n$abc\r\n", "*2\r\n$3\r\nGET\r\n$-5\r\n", "*99999999999\r\n", "*1\r\n$3\r\nfooXX"} {
+		c, err := net.Dial("tcp", g.Addr())
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = c.Write([]byte("PING\r\n" + garbage))
+		_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		b, err := io.ReadAll(c)
+		if err != nil || !strings.HasPrefix(string(b), "+PONG\r\n-ERR Protocol error") {
+			t.Errorf("%q: got %q, %v; want PONG, a protocol error and a close", garbage, b, err)
+		}
+		c.Close()
+	}
+}
