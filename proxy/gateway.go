@@ -126,8 +126,29 @@ type Gateway struct {
 }
 
 type gatewayStats struct {
-	clients  atomic.Int64
-	commands atomic.Int64
+	clients   atomic.Int64
+	commands  atomic.Int64
+	moved     atomic.Int64
+	ask       atomic.Int64
+	tryagain  atomic.Int64 // TRYAGAIN, CLUSTERDOWN, ASK inside a transaction
+	redirFail atomic.Int64 // gave up after MaxRedirects
+}
+
+// GatewayStats are counters of a Gateway.
+type GatewayStats struct {
+	Clients   int64 // connected now
+	Commands  int64 // parsed since the start
+	Moved     int64 // -MOVED replies retried
+	Ask       int64 // -ASK replies retried
+	TryAgain  int64 // -TRYAGAIN/-CLUSTERDOWN (and ASK in a transaction) retried after a backoff
+	Redirects int64 // commands that gave up after MaxRedirects
+}
+
+// Stats returns the gateway's counters.
+func (g *Gateway) Stats() GatewayStats {
+	s := &g.stats
+	return GatewayStats{Clients: s.clients.Load(), Commands: s.commands.Load(), Moved: s.moved.Load(),
+		Ask: s.ask.Load(), TryAgain: s.tryagain.Load(), Redirects: s.redirFail.Load()}
 }
 
 // NewGateway checks cfg and connects to the source (its topology); Serve accepts

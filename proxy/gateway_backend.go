@@ -137,7 +137,9 @@ func (be *backend) node(addr string) *nodePool {
 // the error text, only valid during the call).
 func (be *backend) redirected(r *request, msg []byte) {
 	r.redirects++
+	st := &be.gw.stats
 	if r.redirects > be.gw.cfg.MaxRedirects || be.gw.ctx.Err() != nil {
+		st.redirFail.Add(1)
 		r.fail(string(msg))
 		return
 	}
@@ -145,13 +147,16 @@ func (be *backend) redirected(r *request, msg []byte) {
 	f := strings.Fields(string(msg))
 	switch {
 	case kind == "MOVED" && len(f) == 3:
+		st.moved.Add(1)
 		r.asking, r.addr = false, be.fixHost(f[2])
 		be.refreshAsync()
 		be.send(r)
 	case kind == "ASK" && len(f) == 3 && r.n == 1:
+		st.ask.Add(1)
 		r.asking, r.addr = true, be.fixHost(f[2])
 		be.send(r)
 	default: // TRYAGAIN, CLUSTERDOWN, ASK inside a transaction: a slot is moving
+		st.tryagain.Add(1)
 		r.asking, r.addr = false, ""
 		be.refreshAsync()
 		time.AfterFunc(time.Duration(r.redirects)*10*time.Millisecond, func() { be.send(r) })
