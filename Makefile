@@ -25,6 +25,8 @@ lint:
 	$(GO) vet ./...
 
 bench: deps build
+	$(GO) build -o bin/xsync-bench ./tests/bench/cmd/xsync-bench
+	./bin/xsync-bench --xsync $(BIN) --keys $(or $(BENCH_KEYS),1000000) $(BENCH_FLAGS)
 	$(GO) test -run '^$$' -bench . -benchmem ./resp/ ./slots/ ./replicator/...
 
 fuzz:

@@ -1,0 +1,319 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"net"
+	"slices"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/xsync/xsync/resp"
+	"github.com/xsync/xsync/slots"
+)
+
+// loadStep is one run of the rate-limited writer with end-to-end probes.
+type loadStep struct {
+	target     int     // commands per second asked for
+	achieved   float64 // commands acknowledged by the sources per second
+	probes     []time.Duration
+	maxLagSec  float64 // highest INFO xsync lag_seconds seen
+	maxLagByte int64   // highest INFO xsync lag_bytes seen
+	lagSecs    []float64
+	xsyncCPU   time.Duration
+	elapsed    time.Duration
+	drained    float64 // seconds from the end of the load until lag_bytes 0
+	ok         bool
+}
+
+func (s *loadStep) pct(p float64) time.Duration {
+	if len(s.probes) == 0 {
+		return 0
+	}
+	v := slices.Clone(s.probes)
+	slices.Sort(v)
+	return v[min(len(v)-1, int(p*float64(len(v))))]
+}
+
+// writerKeys returns, per source master, key names that hash to its slots.
+func (b *bench) writerKeys(perNode int) [][]string {
+	out := make([][]string, len(b.src.nodes))
+	for i := 0; ; i++ {
+		k := "inc:" + strconv.Itoa(i)
+		n := b.src.owner[slots.SlotString(k)]
+		if len(out[n]) < perNode {
+			out[n] = append(out[n], k)
+		}
+		done := true
+		for _, o := range out {
+			done = done && len(o) == perNode
+		}
+		if done {
+			return out
+		}
+	}
+}
+
+// runLoad writes SET key <value> at rate commands per second in total, spread over the
+// source masters, pipelined (one connection per master), for dur; meanwhile a probe
+// writes a key to the source and polls the destination until it appears.
+func (b *bench) runLoad(ctx context.Context, rate int, dur time.Duration, keys [][]string) (*loadStep, error) {
+	st := &loadStep{target: rate}
+	lctx, cancel := context.WithTimeout(ctx, dur)
+	defer cancel()
+	var acked, ackedInTime atomic.Int64
+	go func() { <-lctx.Done(); ackedInTime.Store(acked.Load()) }()
+	var wg sync.WaitGroup
+	errs := make(chan error, len(b.src.nodes)+2)
+	start := time.Now()
+	xcpu0, _ := cpuTime(b.xsync.Pid(), false)
+	for i, s := range b.src.nodes {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := writeAt(lctx, s.addr(), float64(rate)/float64(len(b.src.nodes)), keys[i], b.cfg.valueSize, &acked); err != nil {
+				errs <- err
+			}
+		}()
+	}
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		lats, err := b.probe(lctx)
+		st.probes = lats
+		if err != nil {
+			errs <- err
+		}
+	}()
+	go func() {
+		defer wg.Done()
+		adm := b.admin()
+		defer adm.Close()
+		t := time.NewTicker(100 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-lctx.Done():
+				return
+			case <-t.C:
+			}
+			x, err := b.xsyncInfo(lctx, adm)
+			if err != nil {
+				continue
+			}
+			ls := x.float("lag_seconds")
+			st.lagSecs = append(st.lagSecs, ls)
+			st.maxLagSec = max(st.maxLagSec, ls)
+			st.maxLagByte = max(st.maxLagByte, x.int("lag_bytes"))
+		}
+	}()
+	wg.Wait()
+	st.elapsed = time.Since(start)
+	st.achieved = float64(ackedInTime.Load()) / dur.Seconds()
+	xcpu1, _ := cpuTime(b.xsync.Pid(), false)
+	st.xsyncCPU = xcpu1 - xcpu0
+	select {
+	case err := <-errs:
+		return st, err
+	default:
+	}
+	if ctx.Err() != nil {
+		return st, ctx.Err()
+	}
+	// Drain: wait for lag 0 before the next step.
+	t0 := time.Now()
+	adm := b.admin()
+	defer adm.Close()
+	for {
+		x, err := b.xsyncInfo(ctx, adm)
+		if err == nil && x.synced(len(b.src.nodes)) {
+			break
+		}
+		if b.xsync.Exited() {
+			return st, fmt.Errorf("bench: xsync exited: %v", b.xsync.err)
+		}
+		if ctx.Err() != nil {
+			return st, ctx.Err()
+		}
+		if time.Since(t0) > 3*time.Minute {
+			return st, fmt.Errorf("bench: xsync did not catch up within 3 minutes after %d/s", rate)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	st.drained = time.Since(t0).Seconds()
+	st.ok = st.achieved >= 0.95*float64(rate) && len(st.probes) > 0 && st.pct(1) < time.Second && st.maxLagSec < 1
+	return st, nil
+}
+
+// writeAt sends SETs to one master at rate per second, pipelined: every millisecond
+// the commands due so far are written in one batch; a reader counts the replies.
+// At most maxInflight commands are unanswered (the rest of a batch waits).
+func writeAt(ctx context.Context, addr string, rate float64, keys []string, valueSize int, acked *atomic.Int64) error {
+	const maxInflight = 20000
+	var d net.Dialer
+	conn, err := d.DialContext(ctx, "tcp", addr)
+	if err != nil {
+		return fmt.Errorf("bench: dial %s: %w", addr, err)
+	}
+	defer conn.Close()
+	var inflight atomic.Int64
+	rerr := make(chan error, 1)
+	go func() {
+		rd := bufio.NewReaderSize(conn, 64<<10)
+		for {
+			line, err := rd.ReadSlice('\n')
+			if err != nil {
+				rerr <- err
+				return
+			}
+			if line[0] == '-' {
+				rerr <- fmt.Errorf("bench: SET on %s: %s", addr, line)
+				return
+			}
+			inflight.Add(-1)
+			acked.Add(1)
+		}
+	}()
+	val := make([]byte, valueSize)
+	for i := range val {
+		val[i] = 'a' + byte(i%26)
+	}
+	w := bufio.NewWriterSize(conn, 256<<10)
+	var buf []byte
+	var sent int64
+	start := time.Now()
+	t := time.NewTicker(time.Millisecond)
+	defer t.Stop()
+	n := 0
+	for {
+		select {
+		case <-ctx.Done():
+			// Let the replies of what was sent arrive, so that acked counts them.
+			deadline := time.Now().Add(5 * time.Second)
+			for inflight.Load() > 0 && time.Now().Before(deadline) {
+				time.Sleep(time.Millisecond)
+			}
+			return nil
+		case err := <-rerr:
+			return fmt.Errorf("bench: writer %s: %w", addr, err)
+		case <-t.C:
+		}
+		due := int64(rate*time.Since(start).Seconds()) - sent
+		due = min(due, maxInflight-inflight.Load())
+		for ; due > 0; due-- {
+			buf = resp.AppendArray(buf[:0], 3)
+			buf = resp.AppendBulkString(buf, "SET")
+			buf = resp.AppendBulkString(buf, keys[n%len(keys)])
+			buf = resp.AppendBulk(buf, val)
+			n++
+			sent++
+			inflight.Add(1)
+			if _, err := w.Write(buf); err != nil {
+				return fmt.Errorf("bench: writer %s: %w", addr, err)
+			}
+		}
+		if err := w.Flush(); err != nil {
+			return fmt.Errorf("bench: writer %s: %w", addr, err)
+		}
+	}
+}
+
+// probe measures end-to-end lag until ctx is done: SET probe:<n> on its source master
+// (the write is done when the source acknowledges it), then GET it from its
+// destination master every 200µs until it is there; 10 ms between probes.
+func (b *bench) probe(ctx context.Context) ([]time.Duration, error) {
+	var lats []time.Duration
+	for n := 0; ctx.Err() == nil; n++ {
+		k := "probe:" + strconv.Itoa(n)
+		sl := slots.SlotString(k)
+		src, dst := b.src.nodes[b.src.owner[sl]], b.dst.nodes[b.dst.owner[sl]]
+		t0 := time.Now()
+		if err := src.c.Set(ctx, k, t0.UnixNano(), 0).Err(); err != nil {
+			if ctx.Err() != nil {
+				break
+			}
+			return lats, fmt.Errorf("bench: probe SET: %w", err)
+		}
+		for {
+			v, err := dst.c.Exists(context.Background(), k).Result()
+			if err != nil {
+				return lats, fmt.Errorf("bench: probe GET: %w", err)
+			}
+			if v == 1 {
+				lats = append(lats, time.Since(t0))
+				break
+			}
+			if time.Since(t0) > 5*time.Second {
+				// Counted as 5 s: far over any target; the step fails.
+				lats = append(lats, time.Since(t0))
+				break
+			}
+			time.Sleep(200 * time.Microsecond)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return lats, nil
+}
+
+// findMaxRate steps the rate up (×2 while lag stays under 1 s), then bisects between
+// the last good and the first bad rate.
+func (b *bench) findMaxRate(ctx context.Context, keys [][]string) (good *loadStep, steps []*loadStep, err error) {
+	rate := b.cfg.incrStart
+	var bad int
+	for bad == 0 {
+		st, err := b.runLoad(ctx, rate, b.cfg.stepDur, keys)
+		if err != nil {
+			return good, steps, err
+		}
+		steps = append(steps, st)
+		b.logStep(st)
+		if st.ok {
+			good = st
+			rate *= 2
+		} else {
+			bad = rate
+			if st.achieved < 0.95*float64(rate) {
+				// The generator or the sources cannot write faster: the
+				// ceiling is theirs, not xsync's. Bisect below it anyway.
+				bad = min(rate, int(st.achieved))
+			}
+		}
+		if rate > b.cfg.incrMax {
+			return good, steps, nil
+		}
+	}
+	lo := b.cfg.incrStart / 2
+	if good != nil {
+		lo = good.target
+	}
+	for i := 0; i < b.cfg.bisect && bad-lo > lo/10; i++ {
+		mid := (lo + bad) / 2
+		st, err := b.runLoad(ctx, mid, b.cfg.stepDur, keys)
+		if err != nil {
+			return good, steps, err
+		}
+		steps = append(steps, st)
+		b.logStep(st)
+		if st.ok {
+			good, lo = st, mid
+		} else {
+			bad = mid
+		}
+	}
+	return good, steps, nil
+}
+
+func (b *bench) logStep(st *loadStep) {
+	verdict := "lag < 1 s"
+	if !st.ok {
+		verdict = "FAIL"
+	}
+	b.logf("  rate %7d/s: achieved %8.0f/s, probe p50 %s p99 %s max %s (%d probes), INFO lag_seconds max %.3f, lag_bytes max %d, xsync CPU %.2f cores, drained in %.1fs: %s",
+		st.target, st.achieved, ms(st.pct(0.5)), ms(st.pct(0.99)), ms(st.pct(1)), len(st.probes), st.maxLagSec, st.maxLagByte,
+		st.xsyncCPU.Seconds()/st.elapsed.Seconds(), st.drained, verdict)
+}
+
+func ms(d time.Duration) string { return strconv.FormatFloat(float64(d)/1e6, 'f', 1, 64) + "ms" }
