@@ -37,7 +37,12 @@ type txState struct {
 // It returns true when the connection is to be closed after the replies so far.
 func (cl *client) command(args [][]byte, raw []byte) (quit bool) {
 	var nameBuf [24]byte
-	name := upper(nameBuf[:0], args[0])
+	nb := upperBytes(nameBuf[:0], args[0])
+	if cl.authed && cl.ps == nil && cl.tx == nil && !gatewayHandles(nb) {
+		cl.forward(args, raw) // the hot path: no string made of the name
+		return false
+	}
+	name := string(nb)
 	if !cl.authed {
 		switch name {
 		case "AUTH", "HELLO", "QUIT":
@@ -346,16 +351,26 @@ func noCRLF(r rune) rune {
 	return r
 }
 
-// upper writes the ASCII upper case of b (up to cap(dst) bytes) into dst.
-func upper(dst []byte, b []byte) string {
-	if len(b) > cap(dst) {
-		return strings.ToUpper(string(b))
-	}
+// upperBytes appends the ASCII upper case of b to dst.
+func upperBytes(dst []byte, b []byte) []byte {
 	for _, c := range b {
 		if 'a' <= c && c <= 'z' {
 			c -= 'a' - 'A'
 		}
 		dst = append(dst, c)
 	}
-	return string(dst)
+	return dst
+}
+
+// gatewayHandles reports whether the gateway answers the command itself rather
+// than forwarding it (the switch on string(b) does not allocate).
+func gatewayHandles(name []byte) bool {
+	switch string(name) {
+	case "PING", "ECHO", "QUIT", "AUTH", "HELLO", "SELECT", "CLIENT", "MULTI", "EXEC", "DISCARD", "WATCH", "UNWATCH",
+		"SUBSCRIBE", "PSUBSCRIBE", "SSUBSCRIBE", "UNSUBSCRIBE", "PUNSUBSCRIBE", "SUNSUBSCRIBE",
+		"MONITOR", "SYNC", "PSYNC", "REPLCONF", "SHUTDOWN", "CLUSTER", "READONLY", "READWRITE", "ASKING", "RESET",
+		"SWAPDB", "MOVE", "FAILOVER", "REPLICAOF", "SLAVEOF":
+		return true
+	}
+	return false
 }

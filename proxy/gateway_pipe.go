@@ -132,8 +132,10 @@ func (p *pipe) writeLoop() error {
 		for i, r := range batch {
 			if len(p.sent) == cap(p.sent) { // the window is full: what it holds must go out
 				if err := w.Flush(); err != nil {
-					batch[i] = nil
-					r.fail("ERR xsync gateway: " + errString(err))
+					for j, r := range batch[i:] { // never written: another pipe may run them
+						batch[i+j] = nil
+						r.be.retry(r, 0)
+					}
 					return fmt.Errorf("xsync/proxy: writing to %s: %w", p.node.addr, err)
 				}
 			}
