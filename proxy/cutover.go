@@ -38,6 +38,12 @@ type Gate interface {
 	Rollback() error
 }
 
+// Preparer is a Gate that can get ready before the hold (open connections to
+// the destination), so that the pause does not include it.
+type Preparer interface {
+	Prepare(ctx context.Context) error
+}
+
 // CutoverConfig configures a Cutover.
 type CutoverConfig struct {
 	// Status is the replicator's status (per shard: the source node followed and
@@ -105,7 +111,7 @@ type Cutover struct {
 	running   bool
 	pause     time.Duration
 	lastErr   string
-	held      int
+	heldAt    time.Time
 	followers map[string]*followerSeen
 }
 
@@ -155,8 +161,21 @@ func (c *Cutover) Run(ctx context.Context, timeout time.Duration) (CutoverResult
 		c.mu.Unlock()
 	}()
 
-	start := c.cfg.Now()
 	log := c.cfg.Logger.With("epoch", epoch)
+	if p, ok := c.cfg.Gate.(Preparer); ok {
+		pctx, cancel := context.WithTimeout(ctx, timeout)
+		err := p.Prepare(pctx)
+		cancel()
+		if err != nil {
+			err = fmt.Errorf("xsync/proxy: cutover: preparing the gateway: %w", err)
+			c.rollback(err, c.cfg.Now())
+			return CutoverResult{}, err
+		}
+	}
+	start := c.cfg.Now()
+	c.mu.Lock()
+	c.heldAt = start
+	c.mu.Unlock()
 	log.Info("cutover: holding writes", "timeout", timeout)
 	res, err := c.run(ctx, timeout, epoch, start)
 	if err != nil {
@@ -349,13 +368,16 @@ type CutoverInfo struct {
 	Pause     time.Duration
 	Error     string
 	Followers int
+	// HeldAt and ReleasedAt bound the last attempt's hold (zero before one).
+	HeldAt, ReleasedAt time.Time
 }
 
 // Info returns the cutover's state for INFO.
 func (c *Cutover) Info() CutoverInfo {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return CutoverInfo{State: c.state, Epoch: c.epoch, Pause: c.pause, Error: c.lastErr, Followers: len(c.followers)}
+	return CutoverInfo{State: c.state, Epoch: c.epoch, Pause: c.pause, Error: c.lastErr, Followers: len(c.followers),
+		HeldAt: c.heldAt, ReleasedAt: c.heldAt.Add(c.pause)}
 }
 
 // masterOffset reads master_repl_offset of addr, or of its master when addr is a

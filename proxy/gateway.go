@@ -113,7 +113,8 @@ type Gateway struct {
 	ids    atomic.Uint64
 	wg     sync.WaitGroup // goroutines of dials, blocking commands, pub/sub
 
-	hold holdState
+	hold     holdState
+	prepared atomic.Bool // Prepare done: the destination's connections are open
 
 	eng       gnet.Engine
 	ready     chan struct{}

@@ -46,13 +46,10 @@ func (g *Gateway) route(r *request) {
 // on the current backend receives no write until Switch or Rollback. With a
 // Target, it first loads the target's topology and opens its connections.
 func (g *Gateway) Hold(ctx context.Context) error {
-	if g.dst != nil && g.cur.Load() != g.dst {
+	if !g.prepared.Load() {
 		// Before the hold, so that it does not lengthen the pause.
-		if err := g.dst.refresh(ctx); err != nil {
+		if err := g.Prepare(ctx); err != nil {
 			return err
-		}
-		if err := g.dst.prewarm(ctx); err != nil {
-			return fmt.Errorf("xsync/proxy: connecting to the destination: %w", err)
 		}
 	}
 	h := &g.hold
@@ -71,6 +68,23 @@ func (g *Gateway) Hold(ctx context.Context) error {
 	g.log.Info("gateway: holding writes", "backend", be.name)
 	be.unblockAll(ctx)
 	return be.waitWrites(ctx)
+}
+
+// Prepare loads the Target's topology and opens its connections, so that a
+// later Hold and Switch do not wait for them. Hold calls it when it was not
+// called before.
+func (g *Gateway) Prepare(ctx context.Context) error {
+	if g.dst == nil || g.cur.Load() == g.dst {
+		return nil
+	}
+	if err := g.dst.refresh(ctx); err != nil {
+		return err
+	}
+	if err := g.dst.prewarm(ctx); err != nil {
+		return fmt.Errorf("xsync/proxy: connecting to the destination: %w", err)
+	}
+	g.prepared.Store(true)
+	return nil
 }
 
 // Holding reports whether writes are held, and since when.

@@ -118,6 +118,11 @@ func (f *gatewayFlags) run(ctx context.Context, env *cliEnv, log *slog.Logger) e
 		if err != nil {
 			return err
 		}
+		// Connect to the target now: a hold then waits for nothing but the
+		// writes in flight.
+		if err := g.Prepare(ctx); err != nil {
+			log.Warn("gateway: cannot connect to the target yet (the cutover will retry)", "err", err)
+		}
 		// Learn the cutover's state before the first client: a gateway started
 		// during a hold or after the cutover must not write to the source.
 		if err := fl.Poll(ctx); err != nil {

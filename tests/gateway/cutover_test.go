@@ -200,7 +200,11 @@ func TestCutoverUnderLoad(t *testing.T) {
 		}
 	}
 	t.Logf("%d acknowledged writes by %d clients (%d errors), %.0f writes/s", total, numClients, errs, float64(total)/(2*phase+cutEnd.Sub(cutStart)).Seconds())
-	reportPause(t, ws, cutStart, cutEnd)
+	in := co.Info()
+	t.Logf("hold: %v from the XSYNC CUTOVER call (connections to the destination opened before it), lasted %v",
+		in.HeldAt.Sub(cutStart).Round(time.Millisecond), in.ReleasedAt.Sub(in.HeldAt).Round(time.Millisecond))
+	reportPause(t, ws, in.HeldAt, in.ReleasedAt, "the hold")
+	reportPause(t, ws, cutStart, cutEnd, "the XSYNC CUTOVER call")
 }
 
 // sameReversed reports whether got (LRANGE of an LPUSHed list) is want reversed.
@@ -219,7 +223,7 @@ func sameReversed(got, want []string) bool {
 // reportPause logs the write pause the clients saw: per client, the longest
 // command that overlapped the cutover; then p50/p99/max over the clients, and
 // the latency of every command outside the cutover for comparison.
-func reportPause(t *testing.T, ws []*writer, from, to time.Time) {
+func reportPause(t *testing.T, ws []*writer, from, to time.Time, what string) {
 	t.Helper()
 	var pauses, normal []time.Duration
 	for _, w := range ws {
@@ -240,10 +244,10 @@ func reportPause(t *testing.T, ws []*writer, from, to time.Time) {
 		sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
 		return s[min(len(s)-1, int(q*float64(len(s))))]
 	}
-	t.Logf("write pause seen by the clients (longest command overlapping the cutover, per client): p50 %v, p99 %v, max %v",
-		p(pauses, 0.5).Round(10*time.Microsecond), p(pauses, 0.99).Round(10*time.Microsecond), p(pauses, 1).Round(10*time.Microsecond))
-	t.Logf("command latency outside the cutover: p50 %v, p99 %v, max %v (%d commands)",
-		p(normal, 0.5).Round(time.Microsecond), p(normal, 0.99).Round(time.Microsecond), p(normal, 1).Round(time.Microsecond), len(normal))
+	t.Logf("pause seen by the clients (per client, its longest command overlapping %s): p50 %v, p99 %v, max %v",
+		what, p(pauses, 0.5).Round(10*time.Microsecond), p(pauses, 0.99).Round(10*time.Microsecond), p(pauses, 1).Round(10*time.Microsecond))
+	t.Logf("command latency outside %s: p50 %v, p99 %v, max %v (%d commands)",
+		what, p(normal, 0.5).Round(time.Microsecond), p(normal, 0.99).Round(time.Microsecond), p(normal, 1).Round(time.Microsecond), len(normal))
 }
 
 // sourceData summarizes the workload's keys on the source.
