@@ -14,6 +14,7 @@ import (
 
 	"github.com/xsync/xsync/replicator"
 	"github.com/xsync/xsync/replicator/conn"
+	"github.com/xsync/xsync/resp"
 )
 
 // CutoverState is where a cutover stands, as INFO xsync reports it (cutover_state).
@@ -71,6 +72,8 @@ type CutoverConfig struct {
 	Logger *slog.Logger
 	// Now is the clock. Default time.Now.
 	Now func() time.Time
+
+	offsets *offsetReader // the default SourceOffset
 }
 
 func (c *CutoverConfig) validate() error {
@@ -81,8 +84,8 @@ func (c *CutoverConfig) validate() error {
 		c.Timeout = 30 * time.Second
 	}
 	if c.SourceOffset == nil {
-		o := c.SourceConn
-		c.SourceOffset = func(ctx context.Context, addr string) (int64, error) { return masterOffset(ctx, o, addr) }
+		c.offsets = &offsetReader{o: c.SourceConn, conns: map[string]*conn.Conn{}}
+		c.SourceOffset = c.offsets.read
 	}
 	if c.FollowerTTL <= 0 {
 		c.FollowerTTL = 3 * time.Second
@@ -171,6 +174,10 @@ func (c *Cutover) Run(ctx context.Context, timeout time.Duration) (CutoverResult
 			c.rollback(err, c.cfg.Now())
 			return CutoverResult{}, err
 		}
+	}
+	if c.cfg.offsets != nil {
+		// Connect to the source masters now: after the hold only INFO is sent.
+		_, _ = c.sourceOffsets(ctx, c.cfg.Status().Shards)
 	}
 	start := c.cfg.Now()
 	c.mu.Lock()
@@ -380,17 +387,52 @@ func (c *Cutover) Info() CutoverInfo {
 		HeldAt: c.heldAt, ReleasedAt: c.heldAt.Add(c.pause)}
 }
 
-// masterOffset reads master_repl_offset of addr, or of its master when addr is a
-// replica.
-func masterOffset(ctx context.Context, o conn.Options, addr string) (int64, error) {
-	for range 2 {
-		o.Addr = addr
-		c, err := conn.Dial(ctx, o)
-		if err != nil {
-			return 0, err
+// offsetReader reads master offsets over connections it keeps for the life of
+// the process (one per source master; a dial under load would lengthen the pause).
+type offsetReader struct {
+	o     conn.Options
+	mu    sync.Mutex
+	conns map[string]*conn.Conn
+}
+
+func (r *offsetReader) do(ctx context.Context, addr string) (resp.Value, error) {
+	r.mu.Lock()
+	c := r.conns[addr]
+	delete(r.conns, addr) // owned by this call meanwhile
+	r.mu.Unlock()
+	var v resp.Value
+	var err error
+	if c != nil { // kept from an earlier call: it may have been closed since
+		if v, err = c.Do(ctx, "INFO", "replication"); err != nil {
+			c.Close()
+			c = nil
 		}
-		v, err := c.Do(ctx, "INFO", "replication")
-		c.Close()
+	}
+	if c == nil {
+		o := r.o
+		o.Addr = addr
+		if c, err = conn.Dial(ctx, o); err != nil {
+			return resp.Value{}, err
+		}
+		if v, err = c.Do(ctx, "INFO", "replication"); err != nil {
+			c.Close()
+			return v, err
+		}
+	}
+	r.mu.Lock()
+	if old := r.conns[addr]; old != nil {
+		old.Close()
+	}
+	r.conns[addr] = c
+	r.mu.Unlock()
+	return v, nil
+}
+
+// read returns master_repl_offset of addr, or of its master when addr is a
+// replica.
+func (r *offsetReader) read(ctx context.Context, addr string) (int64, error) {
+	for range 2 {
+		v, err := r.do(ctx, addr)
 		if err != nil {
 			return 0, fmt.Errorf("xsync/proxy: INFO replication on %s: %w", addr, err)
 		}
