@@ -70,6 +70,7 @@ type fullSyncResult struct {
 	bytes        int64 // snapshot bytes read (fullsync_bytes_done)
 	xsyncCPU     time.Duration
 	allCPU       time.Duration // xsync + every redis-server (sources with their fork children, destinations)
+	otherCPU     time.Duration // every other process on the machine (the bench itself included)
 	perProcCPU   map[string]time.Duration
 	peakRSSKiB   int64
 	dstKeys      int64 // destination keys without xsync's own
@@ -105,6 +106,7 @@ func (b *bench) runFullSync(ctx context.Context, srcKeys int64) (*fullSyncResult
 		names = append(names, "dest "+s.addr())
 	}
 	before := cpu.sample()
+	busy0 := machineBusy()
 	args := []string{"sync", "--source", b.src.url(), "--target", b.dst.url(),
 		"--admin", b.adminAddr(), "--progress", "off", "--log-file", filepath.Join(b.dir, "xsync.log")}
 	args = append(args, strings.Fields(b.cfg.xsyncArgs)...)
@@ -115,6 +117,8 @@ func (b *bench) runFullSync(ctx context.Context, srcKeys int64) (*fullSyncResult
 		return nil, err
 	}
 	b.xsync = p
+	stopPerf := b.perfRecord("fullsync", p.Pid())
+	defer stopPerf()
 	cpu.add(p.Pid(), false)
 	names = append(names, "xsync")
 	before = append(before, 0)
@@ -151,9 +155,12 @@ func (b *bench) runFullSync(ctx context.Context, srcKeys int64) (*fullSyncResult
 	}
 	r.seconds = time.Since(start).Seconds()
 	xcpu, _ := cpuTime(p.Pid(), false)
+	stopPerf()
+	stopPerf = func() {}
 	r.peakRSSKiB, _ = statusKB(p.Pid(), "VmHWM")
 	noBgsave(ctx, b.src.nodes)
 	after := cpu.sample()
+	busy1 := machineBusy()
 	after[len(after)-1] = xcpu
 	d := diff(before, after)
 	for i, n := range names {
@@ -161,17 +168,26 @@ func (b *bench) runFullSync(ctx context.Context, srcKeys int64) (*fullSyncResult
 	}
 	r.xsyncCPU = xcpu
 	r.allCPU = sum(d)
+	r.otherCPU = max(0, busy1-busy0-r.allCPU)
 	r.keys = x.int("fullsync_keys_done")
 	r.bytes = x.int("fullsync_bytes_done")
-	dst, err := b.dst.dbsize(ctx)
-	if err != nil {
-		return nil, err
+	// xsync writes its watermark keys now and then: count again when one came
+	// between DBSIZE and the SCAN.
+	for try := 0; try < 3; try++ {
+		dst, err := b.dst.dbsize(ctx)
+		if err != nil {
+			return nil, err
+		}
+		r.internalKeys, err = b.countInternal(ctx)
+		if err != nil {
+			return nil, err
+		}
+		r.dstKeys = dst - r.internalKeys
+		if r.dstKeys == srcKeys {
+			break
+		}
+		time.Sleep(time.Second)
 	}
-	r.internalKeys, err = b.countInternal(ctx)
-	if err != nil {
-		return nil, err
-	}
-	r.dstKeys = dst - r.internalKeys
 	if r.dstKeys != srcKeys {
 		b.logf("WARNING: destination has %d keys (+%d of xsync's own), source %d", r.dstKeys, r.internalKeys, srcKeys)
 	}

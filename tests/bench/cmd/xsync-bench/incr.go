@@ -127,10 +127,19 @@ func (b *bench) runLoad(ctx context.Context, rate int, dur time.Duration, keys [
 	t0 := time.Now()
 	adm := b.admin()
 	defer adm.Close()
+	lastLog := time.Now()
 	for {
 		x, err := b.xsyncInfo(ctx, adm)
 		if err == nil && x.synced(len(b.src.nodes)) {
 			break
+		}
+		if err == nil && time.Since(lastLog) > 2*time.Second {
+			lastLog = time.Now()
+			line := ""
+			for i, sh := range x.shards {
+				line += fmt.Sprintf(" shard%d received=%s applied=%s lag_bytes=%s;", i, sh["received_offset"], sh["applied_offset"], sh["lag_bytes"])
+			}
+			b.logf("    draining %.0fs:%s", time.Since(t0).Seconds(), line)
 		}
 		if b.xsync.Exited() {
 			return st, fmt.Errorf("bench: xsync exited: %v", b.xsync.err)
@@ -223,7 +232,8 @@ func writeAt(ctx context.Context, addr string, rate float64, keys []string, valu
 
 // probe measures end-to-end lag until ctx is done: SET probe:<n> on its source master
 // (the write is done when the source acknowledges it), then GET it from its
-// destination master every 200µs until it is there; 10 ms between probes.
+// destination master every 200µs until it is there (30 s at most); 10 ms between
+// probes. A probe over 1 s is logged.
 func (b *bench) probe(ctx context.Context) ([]time.Duration, error) {
 	var lats []time.Duration
 	for n := 0; ctx.Err() == nil; n++ {
@@ -237,17 +247,22 @@ func (b *bench) probe(ctx context.Context) ([]time.Duration, error) {
 			}
 			return lats, fmt.Errorf("bench: probe SET: %w", err)
 		}
+		acked := time.Now()
 		for {
 			v, err := dst.c.Exists(context.Background(), k).Result()
 			if err != nil {
 				return lats, fmt.Errorf("bench: probe GET: %w", err)
 			}
 			if v == 1 {
-				lats = append(lats, time.Since(t0))
+				lat := time.Since(t0)
+				lats = append(lats, lat)
+				if lat > time.Second {
+					b.logf("    probe %s (slot %d, source %s, destination %s): %s (the source acknowledged the SET after %s)", k, sl, src.addr(), dst.addr(), lat, acked.Sub(t0))
+				}
 				break
 			}
-			if time.Since(t0) > 5*time.Second {
-				// Counted as 5 s: far over any target; the step fails.
+			if time.Since(t0) > 30*time.Second {
+				b.logf("    probe %s (slot %d, source %s, destination %s) not on the destination after 30s", k, sl, src.addr(), dst.addr())
 				lats = append(lats, time.Since(t0))
 				break
 			}

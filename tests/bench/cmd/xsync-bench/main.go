@@ -45,6 +45,7 @@ type config struct {
 	keep                  bool
 	noNative, noRestore   bool
 	noIncr                bool
+	perfDir               string
 }
 
 type bench struct {
@@ -86,6 +87,7 @@ func main() {
 	flag.BoolVar(&c.noNative, "skip-native", false, "skip the native replication reference")
 	flag.BoolVar(&c.noRestore, "skip-restore", false, "skip the RESTORE ceiling reference")
 	flag.BoolVar(&c.noIncr, "skip-incremental", false, "skip the incremental part")
+	flag.StringVar(&c.perfDir, "perf", "", "record xsync with `perf record -g` during the full sync and the half-rate run into this directory")
 	flag.Parse()
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -201,7 +203,10 @@ func (b *bench) run(ctx context.Context) error {
 			rep.maxRate = good
 			half := good.target / 2
 			b.logf("incremental: lag at half the max rate, %d/s for %s", half, b.cfg.lagDur)
-			if rep.half, err = b.runLoad(ctx, half, b.cfg.lagDur, keys); err != nil {
+			stopPerf := b.perfRecord("incremental", b.xsync.Pid())
+			rep.half, err = b.runLoad(ctx, half, b.cfg.lagDur, keys)
+			stopPerf()
+			if err != nil {
 				return err
 			}
 			b.logStep(rep.half)
@@ -237,6 +242,8 @@ func (b *bench) fill(ctx context.Context) error {
 	}
 	return first
 }
+
+func osStderr() *os.File { return os.Stderr }
 
 func trim(s string) string {
 	for len(s) > 0 && (s[len(s)-1] == '\n' || s[len(s)-1] == '\r') {

@@ -12,6 +12,7 @@ import (
 type nativeResult struct {
 	seconds float64 // REPLICAOF until every replica is up, not loading, not syncing
 	allCPU  time.Duration
+	other   time.Duration // every other process on the machine
 	keys    int64
 }
 
@@ -38,6 +39,7 @@ func (b *bench) runNative(ctx context.Context, srcKeys int64) (*nativeResult, er
 		cpu.add(s.p.Pid(), true)
 	}
 	before := cpu.sample()
+	busy0 := machineBusy()
 	start := time.Now()
 	for i, s := range reps {
 		if err := s.c.Do(ctx, "REPLICAOF", "127.0.0.1", strconv.Itoa(b.src.nodes[i].port)).Err(); err != nil {
@@ -63,6 +65,7 @@ func (b *bench) runNative(ctx context.Context, srcKeys int64) (*nativeResult, er
 	r := &nativeResult{seconds: time.Since(start).Seconds()}
 	noBgsave(ctx, b.src.nodes)
 	r.allCPU = sum(diff(before, cpu.sample()))
+	r.other = max(0, machineBusy()-busy0-r.allCPU)
 	for _, s := range reps {
 		n, err := s.c.DBSize(ctx).Result()
 		if err != nil {

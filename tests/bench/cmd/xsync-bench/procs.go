@@ -180,3 +180,23 @@ func statusKB(pid int, field string) (int64, error) {
 	}
 	return 0, fmt.Errorf("bench: no %s in /proc/%d/status", field, pid)
 }
+
+// machineBusy returns the CPU time the whole machine spent outside idle and iowait
+// (first line of /proc/stat), to tell how much other processes disturbed a phase.
+func machineBusy() time.Duration {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	f := strings.Fields(line)
+	var ticks int64
+	for i, v := range f[1:] {
+		if i == 3 || i == 4 || i >= 8 { // idle, iowait; guest times are in user already
+			continue
+		}
+		n, _ := strconv.ParseInt(v, 10, 64)
+		ticks += n
+	}
+	return time.Duration(ticks) * time.Second / clkTck
+}

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"runtime"
 	"slices"
 	"strings"
 	"time"
@@ -100,18 +101,20 @@ func (r *report) print(w io.Writer) {
 		names = append(names, n)
 	}
 	slices.Sort(names)
+	fmt.Fprintf(w, "other processes on the machine during the full sync: %.2f CPU-s (%.0f%% of %d CPUs; includes the bench)\n",
+		f.otherCPU.Seconds(), 100*f.otherCPU.Seconds()/f.seconds/float64(runtime.NumCPU()), runtime.NumCPU())
 	fmt.Fprintf(w, "CPU seconds during the full sync:")
 	for _, n := range names {
 		fmt.Fprintf(w, " %s %.2f;", n, f.perProcCPU[n].Seconds())
 	}
 	fmt.Fprintln(w)
 	if r.restore != nil {
-		fmt.Fprintf(w, "RESTORE ceiling: %d keys, %.1f MB of payloads in %.2f s; destination CPU %.2f s\n",
-			r.restore.keys, float64(r.restore.bytes)/1e6, r.restore.seconds, r.restore.allCPU.Seconds())
+		fmt.Fprintf(w, "RESTORE ceiling: %d keys, %.1f MB of payloads in %.2f s; destination CPU %.2f s; other processes %.2f CPU-s (bench included)\n",
+			r.restore.keys, float64(r.restore.bytes)/1e6, r.restore.seconds, r.restore.allCPU.Seconds(), r.restore.other.Seconds())
 	}
 	if r.native != nil {
-		fmt.Fprintf(w, "native replication: %d keys in %.2f s; CPU (3 sources incl. fork children + 3 replicas) %.2f s\n",
-			r.native.keys, r.native.seconds, r.native.allCPU.Seconds())
+		fmt.Fprintf(w, "native replication: %d keys in %.2f s; CPU (3 sources incl. fork children + 3 replicas) %.2f s; other processes %.2f CPU-s\n",
+			r.native.keys, r.native.seconds, r.native.allCPU.Seconds(), r.native.other.Seconds())
 	}
 	if len(r.steps) > 0 {
 		fmt.Fprintln(w, "incremental steps (SET, pipelined, over the 3 source masters):")

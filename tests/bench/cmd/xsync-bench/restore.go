@@ -29,6 +29,7 @@ type restoreResult struct {
 	bytes   int64 // payload bytes sent
 	dumpSec float64
 	allCPU  time.Duration // the destination servers during the RESTOREs
+	other   time.Duration // every other process on the machine (the bench's writers included)
 }
 
 // dumpAll reads every key of the source with SCAN, DUMP and PTTL (not timed).
@@ -100,6 +101,7 @@ func (b *bench) runRestore(ctx context.Context, keys []dumped) (*restoreResult, 
 		cpu.add(s.p.Pid(), true)
 	}
 	before := cpu.sample()
+	busy0 := machineBusy()
 	start := time.Now()
 	errs := make(chan error, len(b.dst.nodes))
 	for i, s := range b.dst.nodes {
@@ -113,6 +115,7 @@ func (b *bench) runRestore(ctx context.Context, keys []dumped) (*restoreResult, 
 	}
 	r.seconds = time.Since(start).Seconds()
 	r.allCPU = sum(diff(before, cpu.sample()))
+	r.other = max(0, machineBusy()-busy0-r.allCPU)
 	if first != nil {
 		return nil, first
 	}

@@ -1,0 +1,40 @@
+package main
+
+import (
+	"fmt"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"syscall"
+	"time"
+)
+
+// perfRecord samples pid's stacks with `perf record -g` into dir/name.data until the
+// returned stop is called (opt-in: --perf DIR; perf costs the process a few percent).
+// Read the result with `perf report -i DIR/NAME.data --no-children`.
+func (b *bench) perfRecord(name string, pid int) (stop func()) {
+	if b.cfg.perfDir == "" {
+		return func() {}
+	}
+	bin, err := exec.LookPath("perf")
+	if err != nil {
+		b.logf("--perf: %v", err)
+		return func() {}
+	}
+	out := filepath.Join(b.cfg.perfDir, name+".data")
+	p, err := b.procs.start("perf "+name, filepath.Join(b.dir, "perf-"+name+".log"), bin,
+		"record", "-F", "499", "-g", "-o", out, "-p", strconv.Itoa(pid))
+	if err != nil {
+		b.logf("--perf: %v", err)
+		return func() {}
+	}
+	return func() {
+		_ = syscall.Kill(p.Pid(), syscall.SIGINT)
+		select {
+		case <-p.done:
+		case <-time.After(30 * time.Second):
+			p.stop(time.Second)
+		}
+		fmt.Fprintf(osStderr(), "perf profile of %s: perf report -i %s --no-children\n", name, out)
+	}
+}
