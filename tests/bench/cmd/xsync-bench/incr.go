@@ -20,8 +20,9 @@ type loadStep struct {
 	target     int     // commands per second asked for
 	achieved   float64 // commands acknowledged by the sources per second
 	probes     []time.Duration
-	maxLagSec  float64 // highest INFO xsync lag_seconds seen
-	maxLagByte int64   // highest INFO xsync lag_bytes seen
+	native     []time.Duration // the same probes on native replicas, when attached
+	maxLagSec  float64         // highest INFO xsync lag_seconds seen
+	maxLagByte int64           // highest INFO xsync lag_bytes seen
 	lagSecs    []float64
 	xsyncCPU   time.Duration
 	elapsed    time.Duration
@@ -29,11 +30,13 @@ type loadStep struct {
 	ok         bool
 }
 
-func (s *loadStep) pct(p float64) time.Duration {
-	if len(s.probes) == 0 {
+func (s *loadStep) pct(p float64) time.Duration { return pct(s.probes, p) }
+
+func pct(d []time.Duration, p float64) time.Duration {
+	if len(d) == 0 {
 		return 0
 	}
-	v := slices.Clone(s.probes)
+	v := slices.Clone(d)
 	slices.Sort(v)
 	return v[min(len(v)-1, int(p*float64(len(v))))]
 }
@@ -60,7 +63,7 @@ func (b *bench) writerKeys(perNode int) [][]string {
 // runLoad writes SET key <value> at rate commands per second in total, spread over the
 // source masters, pipelined (one connection per master), for dur; meanwhile a probe
 // writes a key to the source and polls the destination until it appears.
-func (b *bench) runLoad(ctx context.Context, rate int, dur time.Duration, keys [][]string) (*loadStep, error) {
+func (b *bench) runLoad(ctx context.Context, rate int, dur time.Duration, keys [][]string, natives []*server) (*loadStep, error) {
 	st := &loadStep{target: rate}
 	lctx, cancel := context.WithTimeout(ctx, dur)
 	defer cancel()
@@ -82,8 +85,8 @@ func (b *bench) runLoad(ctx context.Context, rate int, dur time.Duration, keys [
 	wg.Add(2)
 	go func() {
 		defer wg.Done()
-		lats, err := b.probe(lctx)
-		st.probes = lats
+		lats, nat, err := b.probe(lctx, natives)
+		st.probes, st.native = lats, nat
 		if err != nil {
 			errs <- err
 		}
@@ -230,47 +233,62 @@ func writeAt(ctx context.Context, addr string, rate float64, keys []string, valu
 	}
 }
 
-// probe measures end-to-end lag until ctx is done: SET probe:<n> on its source master
-// (the write is done when the source acknowledges it), then GET it from its
-// destination master every 200µs until it is there (30 s at most); 10 ms between
-// probes. A probe over 1 s is logged.
-func (b *bench) probe(ctx context.Context) ([]time.Duration, error) {
-	var lats []time.Duration
+// probe measures end-to-end lag until ctx is done: SET probe:<n> on its source master,
+// then EXISTS on its destination master (and on the native replica of that source
+// master, when natives is set) every 200µs until it is there (30 s at most);
+// 10 ms between probes. A probe over 1 s is logged. The lag counts from before
+// the SET.
+func (b *bench) probe(ctx context.Context, natives []*server) (lats, nat []time.Duration, err error) {
 	for n := 0; ctx.Err() == nil; n++ {
 		k := "probe:" + strconv.Itoa(n)
 		sl := slots.SlotString(k)
-		src, dst := b.src.nodes[b.src.owner[sl]], b.dst.nodes[b.dst.owner[sl]]
+		si := b.src.owner[sl]
+		src, dst := b.src.nodes[si], b.dst.nodes[b.dst.owner[sl]]
 		t0 := time.Now()
 		if err := src.c.Set(ctx, k, t0.UnixNano(), 0).Err(); err != nil {
 			if ctx.Err() != nil {
 				break
 			}
-			return lats, fmt.Errorf("bench: probe SET: %w", err)
+			return lats, nat, fmt.Errorf("bench: probe SET: %w", err)
 		}
 		acked := time.Now()
-		for {
-			v, err := dst.c.Exists(context.Background(), k).Result()
-			if err != nil {
-				return lats, fmt.Errorf("bench: probe GET: %w", err)
-			}
-			if v == 1 {
-				lat := time.Since(t0)
-				lats = append(lats, lat)
-				if lat > time.Second {
-					b.logf("    probe %s (slot %d, source %s, destination %s): %s (the source acknowledged the SET after %s)", k, sl, src.addr(), dst.addr(), lat, acked.Sub(t0))
+		var seen, seenNative time.Duration
+		for seen == 0 || (natives != nil && seenNative == 0) {
+			if seen == 0 {
+				v, err := dst.c.Exists(context.Background(), k).Result()
+				if err != nil {
+					return lats, nat, fmt.Errorf("bench: probe EXISTS: %w", err)
 				}
-				break
+				if v == 1 {
+					seen = time.Since(t0)
+				}
+			}
+			if natives != nil && seenNative == 0 {
+				v, err := natives[si].c.Exists(context.Background(), k).Result()
+				if err != nil {
+					return lats, nat, fmt.Errorf("bench: probe EXISTS on a native replica: %w", err)
+				}
+				if v == 1 {
+					seenNative = time.Since(t0)
+				}
 			}
 			if time.Since(t0) > 30*time.Second {
-				b.logf("    probe %s (slot %d, source %s, destination %s) not on the destination after 30s", k, sl, src.addr(), dst.addr())
-				lats = append(lats, time.Since(t0))
+				b.logf("    probe %s (slot %d, source %s, destination %s) not everywhere after 30s", k, sl, src.addr(), dst.addr())
+				seen, seenNative = max(seen, time.Since(t0)), max(seenNative, time.Since(t0))
 				break
 			}
 			time.Sleep(200 * time.Microsecond)
 		}
+		lats = append(lats, seen)
+		if natives != nil {
+			nat = append(nat, seenNative)
+		}
+		if seen > time.Second {
+			b.logf("    probe %s (slot %d, source %s, destination %s): %s (the source acknowledged the SET after %s)", k, sl, src.addr(), dst.addr(), seen, acked.Sub(t0))
+		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	return lats, nil
+	return lats, nat, nil
 }
 
 // findMaxRate steps the rate up (×2 while lag stays under 1 s), then bisects between
@@ -279,7 +297,7 @@ func (b *bench) findMaxRate(ctx context.Context, keys [][]string) (good *loadSte
 	rate := b.cfg.incrStart
 	var bad int
 	for bad == 0 {
-		st, err := b.runLoad(ctx, rate, b.cfg.stepDur, keys)
+		st, err := b.runLoad(ctx, rate, b.cfg.stepDur, keys, nil)
 		if err != nil {
 			return good, steps, err
 		}
@@ -306,7 +324,7 @@ func (b *bench) findMaxRate(ctx context.Context, keys [][]string) (good *loadSte
 	}
 	for i := 0; i < b.cfg.bisect && bad-lo > lo/10; i++ {
 		mid := (lo + bad) / 2
-		st, err := b.runLoad(ctx, mid, b.cfg.stepDur, keys)
+		st, err := b.runLoad(ctx, mid, b.cfg.stepDur, keys, nil)
 		if err != nil {
 			return good, steps, err
 		}

@@ -203,8 +203,21 @@ func (b *bench) run(ctx context.Context) error {
 			rep.maxRate = good
 			half := good.target / 2
 			b.logf("incremental: lag at half the max rate, %d/s for %s", half, b.cfg.lagDur)
+			var natives []*server
+			if !b.cfg.noNative {
+				// The reference: native replicas probed with the same probes
+				// under the same load.
+				natives, err = b.startReplicas(ctx)
+				defer stopReplicas(natives)
+				if err != nil {
+					return err
+				}
+				if _, err := b.attachReplicas(ctx, natives); err != nil {
+					return err
+				}
+			}
 			stopPerf := b.perfRecord("incremental", b.xsync.Pid())
-			rep.half, err = b.runLoad(ctx, half, b.cfg.lagDur, keys)
+			rep.half, err = b.runLoad(ctx, half, b.cfg.lagDur, keys, natives)
 			stopPerf()
 			if err != nil {
 				return err

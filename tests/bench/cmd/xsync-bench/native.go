@@ -17,52 +17,25 @@ type nativeResult struct {
 }
 
 func (b *bench) runNative(ctx context.Context, srcKeys int64) (*nativeResult, error) {
-	var reps []*server
-	defer func() {
-		for _, s := range reps {
-			s.c.Close()
-			s.p.stop(5 * time.Second)
-		}
-	}()
-	for i := range b.src.nodes {
-		s, err := b.startServer(ctx, b.cfg.base+20+i)
-		if err != nil {
-			return nil, err
-		}
-		reps = append(reps, s)
-	}
 	var cpu cpuSet
 	for _, s := range b.src.nodes {
 		cpu.add(s.p.Pid(), true)
+	}
+	reps, err := b.startReplicas(ctx)
+	defer stopReplicas(reps)
+	if err != nil {
+		return nil, err
 	}
 	for _, s := range reps {
 		cpu.add(s.p.Pid(), true)
 	}
 	before := cpu.sample()
 	busy0 := machineBusy()
-	start := time.Now()
-	for i, s := range reps {
-		if err := s.c.Do(ctx, "REPLICAOF", "127.0.0.1", strconv.Itoa(b.src.nodes[i].port)).Err(); err != nil {
-			return nil, fmt.Errorf("bench: REPLICAOF: %w", err)
-		}
+	secs, err := b.attachReplicas(ctx, reps)
+	if err != nil {
+		return nil, err
 	}
-	for _, s := range reps {
-		for {
-			info, err := s.c.Info(ctx, "replication", "persistence").Result()
-			if err == nil && infoField(info, "master_link_status") == "up" &&
-				infoField(info, "master_sync_in_progress") == "0" && infoField(info, "loading") == "0" {
-				break
-			}
-			if ctx.Err() != nil {
-				return nil, ctx.Err()
-			}
-			if time.Since(start) > b.cfg.timeout {
-				return nil, fmt.Errorf("bench: native replica %s not in sync after %s", s.addr(), b.cfg.timeout)
-			}
-			time.Sleep(10 * time.Millisecond)
-		}
-	}
-	r := &nativeResult{seconds: time.Since(start).Seconds()}
+	r := &nativeResult{seconds: secs}
 	noBgsave(ctx, b.src.nodes)
 	r.allCPU = sum(diff(before, cpu.sample()))
 	r.other = max(0, machineBusy()-busy0-r.allCPU)
@@ -77,4 +50,52 @@ func (b *bench) runNative(ctx context.Context, srcKeys int64) (*nativeResult, er
 		b.logf("WARNING: native replicas hold %d keys, source %d", r.keys, srcKeys)
 	}
 	return r, nil
+}
+
+// startReplicas starts one empty standalone redis-server per source master.
+func (b *bench) startReplicas(ctx context.Context) ([]*server, error) {
+	var reps []*server
+	for i := range b.src.nodes {
+		s, err := b.startServer(ctx, b.cfg.base+20+i)
+		if err != nil {
+			return reps, err
+		}
+		reps = append(reps, s)
+	}
+	return reps, nil
+}
+
+func stopReplicas(reps []*server) {
+	for _, s := range reps {
+		s.c.Close()
+		s.p.stop(5 * time.Second)
+	}
+}
+
+// attachReplicas sends REPLICAOF to every replica at once (replica i follows source
+// master i) and returns the seconds until all are up, not loading, not syncing.
+func (b *bench) attachReplicas(ctx context.Context, reps []*server) (float64, error) {
+	start := time.Now()
+	for i, s := range reps {
+		if err := s.c.Do(ctx, "REPLICAOF", "127.0.0.1", strconv.Itoa(b.src.nodes[i].port)).Err(); err != nil {
+			return 0, fmt.Errorf("bench: REPLICAOF: %w", err)
+		}
+	}
+	for _, s := range reps {
+		for {
+			info, err := s.c.Info(ctx, "replication", "persistence").Result()
+			if err == nil && infoField(info, "master_link_status") == "up" &&
+				infoField(info, "master_sync_in_progress") == "0" && infoField(info, "loading") == "0" {
+				break
+			}
+			if ctx.Err() != nil {
+				return 0, ctx.Err()
+			}
+			if time.Since(start) > b.cfg.timeout {
+				return 0, fmt.Errorf("bench: native replica %s not in sync after %s", s.addr(), b.cfg.timeout)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	return time.Since(start).Seconds(), nil
 }

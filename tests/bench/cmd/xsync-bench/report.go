@@ -81,8 +81,13 @@ func (r *report) print(w io.Writer) {
 		row("incremental max rate with lag < 1 s", fmt.Sprintf("below %d cmd/s", r.cfg.incrStart), "-", "-", "-", "-")
 	}
 	if h := r.half; h != nil {
-		row(fmt.Sprintf("end-to-end lag at half the max rate (%d cmd/s), p50 / p99", h.target),
-			ms(h.pct(0.5))+" / "+ms(h.pct(0.99)), fmt.Sprintf("%d probes, max %s", len(h.probes), ms(h.pct(1))), "-", "p99 < 100 ms", yesNo(h.pct(0.99) < 100*time.Millisecond))
+		ref, ratio := "-", "-"
+		if len(h.native) > 0 {
+			ref = fmt.Sprintf("%s / %s native replica", ms(pct(h.native, 0.5)), ms(pct(h.native, 0.99)))
+			ratio = fmt.Sprintf("%.1fx p99", float64(h.pct(0.99))/float64(max(1, pct(h.native, 0.99))))
+		}
+		row(fmt.Sprintf("end-to-end lag at half the max rate (%d cmd/s), p50 / p99 (max)", h.target),
+			ms(h.pct(0.5))+" / "+ms(h.pct(0.99))+" ("+ms(h.pct(1))+")", ref, ratio, "p99 < 100 ms", yesNo(h.pct(0.99) < 100*time.Millisecond))
 		ls := slices.Clone(h.lagSecs)
 		slices.Sort(ls)
 		if len(ls) > 0 {
@@ -125,6 +130,9 @@ func (r *report) print(w io.Writer) {
 			fmt.Fprintf(w, "  %7d/s asked, %8.0f/s achieved: probe p50 %s p99 %s max %s; INFO lag_seconds max %.3f; xsync %.2f cores; %s\n",
 				s.target, s.achieved, ms(s.pct(0.5)), ms(s.pct(0.99)), ms(s.pct(1)), s.maxLagSec,
 				s.xsyncCPU.Seconds()/s.elapsed.Seconds(), map[bool]string{true: "ok", false: "lag >= 1 s or rate not reached"}[s.ok])
+			if len(s.native) > 0 {
+				fmt.Fprintf(w, "           same probes on native replicas: p50 %s p99 %s max %s\n", ms(pct(s.native, 0.5)), ms(pct(s.native, 0.99)), ms(pct(s.native, 1)))
+			}
 		}
 	}
 }
