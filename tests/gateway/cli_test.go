@@ -1,0 +1,201 @@
+package gateway
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/xsync/xsync/internal/redistest"
+)
+
+// TestCLISyncGatewayAndSidecar runs the binary: 'xsync sync --gateway' and a
+// sidecar 'xsync gateway --control' polling its admin port. Clients write through
+// both; XSYNC CUTOVER switches both (cutover_followers:1); the destination holds
+// every acknowledged write; SIGTERM stops both with exit 0.
+func TestCLISyncGatewayAndSidecar(t *testing.T) {
+	bin := buildCLI(t)
+	src := redistest.StartCluster(t, redistest.ClusterOptions{Masters: 3})
+	dst := redistest.StartCluster(t, redistest.ClusterOptions{Masters: 3})
+	ctx := context.Background()
+	admin, gw, side := freeAddr(t), freeAddr(t), freeAddr(t)
+	syncCmd := startCLI(t, bin, "sync", "--source", src.URL(), "--target", dst.URL(), "--admin", admin,
+		"--gateway", gw, "--progress", "off", "--log-level", "warn")
+	sideCmd := startCLI(t, bin, "gateway", "--source", src.URL(), "--target", dst.URL(), "--listen", side,
+		"--control", admin, "--log-level", "warn")
+
+	ac := redis.NewClient(&redis.Options{Addr: admin, Protocol: 2, DisableIdentity: true, MaxRetries: -1})
+	defer ac.Close()
+	waitInfo(t, ac, func(info string) error {
+		if !strings.Contains(info, "state:stream\r\n") || !strings.Contains(info, "cutover_followers:1\r\n") {
+			return fmt.Errorf("not streaming with one follower yet")
+		}
+		return nil
+	})
+	var wg sync.WaitGroup
+	wctx, cancel := context.WithCancel(ctx)
+	acked := make([]int64, 4)
+	errs := make([]error, 4)
+	for i, addr := range []string{gw, side, gw, side} {
+		c := redis.NewClient(&redis.Options{Addr: addr, Protocol: 2 + i%2, DisableIdentity: true, MaxRetries: -1})
+		defer c.Close()
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for wctx.Err() == nil {
+				err := c.RPush(wctx, fmt.Sprintf("cli:%d", i), acked[i]).Err()
+				if err != nil {
+					if wctx.Err() == nil {
+						errs[i] = err
+					}
+					return
+				}
+				acked[i]++
+			}
+		}()
+	}
+	time.Sleep(time.Second)
+	reply, err := ac.Do(ctx, "XSYNC", "CUTOVER").Text()
+	if err != nil {
+		cancel()
+		wg.Wait()
+		t.Fatalf("XSYNC CUTOVER: %v", err)
+	}
+	t.Logf("XSYNC CUTOVER: %s", reply)
+	time.Sleep(time.Second)
+	cancel()
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("client %d: %v", i, err)
+		}
+	}
+	dc := dst.Client()
+	for i, n := range acked {
+		got, err := dc.LRange(ctx, fmt.Sprintf("cli:%d", i), 0, -1).Result()
+		if err != nil || int64(len(got)) != n {
+			t.Fatalf("cli:%d on the destination: %d elements (%v), %d acknowledged", i, len(got), err, n)
+		}
+		for j, v := range got {
+			if v != fmt.Sprint(j) {
+				t.Fatalf("cli:%d[%d] = %s", i, j, v)
+			}
+		}
+	}
+	if v, _ := dc.Get(ctx, "__xsync:cutover").Result(); v == "" {
+		t.Error("no cutover marker on the destination")
+	}
+	t.Logf("acknowledged RPUSHes per client: %v", acked)
+	for name, cmd := range map[string]*cliProc{"sync": syncCmd, "gateway": sideCmd} {
+		if err := cmd.stop(); err != nil {
+			t.Errorf("xsync %s after SIGTERM: %v\n%s", name, err, cmd.out.String())
+		}
+	}
+}
+
+func waitInfo(t *testing.T, c *redis.Client, ok func(string) error) {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		info, err := c.Info(context.Background(), "xsync").Result()
+		if err == nil {
+			err = ok(info)
+		}
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("INFO xsync: %v", err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+type cliProc struct {
+	cmd    *exec.Cmd
+	out    *syncBuffer
+	exited chan error
+}
+
+func startCLI(t *testing.T, bin string, args ...string) *cliProc {
+	t.Helper()
+	p := &cliProc{cmd: exec.Command(bin, args...), out: &syncBuffer{}, exited: make(chan error, 1)}
+	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { p.exited <- p.cmd.Wait() }()
+	t.Cleanup(func() {
+		if p.cmd.ProcessState == nil {
+			_ = p.cmd.Process.Kill()
+			<-p.exited
+		}
+		if t.Failed() {
+			t.Logf("xsync %s output:\n%s", args[0], p.out.String())
+		}
+	})
+	return p
+}
+
+func (p *cliProc) stop() error {
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		return err
+	}
+	select {
+	case err := <-p.exited:
+		p.exited <- err
+		return err
+	case <-time.After(10 * time.Second):
+		return fmt.Errorf("no exit within 10s of SIGTERM")
+	}
+}
+
+// buildCLI builds cmd/xsync into a temporary directory.
+func buildCLI(t *testing.T) string {
+	t.Helper()
+	goBin, err := exec.LookPath("go")
+	if err != nil {
+		goBin = "/usr/local/go/bin/go"
+	}
+	bin := filepath.Join(t.TempDir(), "xsync")
+	if out, err := exec.Command(goBin, "build", "-o", bin, "github.com/xsync/xsync/cmd/xsync").CombinedOutput(); err != nil {
+		t.Fatalf("go build ./cmd/xsync: %v\n%s", err, out)
+	}
+	return bin
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
