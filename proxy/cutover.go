@@ -154,9 +154,8 @@ func (c *Cutover) Run(ctx context.Context, timeout time.Duration) (CutoverResult
 		c.mu.Unlock()
 		return CutoverResult{}, errors.New("xsync/proxy: the cutover is already done")
 	}
-	c.running, c.state = true, CutoverHold
-	c.epoch++
-	epoch := c.epoch
+	c.running = true
+	epoch := c.epoch + 1 // published with the hold: followers hold from then on
 	c.mu.Unlock()
 	defer func() {
 		c.mu.Lock()
@@ -181,7 +180,7 @@ func (c *Cutover) Run(ctx context.Context, timeout time.Duration) (CutoverResult
 	}
 	start := c.cfg.Now()
 	c.mu.Lock()
-	c.heldAt = start
+	c.heldAt, c.state, c.epoch = start, CutoverHold, epoch
 	c.mu.Unlock()
 	log.Info("cutover: holding writes", "timeout", timeout)
 	res, err := c.run(ctx, timeout, epoch, start)

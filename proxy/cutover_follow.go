@@ -55,6 +55,7 @@ type Follower struct {
 	busy  bool // a Hold runs
 	c     *conn.Conn
 	wg    sync.WaitGroup
+	kick  chan struct{} // cap 1: poll now (a Hold finished)
 }
 
 // NewFollower checks cfg.
@@ -83,7 +84,7 @@ func NewFollower(cfg FollowerConfig, g *Gateway) (*Follower, error) {
 	}
 	cfg.Conn.Addr = cfg.Control
 	cfg.Conn.ReadTimeout = 5 * time.Second
-	return &Follower{cfg: cfg, g: g, state: FollowerOpen}, nil
+	return &Follower{cfg: cfg, g: g, state: FollowerOpen, kick: make(chan struct{}, 1)}, nil
 }
 
 // State returns the follower's state.
@@ -115,6 +116,7 @@ func (f *Follower) Run(ctx context.Context) error {
 		case <-ctx.Done():
 			return nil
 		case <-t.C:
+		case <-f.kick: // report "held" at once: the cutover waits for it
 		}
 	}
 }
@@ -177,6 +179,10 @@ func (f *Follower) act(ctx context.Context, main CutoverState, epoch int64) {
 				return
 			}
 			f.state = FollowerHeld
+			select {
+			case f.kick <- struct{}{}:
+			default:
+			}
 		}()
 	case CutoverDone:
 		f.epoch = epoch

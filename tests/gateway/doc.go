@@ -6,6 +6,8 @@
 //     CUTOVER on the admin port in the middle; every acknowledged INCR, LPUSH and
 //     SET is on the destination exactly once and the source gets nothing after the
 //     switch; the write pause the clients saw is logged (p50/p99/max).
+//   - TestCLISyncGatewayAndSidecar: the binary: xsync sync --gateway and a sidecar
+//     xsync gateway --control following its cutover.
 //   - TestBenchmark (XSYNC_BENCH=1): redis-benchmark through the gateway and
 //     straight to a node; see docs/gateway.md.
 //
