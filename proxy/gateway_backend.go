@@ -80,6 +80,10 @@ func (be *backend) send(r *request) {
 		r.fail(err.Error())
 		return
 	}
+	if be.gw.ctx.Err() != nil {
+		r.fail("ERR xsync gateway: shutting down")
+		return
+	}
 	if r.block {
 		be.runBlocking(r, addr)
 		return
