@@ -279,3 +279,71 @@ func waitFor(t *testing.T, what string, f func() bool) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+// TestGatewayBlockingAndPubSubAcrossSwitch: a BLPOP blocked on the source at the
+// hold is unblocked, held and run again on the destination, where the RPUSH made
+// after the switch wakes it; a subscriber is disconnected at the switch and
+// go-redis subscribes again, on the destination.
+func TestGatewayBlockingAndPubSubAcrossSwitch(t *testing.T) {
+	src := redistest.StartCluster(t, redistest.ClusterOptions{Masters: 3})
+	dst := redistest.StartCluster(t, redistest.ClusterOptions{Masters: 3})
+	ctx := context.Background()
+	g := startGateway(t, GatewayConfig{Source: Backend{Seeds: src.Addrs()}, Target: Backend{Seeds: dst.Addrs()}})
+	c, pusher := gwClient(t, g.Addr(), 2, ""), gwClient(t, g.Addr(), 3, "")
+
+	popped := make(chan []string, 1)
+	go func() {
+		v, err := c.BLPop(ctx, 20*time.Second, "bq").Result()
+		if err != nil {
+			t.Errorf("BLPOP: %v", err)
+		}
+		popped <- v
+	}()
+	sub := gwClient(t, g.Addr(), 3, "").Subscribe(ctx, "ch")
+	defer sub.Close()
+	if _, err := sub.Receive(ctx); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(100 * time.Millisecond) // BLPOP blocked on the source
+
+	if err := g.Hold(ctx); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "BLPOP held", func() bool { return g.Held() == 1 })
+	if err := g.Switch(); err != nil {
+		t.Fatal(err)
+	}
+	if err := pusher.RPush(ctx, "bq", "after").Err(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case v := <-popped:
+		if len(v) != 2 || v[1] != "after" {
+			t.Fatalf("BLPOP = %v", v)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("BLPOP did not return after the switch")
+	}
+	if n, _ := src.Client().Exists(ctx, "bq").Result(); n != 0 {
+		t.Error("the RPUSH reached the source")
+	}
+	// The subscriber comes back on the destination: a PUBLISH on a destination
+	// node reaches it.
+	msgs := sub.Channel()
+	deadline := time.After(10 * time.Second)
+	for {
+		if err := dst.Client().Publish(ctx, "ch", "hello").Err(); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case m := <-msgs:
+			if m.Payload != "hello" {
+				t.Fatalf("message %v", m)
+			}
+			return
+		case <-time.After(100 * time.Millisecond):
+		case <-deadline:
+			t.Fatal("the subscriber did not come back on the destination")
+		}
+	}
+}
