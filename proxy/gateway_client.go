@@ -72,6 +72,7 @@ type client struct {
 	out      []byte
 	push     []byte // pub/sub messages waiting behind pending replies
 	closed   bool
+	quitting bool       // close after the replies queued (QUIT, protocol error)
 	blocking *request   // an outstanding blocking command: later commands wait
 	waiting  []*request // behind blocking
 	paused   atomic.Bool
@@ -88,6 +89,13 @@ var gatewayLimits = &resp.Limits{}
 // hands each to the backend; it stops early when too many replies are pending
 // (Wake resumes it).
 func (cl *client) onTraffic() gnet.Action {
+	cl.mu.Lock()
+	quitting := cl.quitting
+	cl.mu.Unlock()
+	if quitting {
+		_, _ = cl.c.Discard(-1)
+		return gnet.None
+	}
 	buf, _ := cl.c.Peek(-1)
 	pos := 0
 	action := gnet.None
@@ -206,9 +214,18 @@ func (cl *client) pushRaw(raw []byte) {
 }
 
 // flush hands the output to gnet (AsyncWrite keeps the order of the calls, made
-// under mu) and resumes reading when the client was paused.
+// under mu) and resumes reading when the client was paused. A quitting client is
+// closed once its last reply is written.
 func (cl *client) flush() {
 	cl.mu.Lock()
+	if cl.quitting && cl.head == nil && !cl.closed {
+		out := cl.out
+		cl.out = nil
+		cl.closed = true // nothing more for this client
+		cl.mu.Unlock()
+		_ = cl.c.AsyncWrite(out, func(c gnet.Conn, _ error) error { return c.Close() })
+		return
+	}
 	if len(cl.out) > 0 && !cl.closed {
 		out := cl.out
 		cl.out = nil
@@ -221,16 +238,13 @@ func (cl *client) flush() {
 	}
 }
 
+// flushThenClose closes the connection after every reply queued so far (QUIT, a
+// protocol error); later input is ignored.
 func (cl *client) flushThenClose() {
 	cl.mu.Lock()
-	out := cl.out
-	cl.out = nil
-	closed := cl.closed
+	cl.quitting = true
 	cl.mu.Unlock()
-	if closed {
-		return
-	}
-	_ = cl.c.AsyncWrite(out, func(c gnet.Conn, _ error) error { return c.Close() })
+	cl.flush()
 }
 
 // closeClient runs when the connection is gone: replies still to come are dropped.

@@ -90,6 +90,26 @@ func TestGatewayRandomChunks(t *testing.T) {
 		}
 	}
 
+	// QUIT after pipelined commands: every earlier reply, +OK, then the close.
+	c, err := net.Dial("tcp", g.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var q []byte
+	var qwant []byte
+	for i := range 50 {
+		q = resp.AppendCommandString(q, "INCR", fmt.Sprintf("quit:%d", i))
+		qwant = resp.AppendInt(qwant, 1)
+	}
+	q = append(resp.AppendCommandString(q, "QUIT"), "PING\r\n"...)
+	qwant = append(qwant, "+OK\r\n"...)
+	_, _ = c.Write(q)
+	_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if b, err := io.ReadAll(c); err != nil || string(b) != string(qwant) {
+		t.Errorf("pipeline then QUIT: got %q, %v; want %q", b, err, qwant)
+	}
+	c.Close()
+
 	for _, garbage := range []string{"*1\r\n$abc\r\n", "*2\r\n$3\r\nGET\r\n$-5\r\n", "*99999999999\r\n", "*1\r\n$3\r\nfooXX"} {
 		c, err := net.Dial("tcp", g.Addr())
 		if err != nil {
