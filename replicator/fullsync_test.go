@@ -114,8 +114,10 @@ func digest(t *testing.T, c *redis.Client, key string) string {
 }
 
 // waitStreaming waits up to d for every one of shards to have finished its full
-// sync and applied everything (for snapshots too big for waitCaughtUp's 90s),
-// then for waitCaughtUp.
+// sync (for snapshots too big for waitCaughtUp's 90s), for waitCaughtUp, and
+// then for the applier to have no op pending: with a source whose FULLRESYNC
+// offset is 0, Status says caught up before the snapshot is applied
+// (bugCaughtUpAtOffsetZero, which TestFullSyncCaughtUpMeansApplied shows).
 func waitStreaming(t *testing.T, rr *running, d time.Duration, shards int, masters ...*redis.Client) Status {
 	t.Helper()
 	deadline := time.Now().Add(d)
@@ -124,7 +126,9 @@ func waitStreaming(t *testing.T, rr *running, d time.Duration, shards int, maste
 	for {
 		st := rr.r.Status()
 		if len(st.Shards) == shards && st.State == StateStream && st.LagBytes == 0 {
-			return waitCaughtUp(t, rr, shards, masters...)
+			waitCaughtUp(t, rr, shards, masters...)
+			waitApplied(t, rr, time.Until(deadline))
+			return rr.r.Status()
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("full sync not done after %v: %+v", d, st)
@@ -134,6 +138,23 @@ func waitStreaming(t *testing.T, rr *running, d time.Duration, shards int, maste
 			rr.done = nil
 			t.Fatalf("replicator stopped: %v", err)
 		case <-tick.C:
+		}
+	}
+}
+
+// waitApplied waits up to d for the applier to have no op pending.
+func waitApplied(t *testing.T, rr *running, d time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for rr.r.Applier().Stats().Pending > 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d ops still pending after %v", rr.r.Applier().Stats().Pending, d)
+		}
+		select {
+		case err := <-rr.done:
+			rr.done = nil
+			t.Fatalf("replicator stopped: %v", err)
+		case <-time.After(20 * time.Millisecond):
 		}
 	}
 }
@@ -537,7 +558,7 @@ func TestFullSyncConflicts(t *testing.T) {
 				checkConflictStop(t, rr, slices.Collect(maps.Keys(before)))
 				return
 			}
-			st := waitCaughtUp(t, rr, 1, src.Client())
+			st := waitStreaming(t, rr, time.Minute, 1, src.Client())
 			busy := rr.r.Applier().Stats().Errors[apply.KindBusyKey]
 			switch {
 			case tc.emptyFirst:
@@ -580,7 +601,7 @@ func TestFullSyncConflicts(t *testing.T) {
 				if err := src.Client().Set(ctx, "after:skip", "streamed", 0).Err(); err != nil {
 					t.Fatal(err)
 				}
-				waitCaughtUp(t, rr, 1, src.Client())
+				waitStreaming(t, rr, time.Minute, 1, src.Client())
 				if v := dst.Client().Get(ctx, "after:skip").Val(); v != "streamed" {
 					t.Errorf("after:skip written on the source after the full sync: destination has %q", v)
 				}
@@ -655,7 +676,7 @@ func TestFullSyncDestinationFull(t *testing.T) {
 			cfg.Apply.OnError = tc.policy
 			rr := startReplicator(t, cfg)
 			if tc.policy == apply.PolicySkip {
-				st := waitCaughtUp(t, rr, 1, src.Client())
+				st := waitStreaming(t, rr, time.Minute, 1, src.Client())
 				oom := rr.r.Applier().Stats().Errors[apply.KindOOM]
 				t.Logf("caught up: %d keys read, %d OOM replies skipped, %d keys on the destination", st.KeysDone, oom, dst.Client().DBSize(ctx).Val())
 				if oom == 0 {
@@ -691,4 +712,99 @@ func checkWrappedKey(t *testing.T, msg string) {
 		t.Skip("known bug: " + bugWrappedKey + " (XSYNC_KNOWN_BUGS=1 fails on it)")
 	}
 	t.Error("the error names a second key, quoted twice, besides the one the destination refused")
+}
+
+// bugCaughtUpAtOffsetZero: a master that never had a replica answers PSYNC with
+// FULLRESYNC <replid> 0. The snapshot's ops then all carry offset 0, so
+// shard.applied (replicator/shard.go) finds lastSubmitted (0) <= the applier's
+// watermark (0) and returns the handled offset: Status reports the shard
+// applied and caught up as soon as the snapshot has been read and handed over,
+// while up to Apply.MaxPendingOps of its ops are still unacknowledged.
+const bugCaughtUpAtOffsetZero = "with a source whose FULLRESYNC offset is 0, Status reports caught up while snapshot ops are still pending (replicator/shard.go shard.applied, fullSyncDone)"
+
+// TestFullSyncCaughtUpMeansApplied holds the writes of one destination master
+// for 2 s while a full sync runs: Status must not report the shard caught up
+// (streaming, no lag, applied offset at the source's offset) while the
+// applier still has ops of the snapshot unacknowledged.
+func TestFullSyncCaughtUpMeansApplied(t *testing.T) {
+	dst := redistest.StartCluster(t, redistest.ClusterOptions{Masters: 3})
+	for _, history := range []bool{false, true} {
+		name := "fresh-source"
+		if history {
+			name = "source-with-replication-history"
+		}
+		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
+			src := redistest.Start(t, redistest.Options{})
+			if history {
+				giveReplicationHistory(t, src)
+			}
+			for _, m := range dst.Masters() {
+				if err := m.Client().FlushAll(ctx).Err(); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := loadgen.Fill(ctx, src.Client(), loadgen.FillOptions{Keys: 2000}); err != nil {
+				t.Fatal(err)
+			}
+			if err := dst.Masters()[0].Client().Do(ctx, "CLIENT", "PAUSE", 2000, "WRITE").Err(); err != nil {
+				t.Fatal(err)
+			}
+			rr := startReplicator(t, Config{SourceSeeds: []string{src.Addr()}, TargetSeeds: dst.Addrs()})
+			pending, offset := caughtUpPending(t, rr, src.Client())
+			t.Logf("source offset %d; caught up reported with %d ops pending", offset, pending)
+			waitStreaming(t, rr, time.Minute, 1, src.Client())
+			requireEqual(t, src.Client(), dst.Client())
+			rr.halt(t)
+			if pending > 0 {
+				if os.Getenv("XSYNC_KNOWN_BUGS") != "1" {
+					t.Skip("known bug: " + bugCaughtUpAtOffsetZero + " (XSYNC_KNOWN_BUGS=1 fails on it)")
+				}
+				t.Errorf("Status reported caught up with %d ops of the snapshot unacknowledged", pending)
+			}
+		})
+	}
+}
+
+// giveReplicationHistory makes src's replication offset non-zero: a replica
+// syncs from it and goes.
+func giveReplicationHistory(t *testing.T, src *redistest.Server) {
+	t.Helper()
+	r := redistest.Start(t, redistest.Options{Config: []string{"replicaof 127.0.0.1 " + strconv.Itoa(src.Port())}})
+	deadline := time.Now().Add(20 * time.Second)
+	for infoInt(t, src.Client(), "replication", "master_repl_offset") == 0 || infoInt(t, r.Client(), "replication", "master_sync_in_progress") != 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the replica did not sync")
+		}
+		src.Client().Set(context.Background(), "history", "1", 0)
+		time.Sleep(50 * time.Millisecond)
+	}
+	if err := r.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	src.Client().Del(context.Background(), "history")
+}
+
+// caughtUpPending polls Status until it reports the only shard caught up and
+// returns the applier's pending ops at that moment, and the source's offset.
+func caughtUpPending(t *testing.T, rr *running, src *redis.Client) (int, int64) {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		st := rr.r.Status()
+		if len(st.Shards) == 1 && st.State == StateStream && st.LagBytes == 0 {
+			off := infoInt(t, src, "replication", "master_repl_offset")
+			if st.Shards[0].AppliedOffset >= off {
+				return rr.r.Applier().Stats().Pending, off
+			}
+		}
+		select {
+		case err := <-rr.done:
+			rr.done = nil
+			t.Fatalf("replicator stopped: %v", err)
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	t.Fatal("never caught up")
+	return 0, 0
 }
