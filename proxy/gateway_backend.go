@@ -88,6 +88,10 @@ func (be *backend) send(r *request) {
 		be.runBlocking(r, addr)
 		return
 	}
+	if r.fan != fanNone {
+		be.fanout(r)
+		return
+	}
 	be.node(addr).send(r)
 }
 
@@ -417,6 +421,10 @@ func (np *nodePool) close() {
 
 // fail finishes r with an error reply (msg without '-').
 func (r *request) fail(msg string) {
+	if r.onReply != nil {
+		r.finish(resp.AppendError(nil, msg))
+		return
+	}
 	r.cl.complete(r, resp.AppendError(nil, msg))
 	r.uncount()
 	r.cl.flush()

@@ -23,6 +23,8 @@ type request struct {
 	proto int      // 2 or 3: the pipe set it uses
 
 	counted   bool   // counted in be.writes (under the owner of r)
+	fan       fanKind
+	onReply   func(raw []byte) // set on the parts of a fan-out
 	asking    bool   // send ASKING first (redirected by -ASK)
 	addr      string // node to use instead of the slot's owner ("" = the slot's)
 	redirects int
@@ -43,13 +45,19 @@ func (r *request) replies() int {
 // finish records the raw reply (copied) and returns the client to flush.
 func (r *request) finish(raw []byte) *client {
 	r.uncount()
+	if r.onReply != nil { // a part of a fan-out: the merge finishes the parent
+		r.onReply(raw)
+		return nil
+	}
 	r.cl.complete(r, raw)
 	return r.cl
 }
 
 // finishError finishes r with an error reply and flushes its client.
 func (r *request) finishError(msg string) {
-	r.finish(resp.AppendError(nil, msg)).flush()
+	if cl := r.finish(resp.AppendError(nil, msg)); cl != nil {
+		cl.flush()
+	}
 }
 
 // client is one client connection. Fields above mu belong to the event loop.

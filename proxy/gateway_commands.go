@@ -122,6 +122,9 @@ func (cl *client) forward(args [][]byte, raw []byte) {
 	r := &request{cl: cl, raw: wire(raw, args), n: 1, slot: slot, proto: cl.proto}
 	r.write = isWrite(spec)
 	r.block = spec.Flags.Has(slots.FlagBlocking)
+	if slot < 0 {
+		r.fan = fanKindOf(spec)
+	}
 	cl.submit(r)
 }
 

@@ -199,3 +199,43 @@ func TestGatewayReshard(t *testing.T) {
 		t.Error("no MOVED seen: the reshard did not exercise the redirections")
 	}
 }
+
+// TestGatewayFanOut: commands about the whole dataset run on every master and
+// answer as one Redis would.
+func TestGatewayFanOut(t *testing.T) {
+	src := redistest.StartCluster(t, redistest.ClusterOptions{Masters: 3})
+	g := startGateway(t, GatewayConfig{Source: Backend{Seeds: src.Addrs()}})
+	ctx := context.Background()
+	for _, proto := range []int{2, 3} {
+		c := gwClient(t, g.Addr(), proto, "")
+		for i := range 30 {
+			if err := c.Set(ctx, fmt.Sprintf("fan:%d", i), i, 0).Err(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if n, err := c.DBSize(ctx).Result(); err != nil || n != 30 {
+			t.Fatalf("DBSIZE = %d, %v; want 30 (keys on every master)", n, err)
+		}
+		if keys, err := c.Keys(ctx, "fan:*").Result(); err != nil || len(keys) != 30 {
+			t.Fatalf("KEYS = %d keys, %v", len(keys), err)
+		}
+		sha, err := c.ScriptLoad(ctx, "return redis.call('GET', KEYS[1])").Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range 30 { // keys on every master: the script is known on each
+			if v, err := c.EvalSha(ctx, sha, []string{fmt.Sprintf("fan:%d", i)}).Text(); err != nil || v != fmt.Sprint(i) {
+				t.Fatalf("EVALSHA fan:%d = %q, %v", i, v, err)
+			}
+		}
+		if err := c.FlushAll(ctx).Err(); err != nil {
+			t.Fatal(err)
+		}
+		if n, _ := src.Client().DBSize(ctx).Result(); n != 0 {
+			t.Fatalf("after FLUSHALL a master still has %d keys", n)
+		}
+		if n, _ := c.DBSize(ctx).Result(); n != 0 {
+			t.Fatalf("DBSIZE after FLUSHALL = %d", n)
+		}
+	}
+}
