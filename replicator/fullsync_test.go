@@ -408,6 +408,13 @@ const (
 	// bugBusyKeyAdvice: the error Run returns under ConflictStop names the key
 	// but not what to do.
 	bugBusyKeyAdvice = "the ConflictStop error names the key but not what to do (replicator/apply/policy.go policyLocked has advice only for OOM)"
+	// bugCaughtUpAtOffsetZero: a master that never had a replica answers PSYNC with
+	// FULLRESYNC <replid> 0. The snapshot's ops then all carry offset 0, so
+	// shard.applied (replicator/shard.go) finds lastSubmitted (0) <= the applier's
+	// watermark (0) and returns the handled offset: Status reports the shard
+	// applied and caught up as soon as the snapshot has been read and handed over,
+	// while up to Apply.MaxPendingOps of its ops are still unacknowledged.
+	bugCaughtUpAtOffsetZero = "with a source whose FULLRESYNC offset is 0, Status reports caught up while snapshot ops are still pending (replicator/shard.go shard.applied, fullSyncDone)"
 )
 
 // bigConflictKey is a hash the conflict tests make the converter write as
@@ -713,14 +720,6 @@ func checkWrappedKey(t *testing.T, msg string) {
 	}
 	t.Error("the error names a second key, quoted twice, besides the one the destination refused")
 }
-
-// bugCaughtUpAtOffsetZero: a master that never had a replica answers PSYNC with
-// FULLRESYNC <replid> 0. The snapshot's ops then all carry offset 0, so
-// shard.applied (replicator/shard.go) finds lastSubmitted (0) <= the applier's
-// watermark (0) and returns the handled offset: Status reports the shard
-// applied and caught up as soon as the snapshot has been read and handed over,
-// while up to Apply.MaxPendingOps of its ops are still unacknowledged.
-const bugCaughtUpAtOffsetZero = "with a source whose FULLRESYNC offset is 0, Status reports caught up while snapshot ops are still pending (replicator/shard.go shard.applied, fullSyncDone)"
 
 // TestFullSyncCaughtUpMeansApplied holds the writes of one destination master
 // for 2 s while a full sync runs: Status must not report the shard caught up
