@@ -22,11 +22,11 @@ type request struct {
 	block bool     // a blocking command: runs on a dedicated connection
 	proto int      // 2 or 3: the pipe set it uses
 
-	counted   bool   // counted in be.writes (under the owner of r)
+	counted   bool // counted in be.writes (under the owner of r)
 	fan       fanKind
 	onReply   func(raw []byte) // set on the parts of a fan-out
-	asking    bool   // send ASKING first (redirected by -ASK)
-	addr      string // node to use instead of the slot's owner ("" = the slot's)
+	asking    bool             // send ASKING first (redirected by -ASK)
+	addr      string           // node to use instead of the slot's owner ("" = the slot's)
 	redirects int
 
 	// Under cl.mu:
