@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"os"
 	"slices"
 	"strconv"
 	"sync"
@@ -23,8 +24,13 @@ type loadStep struct {
 	native     []time.Duration // the same probes on native replicas, when attached
 	maxLagSec  float64         // highest INFO xsync lag_seconds seen
 	maxLagByte int64           // highest INFO xsync lag_bytes seen
+	maxTrueLag int64           // highest source master_repl_offset minus xsync applied_offset seen
 	lagSecs    []float64
 	xsyncCPU   time.Duration
+	srcCPU     time.Duration // the 3 source masters
+	dstCPU     time.Duration // the 3 destination masters
+	benchCPU   time.Duration // the bench itself (writers and probes)
+	otherCPU   time.Duration // every other process on the machine
 	elapsed    time.Duration
 	drained    float64 // seconds from the end of the load until lag_bytes 0
 	ok         bool
@@ -73,6 +79,15 @@ func (b *bench) runLoad(ctx context.Context, rate int, dur time.Duration, keys [
 	errs := make(chan error, len(b.src.nodes)+2)
 	start := time.Now()
 	xcpu0, _ := cpuTime(b.xsync.Pid(), false)
+	var srcSet, dstSet cpuSet
+	for _, n := range b.src.nodes {
+		srcSet.add(n.p.Pid(), true)
+	}
+	for _, n := range b.dst.nodes {
+		dstSet.add(n.p.Pid(), true)
+	}
+	src0, dst0, busy0 := srcSet.sample(), dstSet.sample(), machineBusy()
+	self0, _ := cpuTime(os.Getpid(), false)
 	for i, s := range b.src.nodes {
 		wg.Add(1)
 		go func() {
@@ -111,6 +126,9 @@ func (b *bench) runLoad(ctx context.Context, rate int, dur time.Duration, keys [
 			st.lagSecs = append(st.lagSecs, ls)
 			st.maxLagSec = max(st.maxLagSec, ls)
 			st.maxLagByte = max(st.maxLagByte, x.int("lag_bytes"))
+			if tl, err := b.trueLag(lctx, x); err == nil {
+				st.maxTrueLag = max(st.maxTrueLag, tl)
+			}
 		}
 	}()
 	wg.Wait()
@@ -118,6 +136,10 @@ func (b *bench) runLoad(ctx context.Context, rate int, dur time.Duration, keys [
 	st.achieved = float64(ackedInTime.Load()) / dur.Seconds()
 	xcpu1, _ := cpuTime(b.xsync.Pid(), false)
 	st.xsyncCPU = xcpu1 - xcpu0
+	st.srcCPU, st.dstCPU = sum(diff(src0, srcSet.sample())), sum(diff(dst0, dstSet.sample()))
+	self1, _ := cpuTime(os.Getpid(), false)
+	st.benchCPU = self1 - self0
+	st.otherCPU = max(0, machineBusy()-busy0-st.xsyncCPU-st.srcCPU-st.dstCPU-st.benchCPU)
 	select {
 	case err := <-errs:
 		return st, err
@@ -134,15 +156,22 @@ func (b *bench) runLoad(ctx context.Context, rate int, dur time.Duration, keys [
 	for {
 		x, err := b.xsyncInfo(ctx, adm)
 		if err == nil && x.synced(len(b.src.nodes)) {
-			break
+			if tl, err := b.trueLag(ctx, x); err == nil && tl <= 0 {
+				break
+			}
 		}
 		if err == nil && time.Since(lastLog) > 2*time.Second {
 			lastLog = time.Now()
 			line := ""
 			for i, sh := range x.shards {
-				line += fmt.Sprintf(" shard%d received=%s applied=%s lag_bytes=%s;", i, sh["received_offset"], sh["applied_offset"], sh["lag_bytes"])
+				line += fmt.Sprintf(" shard%d %s received=%s applied=%s lag_bytes=%s;", i, sh["addr"], sh["received_offset"], sh["applied_offset"], sh["lag_bytes"])
 			}
-			b.logf("    draining %.0fs:%s", time.Since(t0).Seconds(), line)
+			offs := ""
+			for _, n := range b.src.nodes {
+				info, _ := n.c.Info(ctx, "replication").Result()
+				offs += " " + n.addr() + "=" + infoField(info, "master_repl_offset")
+			}
+			b.logf("    draining %.0fs:%s source offsets%s", time.Since(t0).Seconds(), line, offs)
 		}
 		if b.xsync.Exited() {
 			return st, fmt.Errorf("bench: xsync exited: %v", b.xsync.err)
@@ -239,8 +268,11 @@ func writeAt(ctx context.Context, addr string, rate float64, keys []string, valu
 // 10 ms between probes. A probe over 1 s is logged. The lag counts from before
 // the SET.
 func (b *bench) probe(ctx context.Context, natives []*server) (lats, nat []time.Duration, err error) {
+	// Keys are new in every run: an EXISTS on a key of an earlier run would
+	// succeed at once.
+	run := strconv.FormatInt(time.Now().UnixNano(), 36)
 	for n := 0; ctx.Err() == nil; n++ {
-		k := "probe:" + strconv.Itoa(n)
+		k := "probe:" + run + ":" + strconv.Itoa(n)
 		sl := slots.SlotString(k)
 		si := b.src.owner[sl]
 		src, dst := b.src.nodes[si], b.dst.nodes[b.dst.owner[sl]]
@@ -344,9 +376,33 @@ func (b *bench) logStep(st *loadStep) {
 	if !st.ok {
 		verdict = "FAIL"
 	}
-	b.logf("  rate %7d/s: achieved %8.0f/s, probe p50 %s p99 %s max %s (%d probes), INFO lag_seconds max %.3f, lag_bytes max %d, xsync CPU %.2f cores, drained in %.1fs: %s",
-		st.target, st.achieved, ms(st.pct(0.5)), ms(st.pct(0.99)), ms(st.pct(1)), len(st.probes), st.maxLagSec, st.maxLagByte,
-		st.xsyncCPU.Seconds()/st.elapsed.Seconds(), st.drained, verdict)
+	b.logf("  rate %7d/s: achieved %8.0f/s, probe p50 %s p99 %s max %s (%d probes), INFO lag_seconds max %.3f, lag_bytes max %d, source offset - applied max %d, cores: xsync %.2f sources %.2f destinations %.2f bench %.2f others %.2f; drained in %.1fs: %s",
+		st.target, st.achieved, ms(st.pct(0.5)), ms(st.pct(0.99)), ms(st.pct(1)), len(st.probes), st.maxLagSec, st.maxLagByte, st.maxTrueLag,
+		st.xsyncCPU.Seconds()/st.elapsed.Seconds(), st.srcCPU.Seconds()/st.elapsed.Seconds(), st.dstCPU.Seconds()/st.elapsed.Seconds(),
+		st.benchCPU.Seconds()/st.elapsed.Seconds(), st.otherCPU.Seconds()/st.elapsed.Seconds(), st.drained, verdict)
 }
 
 func ms(d time.Duration) string { return strconv.FormatFloat(float64(d)/1e6, 'f', 1, 64) + "ms" }
+
+// trueLag returns the largest difference, over the source masters, between the
+// master's replication offset and what xsync reports applied for it (INFO's
+// lag_bytes counts from the received offset, so bytes the master has not sent yet
+// are not in it).
+func (b *bench) trueLag(ctx context.Context, x xsyncInfo) (int64, error) {
+	var worst int64
+	for _, sh := range x.shards {
+		applied, _ := strconv.ParseInt(sh["applied_offset"], 10, 64)
+		for _, n := range b.src.nodes {
+			if n.addr() != sh["addr"] {
+				continue
+			}
+			info, err := n.c.Info(ctx, "replication").Result()
+			if err != nil {
+				return 0, err
+			}
+			off, _ := strconv.ParseInt(infoField(info, "master_repl_offset"), 10, 64)
+			worst = max(worst, off-applied)
+		}
+	}
+	return worst, nil
+}

@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strconv"
 	"time"
 )
@@ -56,6 +58,8 @@ func (b *bench) runNative(ctx context.Context, srcKeys int64) (*nativeResult, er
 func (b *bench) startReplicas(ctx context.Context) ([]*server, error) {
 	var reps []*server
 	for i := range b.src.nodes {
+		// A replica keeps the RDB it received in its directory: start empty.
+		_ = os.RemoveAll(filepath.Join(b.dir, strconv.Itoa(b.cfg.base+20+i)))
 		s, err := b.startServer(ctx, b.cfg.base+20+i)
 		if err != nil {
 			return reps, err

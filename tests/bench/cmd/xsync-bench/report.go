@@ -127,9 +127,10 @@ func (r *report) print(w io.Writer) {
 			if s == nil {
 				continue
 			}
-			fmt.Fprintf(w, "  %7d/s asked, %8.0f/s achieved: probe p50 %s p99 %s max %s; INFO lag_seconds max %.3f; xsync %.2f cores; %s\n",
-				s.target, s.achieved, ms(s.pct(0.5)), ms(s.pct(0.99)), ms(s.pct(1)), s.maxLagSec,
-				s.xsyncCPU.Seconds()/s.elapsed.Seconds(), map[bool]string{true: "ok", false: "lag >= 1 s or rate not reached"}[s.ok])
+			fmt.Fprintf(w, "  %7d/s asked, %8.0f/s achieved: probe p50 %s p99 %s max %s; INFO lag_seconds max %.3f; source offset - applied max %d B; cores: xsync %.2f sources %.2f destinations %.2f bench %.2f others %.2f; %s\n",
+				s.target, s.achieved, ms(s.pct(0.5)), ms(s.pct(0.99)), ms(s.pct(1)), s.maxLagSec, s.maxTrueLag,
+				s.xsyncCPU.Seconds()/s.elapsed.Seconds(), s.srcCPU.Seconds()/s.elapsed.Seconds(), s.dstCPU.Seconds()/s.elapsed.Seconds(),
+				s.benchCPU.Seconds()/s.elapsed.Seconds(), s.otherCPU.Seconds()/s.elapsed.Seconds(), map[bool]string{true: "ok", false: "lag >= 1 s or rate not reached"}[s.ok])
 			if len(s.native) > 0 {
 				fmt.Fprintf(w, "           same probes on native replicas: p50 %s p99 %s max %s\n", ms(pct(s.native, 0.5)), ms(pct(s.native, 0.99)), ms(pct(s.native, 1)))
 			}
