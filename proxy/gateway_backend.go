@@ -277,13 +277,16 @@ func (be *backend) prewarm(ctx context.Context) error {
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	var errs []error
+	sem := make(chan struct{}, 4) // a few dials at a time: the clients keep the CPU
 	for _, sh := range t.Topology().Shards {
 		np := be.node(sh.Primary.Addr)
 		for proto := 2; proto <= 3; proto++ {
 			for i := range np.slots[proto-2] {
 				wg.Add(1)
+				sem <- struct{}{}
 				go func() {
 					defer wg.Done()
+					defer func() { <-sem }()
 					if err := np.ensure(ctx, proto, i); err != nil {
 						mu.Lock()
 						errs = append(errs, err)

@@ -168,8 +168,20 @@ func TestCutoverUnderLoad(t *testing.T) {
 	}
 
 	// Every acknowledged write is on the destination exactly once.
-	dc := dst.Client()
-	var total, errs int
+	total, errs := checkDestination(t, dst.Client(), ws)
+	t.Logf("%d acknowledged writes by %d clients (%d errors), %.0f writes/s", total, numClients, errs, float64(total)/(2*phase+cutEnd.Sub(cutStart)).Seconds())
+	in := co.Info()
+	t.Logf("hold: %v from the XSYNC CUTOVER call (connections to the destination opened before it), lasted %v",
+		in.HeldAt.Sub(cutStart).Round(time.Millisecond), in.ReleasedAt.Sub(in.HeldAt).Round(time.Millisecond))
+	reportPause(t, ws, in.HeldAt, in.ReleasedAt, "the hold")
+	reportPause(t, ws, cutStart, cutEnd, "the XSYNC CUTOVER call")
+}
+
+// checkDestination checks that every acknowledged write of ws is on the
+// destination exactly once; it returns the numbers of writes and errors.
+func checkDestination(t *testing.T, dc *redis.ClusterClient, ws []*writer) (total, errs int) {
+	t.Helper()
+	ctx := context.Background()
 	var wantCtr [numCounters]int64
 	for _, w := range ws {
 		total += len(w.lats)
@@ -199,12 +211,7 @@ func TestCutoverUnderLoad(t *testing.T) {
 			t.Errorf("ctr:%d = %d (%v) on the destination, want %d acknowledged INCRs", k, got, err, want)
 		}
 	}
-	t.Logf("%d acknowledged writes by %d clients (%d errors), %.0f writes/s", total, numClients, errs, float64(total)/(2*phase+cutEnd.Sub(cutStart)).Seconds())
-	in := co.Info()
-	t.Logf("hold: %v from the XSYNC CUTOVER call (connections to the destination opened before it), lasted %v",
-		in.HeldAt.Sub(cutStart).Round(time.Millisecond), in.ReleasedAt.Sub(in.HeldAt).Round(time.Millisecond))
-	reportPause(t, ws, in.HeldAt, in.ReleasedAt, "the hold")
-	reportPause(t, ws, cutStart, cutEnd, "the XSYNC CUTOVER call")
+	return total, errs
 }
 
 // sameReversed reports whether got (LRANGE of an LPUSHed list) is want reversed.

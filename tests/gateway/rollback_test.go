@@ -1,0 +1,86 @@
+package gateway
+
+import (
+	"context"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/xsync/xsync/internal/redistest"
+	"github.com/xsync/xsync/proxy"
+	"github.com/xsync/xsync/replicator"
+)
+
+// TestCutoverRollbackThenRetry: with the replicator paused the destination cannot
+// catch up, so XSYNC CUTOVER 0.5 rolls back (the held writes go to the source, the
+// clients see no error); after XSYNC RESUME a second XSYNC CUTOVER succeeds and
+// every acknowledged write is on the destination exactly once.
+func TestCutoverRollbackThenRetry(t *testing.T) {
+	src := redistest.StartCluster(t, redistest.ClusterOptions{Masters: 3})
+	dst := redistest.StartCluster(t, redistest.ClusterOptions{Masters: 3})
+	ctx := context.Background()
+	r, err := replicator.New(replicator.Config{SourceSeeds: src.Addrs(), TargetSeeds: dst.Addrs(), Logger: testLogger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rctx, rcancel := context.WithCancel(ctx)
+	rdone := make(chan error, 1)
+	go func() { rdone <- r.Run(rctx) }()
+	t.Cleanup(func() { rcancel(); <-rdone })
+	gw := startGateway(t, proxy.GatewayConfig{Source: proxy.Backend{Seeds: src.Addrs()}, Target: proxy.Backend{Seeds: dst.Addrs()}, Logger: testLogger(t)})
+	co, err := proxy.NewCutover(proxy.CutoverConfig{Status: r.Status, Gate: gw, Logger: testLogger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	adm := startAdmin(t, proxy.AdminConfig{Cutover: co}, r)
+	waitStreaming(t, r, 3)
+
+	wctx, wcancel := context.WithCancel(ctx)
+	ws := make([]*writer, 10)
+	var wg sync.WaitGroup
+	for i := range ws {
+		ws[i] = &writer{id: i, c: redis.NewClient(&redis.Options{Addr: gw.Addr(), Protocol: 2 + i%2, DisableIdentity: true, PoolSize: 1, MaxRetries: -1})}
+		defer ws[i].c.Close()
+		wg.Add(1)
+		go func() { defer wg.Done(); ws[i].run(wctx) }()
+	}
+	admin := redis.NewClient(&redis.Options{Addr: adm.Addr(), Protocol: 2, DisableIdentity: true})
+	defer admin.Close()
+	time.Sleep(time.Second)
+	if err := admin.Do(ctx, "XSYNC", "PAUSE").Err(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(200 * time.Millisecond) // the source moves on, the destination does not
+	err = admin.Do(ctx, "XSYNC", "CUTOVER", "0.5").Err()
+	if err == nil || !strings.Contains(err.Error(), "rolled back") || !strings.Contains(err.Error(), "catch up") {
+		t.Fatalf("XSYNC CUTOVER with the replicator paused: %v, want a rollback for the catch-up", err)
+	}
+	t.Logf("first XSYNC CUTOVER: %v", err)
+	if gw.Backend() != "source" {
+		t.Fatalf("after the rollback the gateway forwards to the %s", gw.Backend())
+	}
+	info, _ := admin.Info(ctx, "xsync").Result()
+	if !strings.Contains(info, "cutover_state:rolledback\r\n") {
+		t.Errorf("INFO after the rollback:\n%s", info)
+	}
+	if err := admin.Do(ctx, "XSYNC", "RESUME").Err(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(500 * time.Millisecond)
+	reply, err := admin.Do(ctx, "XSYNC", "CUTOVER", "30").Text()
+	if err != nil {
+		t.Fatalf("second XSYNC CUTOVER: %v", err)
+	}
+	t.Logf("second XSYNC CUTOVER: %s", reply)
+	time.Sleep(500 * time.Millisecond)
+	wcancel()
+	wg.Wait()
+	if gw.Backend() != "destination" {
+		t.Fatalf("after the cutover the gateway forwards to the %s", gw.Backend())
+	}
+	total, errs := checkDestination(t, dst.Client(), ws)
+	t.Logf("%d acknowledged writes, %d errors", total, errs)
+}
