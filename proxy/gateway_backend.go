@@ -362,36 +362,42 @@ func (np *nodePool) ensure(ctx context.Context, proto, idx int) error {
 	sl.dialing = true
 	np.mu.Unlock()
 	p, err := newPipe(ctx, np, proto)
+	np.be.mu.Lock()
+	closed := np.be.closed
+	np.be.mu.Unlock()
+	var drop *pipe // closed after the lock: its fail may re-route into this pool
 	np.mu.Lock()
 	sl.dialing = false
 	waiting := sl.waiting
 	sl.waiting = nil
-	np.be.mu.Lock()
-	closed := np.be.closed
-	np.be.mu.Unlock()
-	if err == nil && closed {
-		p.close()
-		err = ErrGatewayClosed
-	}
-	if err == nil {
-		if sl.p != nil {
-			sl.p.close()
-		}
+	switch {
+	case err == nil && closed:
+		drop, err = p, ErrGatewayClosed
+	case err == nil && sl.p != nil && !sl.p.broken():
+		drop, p = p, sl.p // another dial won: keep its pipe
+	case err == nil:
 		sl.p = p
+	}
+	rest := waiting
+	if err == nil {
+		rest = nil
 		for i, r := range waiting {
-			if !p.send(r) {
-				waiting = waiting[i:]
-				err = p.err
+			if !p.send(r) { // broke meanwhile: never written, route again
+				rest = waiting[i:]
 				break
 			}
 		}
-		if err == nil {
-			waiting = nil
-		}
 	}
 	np.mu.Unlock()
-	for _, r := range waiting {
-		r.fail("ERR xsync gateway: " + np.addr + ": " + errString(err))
+	if drop != nil {
+		drop.close()
+	}
+	for _, r := range rest {
+		if err == nil {
+			np.be.retry(r, 0)
+		} else {
+			r.fail("ERR xsync gateway: " + np.addr + ": " + errString(err))
+		}
 	}
 	if err != nil {
 		np.be.refreshAsync()
