@@ -88,5 +88,12 @@ func (co *Cutover) infoLines() string {
 	b.WriteString("cutover_pause_ms:" + strconv.FormatInt(in.Pause.Milliseconds(), 10) + "\r\n")
 	b.WriteString("cutover_followers:" + strconv.Itoa(in.Followers) + "\r\n")
 	b.WriteString("cutover_error:" + strings.Map(noCRLF, in.Error) + "\r\n")
+	if g, ok := co.cfg.Gate.(*Gateway); ok && g != nil {
+		st := g.Stats()
+		fmt.Fprintf(&b, "gateway_addr:%s\r\ngateway_backend:%s\r\ngateway_clients:%d\r\ngateway_commands:%d\r\ngateway_held:%d\r\n",
+			g.Addr(), g.Backend(), st.Clients, st.Commands, g.Held())
+		fmt.Fprintf(&b, "gateway_moved:%d\r\ngateway_ask:%d\r\ngateway_tryagain:%d\r\ngateway_redirects_exhausted:%d\r\n",
+			st.Moved, st.Ask, st.TryAgain, st.Redirects)
+	}
 	return b.String()
 }

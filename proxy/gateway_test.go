@@ -264,7 +264,8 @@ func TestGatewayHoldAndFollower(t *testing.T) {
 		t.Errorf("backends after the cutover: %s, %s", g1.Backend(), g2.Backend())
 	}
 	info, _ := admin.Info(ctx, "xsync").Result()
-	if !strings.Contains(info, "cutover_state:done\r\n") || !strings.Contains(info, "cutover_pause_ms:") {
+	if !strings.Contains(info, "cutover_state:done\r\n") || !strings.Contains(info, "cutover_pause_ms:") ||
+		!strings.Contains(info, "gateway_backend:destination\r\n") || !strings.Contains(info, "gateway_held:0\r\n") {
 		t.Errorf("INFO xsync lacks the cutover lines:\n%s", info)
 	}
 }
