@@ -63,6 +63,11 @@ type CutoverConfig struct {
 	// Mark, when set, runs just before the switch (e.g. writes a cutover marker in
 	// the destination); its failure rolls the cutover back. Default none.
 	Mark func(ctx context.Context, at time.Time) error
+	// OnSwitch, when set, runs once the destination has caught up, just before
+	// the switch: xsync sync pauses the replicator there, so that what the source
+	// still sends (its own expirations, as DEL) cannot overwrite the clients' new
+	// writes on the destination. Its error is logged. Default none.
+	OnSwitch func() error
 	// FollowerTTL is how long a follower counts after its last poll. Default 3s.
 	FollowerTTL time.Duration
 	// Poll is how often the applied offsets and the followers are checked.
@@ -241,6 +246,11 @@ func (c *Cutover) run(ctx context.Context, timeout time.Duration, epoch int64, s
 	if c.cfg.Mark != nil {
 		if err := c.cfg.Mark(ctx, c.cfg.Now()); err != nil {
 			return res, why("writing the cutover marker", err)
+		}
+	}
+	if c.cfg.OnSwitch != nil {
+		if err := c.cfg.OnSwitch(); err != nil {
+			c.cfg.Logger.Error("cutover: before the switch", "err", err)
 		}
 	}
 	c.mu.Lock()

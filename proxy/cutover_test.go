@@ -144,7 +144,8 @@ func runCutoverCase(t *testing.T, tc cutoverCase) []string {
 			}
 			return strconv.ParseInt(v, 10, 64)
 		},
-		Mark: func(context.Context, time.Time) error { return markErr },
+		Mark:     func(context.Context, time.Time) error { return markErr },
+		OnSwitch: func() error { gate.add("replicator: pause"); return nil },
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -188,9 +189,9 @@ func runCutoverCase(t *testing.T, tc cutoverCase) []string {
 					parts = append(parts, fmt.Sprintf("%d=%d", i, o))
 				}
 				sort.Strings(parts)
-				// The offsets line comes before the gate's switch or rollback.
+				// The offsets line comes before the pause, the switch or the rollback.
 				at := len(events)
-				if at > 0 && (events[at-1] == "gate: switch" || events[at-1] == "gate: rollback") {
+				for at > 0 && (events[at-1] == "gate: switch" || events[at-1] == "gate: rollback" || events[at-1] == "replicator: pause") {
 					at--
 				}
 				events = append(events[:at], append([]string{"offsets: " + strings.Join(parts, " ")}, events[at:]...)...)

@@ -161,7 +161,10 @@ func (s *syncGatewayFlags) register(fs *flag.FlagSet) {
 // polling the admin port, and marks the destination (<internal-prefix>cutover =
 // unix ms) just before the switch.
 func (s *syncGatewayFlags) setup(ctx context.Context, env *cliEnv, cfg replicator.Config, r *replicator.Replicator, log *slog.Logger) (*proxy.Cutover, error) {
-	ccfg := proxy.CutoverConfig{Status: r.Status, Timeout: s.timeout, SourceConn: cfg.SourceConn, Logger: log}
+	ccfg := proxy.CutoverConfig{Status: r.Status, Timeout: s.timeout, SourceConn: cfg.SourceConn, Logger: log,
+		// After the switch the source's own expirations (DEL in its stream) must not
+		// reach keys the clients write anew on the destination.
+		OnSwitch: r.Pause}
 	if s.addr != "" {
 		pass, err := secret(env, s.password, s.passwordFile, "XSYNC_GATEWAY_PASSWORD")
 		if err != nil {
