@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/xsync/xsync/replicator/source"
 	"github.com/xsync/xsync/slots"
 )
 
@@ -125,4 +126,113 @@ func (r *Replicator) readProcesses(ctx context.Context, slot int, mget [][]byte)
 	}
 	r.procs.Store(&out)
 	return nil
+}
+
+// claim is what another process's summary says about it.
+type claim struct {
+	updated string // the summary's updated= field: changes while the process lives
+}
+
+// owns reports whether this process follows the shard described by info: the rule
+// of Owner gives it the shard, and no other live process already follows the
+// shard's node. The second part matters after a reshard moved a shard's lowest slot
+// into this process's band: the process that followed the shard keeps it (a link
+// keeps its Handler), so this one, restarted alone, must not take it too.
+func (r *Replicator) owns(ctx context.Context, info source.ShardInfo) bool {
+	if !r.cfg.Assign.Owns(info) {
+		return false
+	}
+	if r.cfg.Assign.Count <= 1 {
+		return true
+	}
+	live, err := r.claimedElsewhere(ctx, info)
+	if err != nil {
+		r.log.Warn("cannot read the other processes' status; following the assignment rule", "shard", info.Index, "err", err)
+		return true
+	}
+	if live {
+		r.log.Warn("another live xsync process already follows this source shard (a reshard since it started); "+
+			"leaving it there until the processes restart together",
+			"shard", info.Index, "node", info.Node.Addr, "assignment", r.cfg.Assign.String())
+		return false
+	}
+	return true
+}
+
+// claimedElsewhere reports whether another process's status lists the shard's
+// node, and that process is alive: its summary is rewritten (updated= changes)
+// within the status key's time to live. A summary left by a process that just
+// stopped expires instead, and then the shard is not claimed.
+func (r *Replicator) claimedElsewhere(ctx context.Context, info source.ShardInfo) (bool, error) {
+	first, err := r.claims(ctx, info)
+	if err != nil || len(first) == 0 {
+		return false, err
+	}
+	t := time.NewTicker(statusInterval)
+	defer t.Stop()
+	deadline := r.cfg.Now().Add(statusTTL + 2*statusInterval)
+	for r.cfg.Now().Before(deadline) {
+		select {
+		case <-ctx.Done():
+			return false, ctx.Err()
+		case <-t.C:
+		}
+		cur, err := r.claims(ctx, info)
+		if err != nil {
+			return false, err
+		}
+		if len(cur) == 0 {
+			return false, nil
+		}
+		for j, c := range cur {
+			if f, ok := first[j]; ok && f.updated != c.updated {
+				return true, nil
+			}
+		}
+	}
+	return true, nil // still claimed after the time to live: the claim is real
+}
+
+// claims reads the status of the other processes and returns those that follow
+// the node (or master) of info, by index.
+func (r *Replicator) claims(ctx context.Context, info source.ShardInfo) (map[int]claim, error) {
+	prefix := r.cfg.Translate.InternalPrefix
+	mget := [][]byte{[]byte("MGET")}
+	for i := 0; i < r.cfg.Assign.Count; i++ {
+		mget = append(mget, []byte(statusKey(prefix, i)))
+	}
+	v, err := r.applier.Do(ctx, slots.SlotString(statusKey(prefix, 0)), mget...)
+	if err != nil {
+		return nil, err
+	}
+	if v.IsError() || len(v.Elems) != r.cfg.Assign.Count {
+		return nil, fmt.Errorf("xsync/replicator: MGET of the status keys: %s", v.String())
+	}
+	out := map[int]claim{}
+	for j, e := range v.Elems {
+		if j == r.cfg.Assign.Index || e.Null {
+			continue // this process's own summary is from its previous life
+		}
+		f := summaryFields(string(e.Str))
+		if f["state"] == string(StateStopped) {
+			continue
+		}
+		for _, n := range strings.Split(f["nodes"], "|") {
+			if n != "" && (n == info.Node.Addr || n == info.Master.Addr) {
+				out[j] = claim{updated: f["updated"]}
+			}
+		}
+	}
+	return out, nil
+}
+
+// summaryFields splits a summary "k=v,k=v" into its fields.
+func summaryFields(s string) map[string]string {
+	m := map[string]string{}
+	for _, kv := range strings.Split(s, ",") {
+		if k, v, ok := strings.Cut(kv, "="); ok {
+			m[k] = v
+		}
+	}
+	return m
 }

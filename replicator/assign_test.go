@@ -212,3 +212,58 @@ func waitProcesses(t *testing.T, rr *running, d time.Duration, prefixes ...strin
 		time.Sleep(200 * time.Millisecond)
 	}
 }
+
+// TestScaleOutReshardKeepsOwner: after a reshard moves the lowest slot of a shard
+// that process 0 follows into process 1's band, a process 1 started then finds
+// process 0 alive and following it, and leaves it there: no shard is applied twice.
+func TestScaleOutReshardKeepsOwner(t *testing.T) {
+	src := redistest.StartCluster(t, redistest.ClusterOptions{Masters: 3})
+	dst := redistest.StartCluster(t, redistest.ClusterOptions{Masters: 3})
+	ctx := context.Background()
+	masters := src.Masters()
+	cfg := Config{SourceSeeds: src.Addrs(), TargetSeeds: dst.Addrs()}
+	cfg0, cfg1 := cfg, cfg
+	cfg0.Assign = Assignment{Index: 0, Count: 2}
+	cfg1.Assign = Assignment{Index: 1, Count: 2}
+	p0 := startReplicator(t, cfg0)
+	waitCaughtUp(t, p0, 2, masters[0].Client(), masters[1].Client())
+
+	// Move the lower half of the second master's slots (5461-8191) to the first: its
+	// lowest slot becomes 8192, in process 1's band. The source is still empty: no
+	// key migrates (a MIGRATE's RESTORE and DEL travel in two shards' streams, a
+	// matter of its own).
+	if err := src.Reshard(ctx, masters[1], masters[0], 8192-5461); err != nil {
+		t.Fatal(err)
+	}
+	view, err := src.View(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range view {
+		if n.Addr != masters[1].Addr() {
+			continue
+		}
+		var rs []slots.Range
+		for _, r := range n.Slots {
+			rs = append(rs, slots.Range{Start: r[0], End: r[1]})
+		}
+		if Owner(rs, 2) != 1 {
+			t.Fatalf("after the reshard the second master owns %v: its owner is not process 1", rs)
+		}
+	}
+
+	if err := loadgen.Fill(ctx, src.Client(), loadgen.FillOptions{Keys: 2000}); err != nil {
+		t.Fatal(err)
+	}
+	// Process 0 is alive and says what it follows; then process 1 starts.
+	waitProcesses(t, p0, 15*time.Second, "state=stream,shards=2,", "state=absent")
+	p1 := startReplicator(t, cfg1)
+	waitCaughtUp(t, p1, 1, masters[2].Client())
+	workFor(t, src.Client(), 2*time.Second, loadgen.WorkOptions{Clients: 4, Rate: 2000})
+	waitCaughtUp(t, p0, 2, masters[0].Client(), masters[1].Client())
+	st1 := waitCaughtUp(t, p1, 1, masters[2].Client())
+	if st1.Shards[0].Addr != masters[2].Addr() {
+		t.Errorf("process 1 follows %s, want only %s", st1.Shards[0].Addr, masters[2].Addr())
+	}
+	requireEqual(t, src.Client(), dst.Client())
+}

@@ -321,7 +321,7 @@ func (r *Replicator) Applier() *apply.Applier { return r.applier }
 
 // newShard is called by the Source for every new source shard.
 func (r *Replicator) newShard(ctx context.Context, info source.ShardInfo) (source.ShardStart, error) {
-	if !r.cfg.Assign.Owns(info) {
+	if !r.owns(ctx, info) {
 		return r.passiveStart(ctx, info)
 	}
 	sh, err := newShard(r, info)
@@ -488,6 +488,11 @@ func (r *Replicator) Status() Status {
 	for k, n := range as.Errors {
 		st.Errors += int64(n)
 		st.DestErrors[apply.ErrorKind(k).String()] = int64(n)
+	}
+	for _, sh := range shards {
+		// Snapshot keys kept under --conflict skip that were looked up rather
+		// than refused by RESTORE count as the BUSYKEY they stand for.
+		st.DestErrors[apply.KindBusyKey.String()] += sh.conflicts.Load()
 	}
 	st.DestRetries = make(map[string]int64, len(as.Retries))
 	for k, n := range as.Retries {
