@@ -101,7 +101,7 @@ func TestCutoverUnderLoad(t *testing.T) {
 		Target: proxy.Backend{Seeds: dst.Addrs()},
 		Logger: testLogger(t),
 	})
-	co, err := proxy.NewCutover(proxy.CutoverConfig{Status: r.Status, Gate: gw, Logger: testLogger(t)})
+	co, err := proxy.NewCutover(proxy.CutoverConfig{Status: r.Status, Gate: gw, OnSwitch: r.Pause, Logger: testLogger(t)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -31,7 +31,7 @@ func TestCutoverRollbackThenRetry(t *testing.T) {
 	go func() { rdone <- r.Run(rctx) }()
 	t.Cleanup(func() { rcancel(); <-rdone })
 	gw := startGateway(t, proxy.GatewayConfig{Source: proxy.Backend{Seeds: src.Addrs()}, Target: proxy.Backend{Seeds: dst.Addrs()}, Logger: testLogger(t)})
-	co, err := proxy.NewCutover(proxy.CutoverConfig{Status: r.Status, Gate: gw, Logger: testLogger(t)})
+	co, err := proxy.NewCutover(proxy.CutoverConfig{Status: r.Status, Gate: gw, OnSwitch: r.Pause, Logger: testLogger(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
