@@ -77,6 +77,7 @@ func waitCaughtUp(t *testing.T, rr *running, shards int, masters ...*redis.Clien
 	for time.Now().Before(deadline) {
 		select {
 		case err := <-rr.done:
+			rr.done <- err // for halt
 			t.Fatalf("replicator stopped: %v", err)
 		default:
 		}

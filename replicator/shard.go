@@ -48,6 +48,7 @@ type shard struct {
 	selBuf    []byte
 
 	resized     bool               // a RESIZEDB hint of the current snapshot was seen
+	conflicts   atomic.Int64       // snapshot keys kept because they existed (ConflictSkip)
 	restoreConv *convert.Converter // for stream RESTOREs newer than the destination (restore.go)
 	posMu       sync.Mutex
 	pos         ckpt  // replid, handled offset and the db selected there; guarded by posMu
@@ -166,7 +167,7 @@ func (s *shard) submitCkpt(ctx context.Context, op apply.Op, ckpt bool, db int) 
 		op.Cmd = s.wrapBuf
 	}
 	if err := s.r.applier.Submit(ctx, op); err != nil {
-		return err
+		return &submitError{err}
 	}
 	s.opsSubmitted.Add(1)
 	if op.Offset > s.lastSubmitted.Load() {
@@ -214,6 +215,11 @@ func (s *shard) FullSync(ctx context.Context, replID string, offset int64, r io.
 		}
 	}
 	if err := s.fullSyncDone(ctx, offset); err != nil {
+		return err
+	}
+	// Until its ops are acknowledged the snapshot is not applied; the offset alone
+	// cannot tell (a fresh master's snapshot ends at offset 0).
+	if err := s.r.applier.Flush(ctx); err != nil {
 		return err
 	}
 	s.received.Store(offset)
@@ -318,6 +324,13 @@ func (s *shard) record(ctx context.Context, rec *rdb.Record, ver int) error {
 	s.keyBuf = key
 	rec.Key = key
 	slot := slots.Slot(key)
+	if s.r.cfg.Conflict != ConflictReplace && !s.conv.Restorable(rec, ver) {
+		// RESTORE without REPLACE refuses an existing key by itself; a key written
+		// as commands would be merged into it, so it is looked up first.
+		if skip, err := s.conflict(ctx, slot, key, rec.DB); skip || err != nil {
+			return err
+		}
+	}
 	// A standalone destination keeps databases: the key goes to its target db,
 	// and the connection is left in db 0, as every op leaves it.
 	var selectDB []byte
@@ -332,15 +345,55 @@ func (s *shard) record(ctx context.Context, rec *rdb.Record, ver int) error {
 		return s.submit(ctx, apply.Op{Source: s.index, Slot: slot, Cmd: cmd, N: n, Key: key})
 	})
 	if err != nil {
+		var se *submitError
+		if errors.As(err, &se) {
+			return se.err
+		}
 		if errors.Is(err, convert.ErrModule) || errors.Is(err, convert.ErrUnsupported) {
 			s.errors.Add(1)
 			s.r.log.Warn("key skipped", "shard", s.index, "key", printable(key), "err", err)
 			return nil
 		}
-		return fmt.Errorf("xsync/replicator: shard %d: key %q: %w", s.index, printable(key), err)
+		return fmt.Errorf("xsync/replicator: shard %d: key %s: %w", s.index, printable(key), err)
 	}
 	s.keysDone.Add(1)
 	return nil
+}
+
+// conflict applies the conflict policy to a snapshot key written as commands:
+// skip reports that the key exists on the destination and is left as it is.
+func (s *shard) conflict(ctx context.Context, slot int, key []byte, db int) (skip bool, err error) {
+	args := [][]byte{[]byte("EXISTS"), key}
+	if tg, _ := s.kf.DB(db); s.r.applier.Standalone() && tg.DB != 0 {
+		// A standalone destination: look in the key's database through a
+		// transaction, which leaves the connection in db 0.
+		v, err := s.r.applier.Do(ctx, slot, []byte("EVAL"), []byte("redis.call('SELECT', ARGV[1]) local n = redis.call('EXISTS', KEYS[1]) redis.call('SELECT', 0) return n"),
+			[]byte("1"), key, strconv.AppendInt(nil, int64(tg.DB), 10))
+		if err != nil {
+			return false, err
+		}
+		if v.Int == 0 {
+			return false, nil
+		}
+	} else {
+		v, err := s.r.applier.Do(ctx, slot, args...)
+		if err != nil {
+			return false, err
+		}
+		if v.Int == 0 {
+			return false, nil
+		}
+	}
+	if s.r.cfg.Conflict == ConflictStop {
+		return false, fmt.Errorf("xsync/replicator: key %s already exists on the destination (--conflict stop): overwrite such keys (--conflict replace), keep them (--conflict skip), or empty the destination first", printable(key))
+	}
+	s.conflicts.Add(1)
+	s.errors.Add(1)
+	if n := s.conflicts.Load(); n <= 10 || n%1000 == 0 {
+		s.r.log.Warn("key kept: it exists on the destination (--conflict skip)", "shard", s.index, "key", printable(key), "count", n)
+	}
+	s.keysDone.Add(1)
+	return true, nil
 }
 
 // Continue implements source.Handler.
@@ -497,6 +550,13 @@ func (s *shard) status(link source.ShardStatus, now time.Time) ShardStatus {
 	st.OpsSubmitted = s.opsSubmitted.Load()
 	return st
 }
+
+// submitError is an error of the applier returned by Submit: it belongs to the
+// whole job, not to the key being converted when it surfaced.
+type submitError struct{ err error }
+
+func (e *submitError) Error() string { return e.err.Error() }
+func (e *submitError) Unwrap() error { return e.err }
 
 // countingReader counts the bytes read through it.
 type countingReader struct {

@@ -163,11 +163,12 @@ func (a *Applier) policyLocked(o *op, logs []logEntry) (bool, []logEntry) {
 			continue
 		}
 		stop = true
-		if e.kind == KindOOM {
+		switch e.kind {
+		case KindOOM:
 			a.failLocked(oomMessage(o.node, o.Key, name, e.msg))
-		} else {
-			a.failLocked(fmt.Errorf("xsync/apply: destination %s answered %q to %s on key %q (source %d, policy stop)",
-				o.node, e.msg, name, o.Key, o.Source))
+		default:
+			a.failLocked(fmt.Errorf("xsync/apply: destination %s answered %q to %s on key %q (source %d, policy stop)%s",
+				o.node, e.msg, name, o.Key, o.Source, adviceFor(e.kind)))
 		}
 	}
 	if o.retry && o.rk == RetryNoScript && a.scripts.bodiesFor(o) == nil {
@@ -185,4 +186,15 @@ func (a *Applier) policyLocked(o *op, logs []logEntry) (bool, []logEntry) {
 		}
 	}
 	return stop, logs
+}
+
+// adviceFor says what to do about an error reply that stopped the applier.
+func adviceFor(k ErrorKind) string {
+	switch k {
+	case KindBusyKey:
+		return ": the key already exists on the destination; overwrite such keys (--conflict replace), keep them (--conflict skip), or empty the destination first"
+	case KindWrongType:
+		return ": the destination holds a key of another type under that name; remove it, or let xsync skip such errors (--on-error skip)"
+	}
+	return ""
 }

@@ -135,6 +135,13 @@ func (c *Converter) key1(rec *rdb.Record, srcVersion int) error {
 }
 
 // canRestore says whether rec goes as RESTORE, and if not why.
+// Restorable reports whether Convert writes rec as one RESTORE (rather than as
+// plain commands) for a source of RDB version srcVersion.
+func (c *Converter) Restorable(rec *rdb.Record, srcVersion int) bool {
+	ok, _ := c.canRestore(rec, srcVersion)
+	return ok
+}
+
 func (c *Converter) canRestore(rec *rdb.Record, srcVersion int) (bool, string) {
 	o := &c.opts
 	switch {
