@@ -208,3 +208,17 @@ func runCutoverCase(t *testing.T, tc cutoverCase) []string {
 	}
 	return events
 }
+
+func TestCutoverMarkDone(t *testing.T) {
+	co, err := NewCutover(CutoverConfig{Status: func() replicator.Status { return replicator.Status{} }, Logger: quietLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	co.MarkDone()
+	if st, e := co.Report("f", FollowerOpen, 0); st != CutoverDone || e != 1 {
+		t.Fatalf("a follower is told %s %d, want done 1", st, e)
+	}
+	if _, err := co.Run(context.Background(), time.Second); err == nil || !strings.Contains(err.Error(), "already done") {
+		t.Fatalf("Run after MarkDone: %v", err)
+	}
+}

@@ -41,6 +41,7 @@ type gatewayFlags struct {
 	poll          time.Duration
 	connsPerNode  int
 	multicore     bool
+	markerKey     string
 }
 
 func (f *gatewayFlags) register(env *cliEnv) *flag.FlagSet {
@@ -58,6 +59,7 @@ func (f *gatewayFlags) register(env *cliEnv) *flag.FlagSet {
 	fs.DurationVar(&f.poll, "poll", 20*time.Millisecond, "how often the admin port of --control is polled")
 	fs.IntVar(&f.connsPerNode, "conns-per-node", 4, "pipelined connections per backend node (and protocol)")
 	fs.BoolVar(&f.multicore, "multicore", false, "one event loop per CPU instead of one")
+	fs.StringVar(&f.markerKey, "marker-key", "__xsync:cutover", "key the replicating xsync writes on the target at the switch (<its --internal-prefix>cutover); when it exists at start, the gateway forwards to the target")
 	return fs
 }
 
@@ -117,6 +119,15 @@ func (f *gatewayFlags) run(ctx context.Context, env *cliEnv, log *slog.Logger) e
 		fl, err := proxy.NewFollower(proxy.FollowerConfig{Control: f.control, Conn: conn.Options{Password: pass}, Poll: f.poll, Logger: log}, g)
 		if err != nil {
 			return err
+		}
+		// A cutover done before (the marker exists on the target): never the source.
+		if v, ok, err := proxy.ReadMarker(ctx, cfg.Target.Seeds, cfg.Target.Conn, f.markerKey); err != nil {
+			return fmt.Errorf("%w (the gateway cannot tell whether the cutover is done; it does not start)", err)
+		} else if ok {
+			log.Info("gateway: the cutover marker exists on the target: forwarding to the target", "key", f.markerKey, "at_ms", v)
+			if err := g.SwitchNow(ctx); err != nil {
+				return err
+			}
 		}
 		// Connect to the target now: a hold then waits for nothing but the
 		// writes in flight.
@@ -187,7 +198,25 @@ func (s *syncGatewayFlags) setup(ctx context.Context, env *cliEnv, cfg replicato
 		_, err := r.Applier().Do(ctx, slots.SlotString(key), []byte("SET"), []byte(key), []byte(strconv.FormatInt(at.UnixMilli(), 10)))
 		return err
 	}
-	return proxy.NewCutover(ccfg)
+	co, err := proxy.NewCutover(ccfg)
+	if err != nil {
+		return nil, err
+	}
+	// A cutover done by an earlier run: the clients stay on the destination.
+	v, done, err := proxy.ReadMarker(ctx, cfg.TargetSeeds, cfg.TargetConn, key)
+	if err != nil {
+		return nil, err
+	}
+	if done {
+		log.Warn("the cutover marker exists on the destination: the cutover was done before; the gateway forwards to the destination", "key", key, "at_ms", v)
+		co.MarkDone()
+		if s.gw != nil {
+			if err := s.gw.SwitchNow(ctx); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return co, nil
 }
 
 // serve runs the gateway, if any, in g.

@@ -100,6 +100,29 @@ func TestCLISyncGatewayAndSidecar(t *testing.T) {
 			t.Errorf("xsync %s after SIGTERM: %v\n%s", name, err, cmd.out.String())
 		}
 	}
+
+	// A sidecar started later, its control gone: the marker sends it to the target.
+	late := freeAddr(t)
+	lateCmd := startCLI(t, bin, "gateway", "--source", src.URL(), "--target", dst.URL(), "--listen", late,
+		"--control", admin, "--log-level", "error")
+	lc := redis.NewClient(&redis.Options{Addr: late, Protocol: 2, DisableIdentity: true})
+	defer lc.Close()
+	deadline := time.Now().Add(30 * time.Second)
+	for lc.Set(ctx, "late", "1", 0).Err() != nil {
+		if time.Now().After(deadline) {
+			t.Fatal("the late sidecar does not serve")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if v, _ := dc.Get(ctx, "late").Result(); v != "1" {
+		t.Error("a sidecar started after the cutover wrote elsewhere than the destination")
+	}
+	if n, _ := src.Client().Exists(ctx, "late").Result(); n != 0 {
+		t.Error("a sidecar started after the cutover wrote to the source")
+	}
+	if err := lateCmd.stop(); err != nil {
+		t.Errorf("late xsync gateway after SIGTERM: %v", err)
+	}
 }
 
 func waitInfo(t *testing.T, c *redis.Client, ok func(string) error) {
