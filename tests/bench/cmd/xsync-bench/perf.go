@@ -5,6 +5,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"sync"
 	"syscall"
 	"time"
 )
@@ -28,7 +29,12 @@ func (b *bench) perfRecord(name string, pid int) (stop func()) {
 		b.logf("--perf: %v", err)
 		return func() {}
 	}
-	return func() {
+	var once sync.Once
+	return func() { once.Do(func() { stopPerf(p, name, out) }) }
+}
+
+func stopPerf(p *proc, name, out string) {
+	{
 		_ = syscall.Kill(p.Pid(), syscall.SIGINT)
 		select {
 		case <-p.done:
