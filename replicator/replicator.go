@@ -160,6 +160,9 @@ type Replicator struct {
 	mu     sync.Mutex
 	shards map[int]*shard // by source shard index
 
+	moves   *moveRegistry // pairs the halves of source key moves (moves.go)
+	nShards atomic.Int32  // source shards known
+
 	ckKeys *ckptKeys    // checkpoint key of every slot; nil without checkpoints
 	cks    map[int]ckpt // checkpoints read at start, by slot
 
@@ -173,7 +176,7 @@ func New(cfg Config) (*Replicator, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	r := &Replicator{cfg: cfg, log: cfg.Logger, shards: map[int]*shard{}, started: cfg.Now()}
+	r := &Replicator{cfg: cfg, log: cfg.Logger, shards: map[int]*shard{}, started: cfg.Now(), moves: newMoveRegistry(cfg.Now)}
 	if !cfg.NoCheckpoints {
 		r.ckKeys = newCkptKeys(cfg.Translate.InternalPrefix)
 		cfg.Apply.Recheck = r.recheck
@@ -332,6 +335,7 @@ func (r *Replicator) newShard(ctx context.Context, info source.ShardInfo) (sourc
 	start := source.ShardStart{Handler: sh}
 	r.mu.Lock()
 	r.shards[info.Index] = sh
+	r.nShards.Store(int32(len(r.shards)))
 	cks := r.cks
 	r.mu.Unlock()
 	owned := sh.ownedRanges()

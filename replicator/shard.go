@@ -49,6 +49,8 @@ type shard struct {
 
 	resized     bool               // a RESIZEDB hint of the current snapshot was seen
 	conflicts   atomic.Int64       // snapshot keys kept because they existed (ConflictSkip)
+	standalone  bool               // the source is a standalone server
+	argBuf      [][]byte           // moveArgs' rewritten command
 	restoreConv *convert.Converter // for stream RESTOREs newer than the destination (restore.go)
 	posMu       sync.Mutex
 	pos         ckpt  // replid, handled offset and the db selected there; guarded by posMu
@@ -110,6 +112,7 @@ func newShard(r *Replicator, info source.ShardInfo) (*shard, error) {
 	sh.state.Store(StateHandshake)
 	owned := ownedOf(info.Ranges, info.Standalone)
 	sh.owned.Store(&owned)
+	sh.standalone = info.Standalone
 	return sh, nil
 }
 
@@ -423,6 +426,14 @@ func (s *shard) Command(ctx context.Context, db int, args [][]byte, offset int64
 			if err := s.tr.SetSourceSlots(*rs); err != nil {
 				return err
 			}
+		}
+	}
+	if !s.standalone && s.r.nShards.Load() > 1 && isMoveHalf(args) {
+		s.r.moves.order.Lock()
+		defer s.r.moves.order.Unlock()
+		if args = s.moveArgs(args); args == nil {
+			s.setHandled(offset, db) // a DEL that only completed moves of keys
+			return nil
 		}
 	}
 	if s.isNewerRestore(args) {
