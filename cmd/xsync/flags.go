@@ -34,8 +34,7 @@ func newFlagSet(env *cliEnv, name, usageLine, about string) *flag.FlagSet {
 func parseFlags(env *cliEnv, fs *flag.FlagSet, args []string) error {
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			fs.Usage()
-			return err
+			return err // the flag package printed the help already
 		}
 		return fmt.Errorf("%w: %v (see 'xsync %s --help')", errUsage, err, fs.Name())
 	}
