@@ -71,7 +71,7 @@ Exit codes: 0 ok (for sync: stopped cleanly by SIGINT/SIGTERM); 1 differences fo
 func usage(w io.Writer) {
 	var list string
 	for _, c := range commands() {
-		list += fmt.Sprintf("  %-8s %s\n", c.name, c.summary)
+		list += fmt.Sprintf("  %-12s %s\n", c.name, c.summary)
 	}
 	fmt.Fprintf(w, mainUsage, list)
 }
