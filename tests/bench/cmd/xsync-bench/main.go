@@ -203,11 +203,19 @@ func (b *bench) run(ctx context.Context) error {
 			rep.maxRate = good
 			half := good.target / 2
 			b.logf("incremental: lag at half the max rate, %d/s for %s", half, b.cfg.lagDur)
-			var natives []*server
+			stopPerf := b.perfRecord("incremental", b.xsync.Pid())
+			rep.half, err = b.runLoad(ctx, half, b.cfg.lagDur, keys, nil)
+			stopPerf()
+			if err != nil {
+				return err
+			}
+			b.logStep(rep.half)
 			if !b.cfg.noNative {
-				// The reference: native replicas probed with the same probes
-				// under the same load.
-				natives, err = b.startReplicas(ctx)
+				// The reference: the same load again with a native replica of
+				// each source master, the same probes polling both (the
+				// replicas' CPU now competes with xsync's too).
+				b.logf("incremental: again at %d/s with native replicas probed too", half)
+				natives, err := b.startReplicas(ctx)
 				defer stopReplicas(natives)
 				if err != nil {
 					return err
@@ -215,14 +223,11 @@ func (b *bench) run(ctx context.Context) error {
 				if _, err := b.attachReplicas(ctx, natives); err != nil {
 					return err
 				}
+				if rep.halfNative, err = b.runLoad(ctx, half, b.cfg.lagDur, keys, natives); err != nil {
+					return err
+				}
+				b.logStep(rep.halfNative)
 			}
-			stopPerf := b.perfRecord("incremental", b.xsync.Pid())
-			rep.half, err = b.runLoad(ctx, half, b.cfg.lagDur, keys, natives)
-			stopPerf()
-			if err != nil {
-				return err
-			}
-			b.logStep(rep.half)
 		}
 	}
 	if b.xsync != nil {

@@ -20,6 +20,7 @@ type report struct {
 	steps       []*loadStep
 	maxRate     *loadStep
 	half        *loadStep
+	halfNative  *loadStep // the half-rate run again, probing native replicas too
 	finalRSSKiB int64
 }
 
@@ -82,9 +83,9 @@ func (r *report) print(w io.Writer) {
 	}
 	if h := r.half; h != nil {
 		ref, ratio := "-", "-"
-		if len(h.native) > 0 {
-			ref = fmt.Sprintf("%s / %s native replica", ms(pct(h.native, 0.5)), ms(pct(h.native, 0.99)))
-			ratio = fmt.Sprintf("%.1fx p99", float64(h.pct(0.99))/float64(max(1, pct(h.native, 0.99))))
+		if hn := r.halfNative; hn != nil && len(hn.native) > 0 {
+			ref = fmt.Sprintf("%s / %s native replica (xsync %s / %s in that run)", ms(pct(hn.native, 0.5)), ms(pct(hn.native, 0.99)), ms(hn.pct(0.5)), ms(hn.pct(0.99)))
+			ratio = fmt.Sprintf("%.1fx p99", float64(hn.pct(0.99))/float64(max(1, pct(hn.native, 0.99))))
 		}
 		row(fmt.Sprintf("end-to-end lag at half the max rate (%d cmd/s), p50 / p99 (max)", h.target),
 			ms(h.pct(0.5))+" / "+ms(h.pct(0.99))+" ("+ms(h.pct(1))+")", ref, ratio, "p99 < 100 ms", yesNo(h.pct(0.99) < 100*time.Millisecond))
@@ -123,7 +124,7 @@ func (r *report) print(w io.Writer) {
 	}
 	if len(r.steps) > 0 {
 		fmt.Fprintln(w, "incremental steps (SET, pipelined, over the 3 source masters):")
-		for _, s := range append(slices.Clone(r.steps), r.half) {
+		for _, s := range append(slices.Clone(r.steps), r.half, r.halfNative) {
 			if s == nil {
 				continue
 			}
