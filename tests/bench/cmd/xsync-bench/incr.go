@@ -108,28 +108,7 @@ func (b *bench) runLoad(ctx context.Context, rate int, dur time.Duration, keys [
 	}()
 	go func() {
 		defer wg.Done()
-		adm := b.admin()
-		defer adm.Close()
-		t := time.NewTicker(100 * time.Millisecond)
-		defer t.Stop()
-		for {
-			select {
-			case <-lctx.Done():
-				return
-			case <-t.C:
-			}
-			x, err := b.xsyncInfo(lctx, adm)
-			if err != nil {
-				continue
-			}
-			ls := x.float("lag_seconds")
-			st.lagSecs = append(st.lagSecs, ls)
-			st.maxLagSec = max(st.maxLagSec, ls)
-			st.maxLagByte = max(st.maxLagByte, x.int("lag_bytes"))
-			if tl, err := b.trueLag(lctx, x); err == nil {
-				st.maxTrueLag = max(st.maxTrueLag, tl)
-			}
-		}
+		b.sampleLag(lctx, st)
 	}()
 	wg.Wait()
 	st.elapsed = time.Since(start)
@@ -148,7 +127,43 @@ func (b *bench) runLoad(ctx context.Context, rate int, dur time.Duration, keys [
 	if ctx.Err() != nil {
 		return st, ctx.Err()
 	}
-	// Drain: wait for lag 0 before the next step.
+	var err error
+	if st.drained, err = b.drain(ctx, rate); err != nil {
+		return st, err
+	}
+	st.ok = st.achieved >= 0.95*float64(rate) && len(st.probes) > 0 && st.pct(1) < time.Second && st.maxLagSec < 1
+	return st, nil
+}
+
+// sampleLag reads INFO xsync and the sources' offsets every 100 ms until ctx is done.
+func (b *bench) sampleLag(ctx context.Context, st *loadStep) {
+	adm := b.admin()
+	defer adm.Close()
+	t := time.NewTicker(100 * time.Millisecond)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		x, err := b.xsyncInfo(ctx, adm)
+		if err != nil {
+			continue
+		}
+		ls := x.float("lag_seconds")
+		st.lagSecs = append(st.lagSecs, ls)
+		st.maxLagSec = max(st.maxLagSec, ls)
+		st.maxLagByte = max(st.maxLagByte, x.int("lag_bytes"))
+		if tl, err := b.trueLag(ctx, x); err == nil {
+			st.maxTrueLag = max(st.maxTrueLag, tl)
+		}
+	}
+}
+
+// drain waits until xsync has applied everything the sources hold and returns how
+// long that took.
+func (b *bench) drain(ctx context.Context, rate int) (float64, error) {
 	t0 := time.Now()
 	adm := b.admin()
 	defer adm.Close()
@@ -174,19 +189,17 @@ func (b *bench) runLoad(ctx context.Context, rate int, dur time.Duration, keys [
 			b.logf("    draining %.0fs:%s source offsets%s", time.Since(t0).Seconds(), line, offs)
 		}
 		if b.xsync.Exited() {
-			return st, fmt.Errorf("bench: xsync exited: %v", b.xsync.err)
+			return 0, fmt.Errorf("bench: xsync exited: %v", b.xsync.err)
 		}
 		if ctx.Err() != nil {
-			return st, ctx.Err()
+			return 0, ctx.Err()
 		}
 		if time.Since(t0) > 3*time.Minute {
-			return st, fmt.Errorf("bench: xsync did not catch up within 3 minutes after %d/s", rate)
+			return 0, fmt.Errorf("bench: xsync did not catch up within 3 minutes after %d/s", rate)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	st.drained = time.Since(t0).Seconds()
-	st.ok = st.achieved >= 0.95*float64(rate) && len(st.probes) > 0 && st.pct(1) < time.Second && st.maxLagSec < 1
-	return st, nil
+	return time.Since(t0).Seconds(), nil
 }
 
 // writeAt sends SETs to one master at rate per second, pipelined: every millisecond

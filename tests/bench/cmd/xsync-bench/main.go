@@ -192,48 +192,55 @@ func (b *bench) run(ctx context.Context) error {
 	}
 	b.logf("xsync full sync: %.2fs, %d keys, %d bytes", rep.full.seconds, rep.full.keys, rep.full.bytes)
 	if !b.cfg.noIncr {
-		keys := b.writerKeys(100000)
-		b.logf("incremental: stepping the write rate up from %d/s (%s per step)", b.cfg.incrStart, b.cfg.stepDur)
-		good, steps, err := b.findMaxRate(ctx, keys)
-		rep.steps = steps
-		if err != nil {
+		if err := b.runIncremental(ctx, rep); err != nil {
 			return err
-		}
-		if good != nil {
-			rep.maxRate = good
-			half := good.target / 2
-			b.logf("incremental: lag at half the max rate, %d/s for %s", half, b.cfg.lagDur)
-			stopPerf := b.perfRecord("incremental", b.xsync.Pid())
-			rep.half, err = b.runLoad(ctx, half, b.cfg.lagDur, keys, nil)
-			stopPerf()
-			if err != nil {
-				return err
-			}
-			b.logStep(rep.half)
-			if !b.cfg.noNative {
-				// The reference: the same load again with a native replica of
-				// each source master, the same probes polling both (the
-				// replicas' CPU now competes with xsync's too).
-				b.logf("incremental: again at %d/s with native replicas probed too", half)
-				natives, err := b.startReplicas(ctx)
-				defer stopReplicas(natives)
-				if err != nil {
-					return err
-				}
-				if _, err := b.attachReplicas(ctx, natives); err != nil {
-					return err
-				}
-				if rep.halfNative, err = b.runLoad(ctx, half, b.cfg.lagDur, keys, natives); err != nil {
-					return err
-				}
-				b.logStep(rep.halfNative)
-			}
 		}
 	}
 	if b.xsync != nil {
 		rep.finalRSSKiB, _ = statusKB(b.xsync.Pid(), "VmHWM")
 	}
 	rep.print(os.Stdout)
+	return nil
+}
+
+// runIncremental finds the highest write rate with lag under 1 s, measures the lag at
+// half of it, and then again with native replicas probed too (the reference).
+func (b *bench) runIncremental(ctx context.Context, rep *report) error {
+	keys := b.writerKeys(100000)
+	b.logf("incremental: stepping the write rate up from %d/s (%s per step)", b.cfg.incrStart, b.cfg.stepDur)
+	good, steps, err := b.findMaxRate(ctx, keys)
+	rep.steps = steps
+	if err != nil || good == nil {
+		return err
+	}
+	rep.maxRate = good
+	half := good.target / 2
+	b.logf("incremental: lag at half the max rate, %d/s for %s", half, b.cfg.lagDur)
+	stopPerf := b.perfRecord("incremental", b.xsync.Pid())
+	rep.half, err = b.runLoad(ctx, half, b.cfg.lagDur, keys, nil)
+	stopPerf()
+	if err != nil {
+		return err
+	}
+	b.logStep(rep.half)
+	if b.cfg.noNative {
+		return nil
+	}
+	// The same load again with a native replica of each source master, the same
+	// probes polling both (the replicas' CPU now competes with xsync's too).
+	b.logf("incremental: again at %d/s with native replicas probed too", half)
+	natives, err := b.startReplicas(ctx)
+	defer stopReplicas(natives)
+	if err != nil {
+		return err
+	}
+	if _, err := b.attachReplicas(ctx, natives); err != nil {
+		return err
+	}
+	if rep.halfNative, err = b.runLoad(ctx, half, b.cfg.lagDur, keys, natives); err != nil {
+		return err
+	}
+	b.logStep(rep.halfNative)
 	return nil
 }
 
@@ -260,8 +267,6 @@ func (b *bench) fill(ctx context.Context) error {
 	}
 	return first
 }
-
-func osStderr() *os.File { return os.Stderr }
 
 func trim(s string) string {
 	for len(s) > 0 && (s[len(s)-1] == '\n' || s[len(s)-1] == '\r') {

@@ -14,6 +14,7 @@ import (
 type nativeResult struct {
 	seconds float64 // REPLICAOF until every replica is up, not loading, not syncing
 	allCPU  time.Duration
+	srcCPU  time.Duration // the sources, BGSAVE fork children included
 	other   time.Duration // every other process on the machine
 	keys    int64
 }
@@ -39,7 +40,9 @@ func (b *bench) runNative(ctx context.Context, srcKeys int64) (*nativeResult, er
 	}
 	r := &nativeResult{seconds: secs}
 	noBgsave(ctx, b.src.nodes)
-	r.allCPU = sum(diff(before, cpu.sample()))
+	d := diff(before, cpu.sample())
+	r.allCPU = sum(d)
+	r.srcCPU = sum(d[:len(b.src.nodes)])
 	r.other = max(0, machineBusy()-busy0-r.allCPU)
 	for _, s := range reps {
 		n, err := s.c.DBSize(ctx).Result()

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
@@ -41,6 +42,6 @@ func stopPerf(p *proc, name, out string) {
 		case <-time.After(30 * time.Second):
 			p.stop(time.Second)
 		}
-		fmt.Fprintf(osStderr(), "perf profile of %s: perf report -i %s --no-children\n", name, out)
+		fmt.Fprintf(os.Stderr, "perf profile of %s: perf report -i %s --no-children\n", name, out)
 	}
 }

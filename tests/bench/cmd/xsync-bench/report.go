@@ -119,8 +119,8 @@ func (r *report) print(w io.Writer) {
 			r.restore.keys, float64(r.restore.bytes)/1e6, r.restore.seconds, r.restore.allCPU.Seconds(), r.restore.other.Seconds())
 	}
 	if r.native != nil {
-		fmt.Fprintf(w, "native replication: %d keys in %.2f s; CPU (3 sources incl. fork children + 3 replicas) %.2f s; other processes %.2f CPU-s\n",
-			r.native.keys, r.native.seconds, r.native.allCPU.Seconds(), r.native.other.Seconds())
+		fmt.Fprintf(w, "native replication: %d keys in %.2f s; CPU %.2f s (3 sources incl. fork children %.2f, 3 replicas %.2f); other processes %.2f CPU-s\n",
+			r.native.keys, r.native.seconds, r.native.allCPU.Seconds(), r.native.srcCPU.Seconds(), (r.native.allCPU - r.native.srcCPU).Seconds(), r.native.other.Seconds())
 	}
 	if len(r.steps) > 0 {
 		fmt.Fprintln(w, "incremental steps (SET, pipelined, over the 3 source masters):")
