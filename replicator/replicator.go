@@ -254,6 +254,7 @@ func (r *Replicator) Run(ctx context.Context) error {
 	if r.ckKeys != nil {
 		g.Go(func() error { return r.watermarks(gctx) })
 	}
+	g.Go(func() error { r.pollSources(gctx); return nil })
 	err := g.Wait()
 	r.resumeLocked() // a paused handler must not hold the stop up
 	cancelApply()
@@ -425,6 +426,68 @@ func (r *Replicator) watermarks(ctx context.Context) error {
 			}
 		}
 	}
+}
+
+// pollSources reads every second the replication offset of each followed source
+// node, so that INFO's lag counts what is still waiting on the source.
+func (r *Replicator) pollSources(ctx context.Context) {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	conns := map[string]*conn.Conn{}
+	defer func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	}()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		for _, link := range r.src.Shards() {
+			r.mu.Lock()
+			sh := r.shards[link.Index]
+			r.mu.Unlock()
+			addr := link.Node.Addr
+			if sh == nil || addr == "" {
+				continue
+			}
+			c := conns[addr]
+			if c == nil {
+				o := r.cfg.SourceConn
+				o.Addr = addr
+				dctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+				var err error
+				c, err = conn.Dial(dctx, o)
+				cancel()
+				if err != nil {
+					continue
+				}
+				conns[addr] = c
+			}
+			v, err := c.Do(ctx, "INFO", "replication")
+			if err != nil {
+				c.Close()
+				delete(conns, addr)
+				continue
+			}
+			if off, ok := infoField(string(v.Str), "master_repl_offset"); ok {
+				sh.sourceOffset.Store(off)
+			}
+		}
+	}
+}
+
+// infoField returns an integer field of an INFO reply.
+func infoField(info, field string) (int64, bool) {
+	for _, line := range strings.Split(info, "\n") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), field+":"); ok {
+			n, err := strconv.ParseInt(v, 10, 64)
+			return n, err == nil
+		}
+	}
+	return 0, false
 }
 
 // recheck tells the applier whether an op whose reply was lost with its

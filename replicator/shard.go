@@ -62,6 +62,7 @@ type shard struct {
 	handled       atomic.Int64 // offset up to which every command was handed to the applier
 	lastSubmitted atomic.Int64 // highest Offset of an op submitted
 	opsSubmitted  atomic.Int64 // ops handed to the applier
+	sourceOffset  atomic.Int64 // master_repl_offset of the followed node, polled (replicator.pollSources)
 	keysDone      atomic.Int64
 	keysTotal     atomic.Int64
 	bytesDone     atomic.Int64
@@ -549,7 +550,9 @@ func (s *shard) status(link source.ShardStatus, now time.Time) ShardStatus {
 		st.State = StateStopped
 	}
 	st.ReceivedOffset = max(s.received.Load(), link.Link.Received)
-	st.SourceOffset = st.ReceivedOffset
+	// The source's own offset (polled every second) also counts what is still
+	// waiting on the source; it may lag a moment behind what was received.
+	st.SourceOffset = max(st.ReceivedOffset, s.sourceOffset.Load())
 	st.AppliedOffset = s.applied()
 	if st.State == StateStream || st.State == StateReconnecting {
 		st.LagBytes = max(0, st.SourceOffset-st.AppliedOffset)
