@@ -133,8 +133,8 @@ func (a *Applier) Submit(ctx context.Context, in Op) error {
 		return fmt.Errorf("%w: source %d slot %d with %d commands in %d bytes", ErrBadOp, in.Source, in.Slot, in.N, len(in.Cmd))
 	}
 	if in.N > 1 { // N must match Cmd, or replies would be matched to the wrong ops
-		if sp, err := splitCommands(in.Cmd); err != nil || len(sp) != in.N {
-			return fmt.Errorf("%w: N is %d but Cmd holds %d commands (%v)", ErrBadOp, in.N, len(sp), err)
+		if n, err := countCommands(in.Cmd); err != nil || n != in.N {
+			return fmt.Errorf("%w: N is %d but Cmd holds %d commands (%v)", ErrBadOp, in.N, n, err)
 		}
 	}
 	a.scripts.observe(in.Cmd)

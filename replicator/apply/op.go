@@ -87,6 +87,27 @@ func splitCommands(cmd []byte) ([]span, error) {
 	return out, nil
 }
 
+// countCommands returns how many whole commands cmd holds, without keeping them
+// (no allocation for commands of up to 16 arguments).
+func countCommands(cmd []byte) (int, error) {
+	var arr [16][]byte
+	args := arr[:0]
+	n := 0
+	for pos := 0; pos < len(cmd); {
+		a, k, err := resp.ParseCommand(cmd[pos:], args, nil)
+		if err != nil {
+			return n, fmt.Errorf("xsync/apply: malformed Op.Cmd at byte %d: %w", pos, err)
+		}
+		if k == 0 || len(a) == 0 {
+			return n, fmt.Errorf("xsync/apply: malformed Op.Cmd at byte %d: empty command", pos)
+		}
+		args = a[:0]
+		n++
+		pos += k
+	}
+	return n, nil
+}
+
 func (o *op) commandSpans() ([]span, error) {
 	if o.spans == nil {
 		s, err := splitCommands(o.Cmd)

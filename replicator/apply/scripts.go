@@ -77,7 +77,14 @@ func (c *scriptCache) observe(cmd []byte) {
 		return
 	}
 	switch name[0] | 0x20 {
-	case 'e', 's', 'm':
+	case 'e', 's':
+	case 'm':
+		// A transaction (every write is one with checkpoints): parse it only when
+		// a line of it starts with EVAL or SCRIPT, so that the stream path
+		// allocates nothing for the others.
+		if !mentionsScript(cmd) {
+			return
+		}
 	default:
 		return
 	}
@@ -97,6 +104,35 @@ func (c *scriptCache) observe(cmd []byte) {
 			c.add(args[2])
 		}
 	}
+}
+
+// mentionsScript reports whether a line of cmd starts with EVAL or SCRIPT (any
+// case): a cheap filter before parsing a transaction.
+func mentionsScript(cmd []byte) bool {
+	for i := bytes.IndexByte(cmd, '\n'); i >= 0 && i+1 < len(cmd); {
+		rest := cmd[i+1:]
+		if hasPrefixFold(rest, "eval") || hasPrefixFold(rest, "script") {
+			return true
+		}
+		j := bytes.IndexByte(rest, '\n')
+		if j < 0 {
+			return false
+		}
+		i += 1 + j
+	}
+	return false
+}
+
+func hasPrefixFold(b []byte, lower string) bool {
+	if len(b) < len(lower) {
+		return false
+	}
+	for i := 0; i < len(lower); i++ {
+		if b[i]|0x20 != lower[i] {
+			return false
+		}
+	}
+	return true
 }
 
 // bodiesFor returns the bodies of the scripts o's EVALSHA commands name, or nil
