@@ -6,13 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -20,52 +17,9 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/xsync/xsync/internal/redistest"
+	"github.com/xsync/xsync/internal/xsynctest"
 	"github.com/xsync/xsync/tests/loadgen"
 )
-
-// buildCLI builds cmd/xsync into a temporary directory.
-func buildCLI(t *testing.T) string {
-	t.Helper()
-	goBin, err := exec.LookPath("go")
-	if err != nil {
-		goBin = "/usr/local/go/bin/go"
-	}
-	bin := filepath.Join(t.TempDir(), "xsync")
-	cmd := exec.Command(goBin, "build", "-o", bin, "github.com/xsync/xsync/cmd/xsync")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build ./cmd/xsync: %v\n%s", err, out)
-	}
-	return bin
-}
-
-// freeAddr returns a loopback address with a port that was free a moment ago.
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
-
-// syncBuffer is a bytes.Buffer safe for a process writing and a test reading.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // runCLI runs the binary to completion and returns its exit code and output.
 func runCLI(t *testing.T, bin string, timeout time.Duration, args ...string) (int, string) {
@@ -114,15 +68,15 @@ func infoFields(info string) map[string]string {
 func TestCLI(t *testing.T) {
 	t.Parallel()
 	begin := time.Now()
-	bin := buildCLI(t)
+	bin := xsynctest.Build(t)
 	src := redistest.StartCluster(t, redistest.ClusterOptions{Masters: 3})
 	dst := redistest.StartCluster(t, redistest.ClusterOptions{Masters: 3})
 	ctx := context.Background()
 	if err := loadgen.Fill(ctx, src.Client(), loadgen.FillOptions{Keys: 1000}); err != nil {
 		t.Fatal(err)
 	}
-	admin, metrics := freeAddr(t), freeAddr(t)
-	var logs syncBuffer
+	admin, metrics := xsynctest.FreeAddr(t), xsynctest.FreeAddr(t)
+	var logs xsynctest.SyncBuffer
 	cmd := exec.Command(bin, "sync", "--source", src.URL(), "--target", dst.URL(),
 		"--admin", admin, "--metrics", metrics, "--progress", "off")
 	cmd.Env = cliEnv()
@@ -210,7 +164,7 @@ func TestCLI(t *testing.T) {
 // ends sync with 3, 'xsync check' with 1), with a message naming the node.
 func TestCLIWrongTargetPassword(t *testing.T) {
 	t.Parallel()
-	bin := buildCLI(t)
+	bin := xsynctest.Build(t)
 	src := redistest.Start(t, redistest.Options{})
 	dst := redistest.Start(t, redistest.Options{Password: "right"})
 	target := "redis://:wrong@" + dst.Addr()

@@ -1,12 +1,9 @@
 package gateway
 
 import (
-	"bytes"
 	"context"
 	"fmt"
-	"net"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
@@ -16,6 +13,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/xsync/xsync/internal/redistest"
+	"github.com/xsync/xsync/internal/xsynctest"
 )
 
 // TestCLISyncGatewayAndSidecar runs the binary: 'xsync sync --gateway' and a
@@ -23,11 +21,11 @@ import (
 // both; XSYNC CUTOVER switches both (cutover_followers:1); the destination holds
 // every acknowledged write; SIGTERM stops both with exit 0.
 func TestCLISyncGatewayAndSidecar(t *testing.T) {
-	bin := buildCLI(t)
+	bin := xsynctest.Build(t)
 	src := redistest.StartCluster(t, redistest.ClusterOptions{Masters: 3})
 	dst := redistest.StartCluster(t, redistest.ClusterOptions{Masters: 3})
 	ctx := context.Background()
-	admin, gw, side := freeAddr(t), freeAddr(t), freeAddr(t)
+	admin, gw, side := xsynctest.FreeAddr(t), xsynctest.FreeAddr(t), xsynctest.FreeAddr(t)
 	syncCmd := startCLI(t, bin, "sync", "--source", src.URL(), "--target", dst.URL(), "--admin", admin,
 		"--gateway", gw, "--progress", "off", "--log-level", "warn")
 	sideCmd := startCLI(t, bin, "gateway", "--source", src.URL(), "--target", dst.URL(), "--listen", side,
@@ -102,7 +100,7 @@ func TestCLISyncGatewayAndSidecar(t *testing.T) {
 	}
 
 	// A sidecar started later, its control gone: the marker sends it to the target.
-	late := freeAddr(t)
+	late := xsynctest.FreeAddr(t)
 	lateCmd := startCLI(t, bin, "gateway", "--source", src.URL(), "--target", dst.URL(), "--listen", late,
 		"--control", admin, "--log-level", "error")
 	lc := redis.NewClient(&redis.Options{Addr: late, Protocol: 2, DisableIdentity: true})
@@ -145,13 +143,13 @@ func waitInfo(t *testing.T, c *redis.Client, ok func(string) error) {
 
 type cliProc struct {
 	cmd    *exec.Cmd
-	out    *syncBuffer
+	out    *xsynctest.SyncBuffer
 	exited chan error
 }
 
 func startCLI(t *testing.T, bin string, args ...string) *cliProc {
 	t.Helper()
-	p := &cliProc{cmd: exec.Command(bin, args...), out: &syncBuffer{}, exited: make(chan error, 1)}
+	p := &cliProc{cmd: exec.Command(bin, args...), out: &xsynctest.SyncBuffer{}, exited: make(chan error, 1)}
 	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -180,45 +178,4 @@ func (p *cliProc) stop() error {
 	case <-time.After(10 * time.Second):
 		return fmt.Errorf("no exit within 10s of SIGTERM")
 	}
-}
-
-// buildCLI builds cmd/xsync into a temporary directory.
-func buildCLI(t *testing.T) string {
-	t.Helper()
-	goBin, err := exec.LookPath("go")
-	if err != nil {
-		goBin = "/usr/local/go/bin/go"
-	}
-	bin := filepath.Join(t.TempDir(), "xsync")
-	if out, err := exec.Command(goBin, "build", "-o", bin, "github.com/xsync/xsync/cmd/xsync").CombinedOutput(); err != nil {
-		t.Fatalf("go build ./cmd/xsync: %v\n%s", err, out)
-	}
-	return bin
-}
-
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

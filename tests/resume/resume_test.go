@@ -7,7 +7,6 @@ import (
 	"bufio"
 	"context"
 	"math/rand/v2"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -21,30 +20,10 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/xsync/xsync/internal/redistest"
+	"github.com/xsync/xsync/internal/xsynctest"
 	"github.com/xsync/xsync/replicator/verify"
 	"github.com/xsync/xsync/tests/loadgen"
 )
-
-// buildXsync builds the CLI once per test binary run.
-func buildXsync(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "xsync")
-	cmd := exec.Command("go", "build", "-o", bin, "github.com/xsync/xsync/cmd/xsync")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
-}
-
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
 
 // proc is one xsync process.
 type proc struct {
@@ -55,7 +34,7 @@ type proc struct {
 
 func startXsync(t *testing.T, bin, src, dst, logFile string) *proc {
 	t.Helper()
-	admin := freeAddr(t)
+	admin := xsynctest.FreeAddr(t)
 	cmd := exec.Command(bin, "sync", "--source", src, "--target", dst, "--admin", admin,
 		"--progress", "off", "--log-file", logFile, "--log-level", "debug")
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
@@ -154,7 +133,7 @@ func TestKillNineAndResume(t *testing.T) {
 	if testing.Short() {
 		t.Skip("long end-to-end test")
 	}
-	bin := buildXsync(t)
+	bin := xsynctest.Build(t)
 	src := redistest.StartCluster(t, redistest.ClusterOptions{Masters: 3, Options: redistest.Options{Config: []string{"repl-backlog-size 64mb"}}})
 	dst := redistest.StartCluster(t, redistest.ClusterOptions{Masters: 3, Replicas: 1})
 	ctx := context.Background()
