@@ -244,3 +244,25 @@ func globEscape(s string) string {
 	}
 	return b.String()
 }
+
+// carriedCkpt returns the offset of the checkpoint that cmd writes to key (the
+// SET that submitCkpt or a full sync's end puts in an op), if it writes one.
+func carriedCkpt(cmd, key []byte) (int64, bool) {
+	var args [][]byte
+	var off int64
+	found := false
+	for pos := 0; pos < len(cmd); {
+		a, n, err := resp.ParseCommand(cmd[pos:], args[:0], nil)
+		if err != nil || n == 0 {
+			return 0, false
+		}
+		args = a
+		pos += n
+		if len(a) == 3 && bytes.EqualFold(a[0], []byte("SET")) && bytes.Equal(a[1], key) {
+			if c, err := parseCkpt(a[2]); err == nil {
+				off, found = c.offset, true
+			}
+		}
+	}
+	return off, found
+}

@@ -491,10 +491,15 @@ func infoField(info, field string) (int64, bool) {
 }
 
 // recheck tells the applier whether an op whose reply was lost with its
-// connection was applied: its slot's checkpoint has reached the op's offset.
+// connection was applied: the op carries its slot's checkpoint (see
+// submitCkpt), and the destination's checkpoint has reached it.
 func (r *Replicator) recheck(ctx context.Context, d apply.Dest, op apply.Op) (bool, error) {
-	if op.Offset <= 0 || op.Slot < 0 || op.Barrier != nil {
+	if op.Slot < 0 || op.Barrier != nil {
 		return false, nil
+	}
+	want, ok := carriedCkpt(op.Cmd, r.ckKeys[op.Slot])
+	if !ok {
+		return false, nil // no checkpoint travels with it: send it again
 	}
 	v, err := d.Do(ctx, op.Slot, []byte("GET"), r.ckKeys[op.Slot])
 	if err != nil {
@@ -507,7 +512,7 @@ func (r *Replicator) recheck(ctx context.Context, d apply.Dest, op apply.Op) (bo
 	if err != nil {
 		return false, err
 	}
-	return c.offset >= op.Offset, nil
+	return c.offset >= want, nil
 }
 
 func (r *Replicator) onEvent(ev source.Event) {

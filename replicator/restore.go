@@ -118,11 +118,11 @@ func (s *shard) restore(ctx context.Context, db int, args [][]byte, offset int64
 	}
 	for i, b := range batches {
 		op := apply.Op{Source: s.index, Slot: slot, Cmd: b.cmd, N: b.n, Key: key}
-		last := i == len(batches)-1
-		if last {
-			op.Offset = offset
+		var ckptAt int64 // only the last batch carries the checkpoint
+		if i == len(batches)-1 {
+			op.Offset, ckptAt = offset, offset
 		}
-		if err := s.submitCkpt(ctx, op, last, db); err != nil {
+		if err := s.submitCkpt(ctx, op, ckptAt, db); err != nil {
 			return err
 		}
 	}

@@ -155,16 +155,20 @@ func (s *shard) resumeFrom(cks map[int]ckpt, owned []slots.Range, c ckpt) {
 }
 
 // submit hands an op to the applier and remembers the highest offset boundary.
-// A stream op (ckpt true) goes with its slot's checkpoint in one transaction.
 func (s *shard) submit(ctx context.Context, op apply.Op) error {
-	return s.submitCkpt(ctx, op, false, 0)
+	return s.submitCkpt(ctx, op, 0, 0)
 }
 
-func (s *shard) submitCkpt(ctx context.Context, op apply.Op, ckpt bool, db int) error {
-	if ckpt && s.r.ckKeys != nil && op.Slot >= 0 && op.Barrier == nil && op.Offset > 0 {
+// submitCkpt submits a stream op with its slot's checkpoint in one transaction:
+// cmdOffset is the offset of the command the op is (part of), db the database
+// selected there; 0 submits the op without a checkpoint. op.Offset stays what
+// the translator set (on the last part of a command only), so the applier's
+// watermark never passes a command that is half applied.
+func (s *shard) submitCkpt(ctx context.Context, op apply.Op, cmdOffset int64, db int) error {
+	if cmdOffset > 0 && s.r.ckKeys != nil && op.Slot >= 0 && op.Barrier == nil {
 		s.valBuf = append(s.valBuf[:0], s.replID...)
 		s.valBuf = append(s.valBuf, ' ')
-		s.valBuf = strconv.AppendInt(s.valBuf, op.Offset, 10)
+		s.valBuf = strconv.AppendInt(s.valBuf, cmdOffset, 10)
 		s.valBuf = append(s.valBuf, ' ')
 		s.valBuf = strconv.AppendInt(s.valBuf, int64(db), 10)
 		s.wrapBuf, op.N = wrapWithCkpt(s.wrapBuf[:0], op, s.r.ckKeys[op.Slot], s.valBuf)
@@ -452,8 +456,7 @@ func (s *shard) Command(ctx context.Context, db int, args [][]byte, offset int64
 		if s.skip != nil && op.Slot >= 0 && op.Barrier == nil && s.skip[op.Slot] >= offset {
 			continue // applied before the restart
 		}
-		op.Offset = offset // every part of a command carries its offset, for its slot's checkpoint
-		if err := s.submitCkpt(ctx, op, true, db); err != nil {
+		if err := s.submitCkpt(ctx, op, offset, db); err != nil {
 			return err
 		}
 	}

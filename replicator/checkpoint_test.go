@@ -1,0 +1,41 @@
+package replicator
+
+import (
+	"testing"
+
+	"github.com/xsync/xsync/replicator/apply"
+	"github.com/xsync/xsync/resp"
+)
+
+func TestCarriedCkpt(t *testing.T) {
+	keys := newCkptKeys("__xsync:")
+	key := keys[42]
+	op := apply.Op{Slot: 42, Cmd: resp.AppendCommandString(nil, "INCR", "k"), N: 1}
+	wrapped, n := wrapWithCkpt(nil, op, key, []byte("abc 1234 0"))
+	if n != 4 {
+		t.Fatalf("wrapped N = %d, want 4", n)
+	}
+	if off, ok := carriedCkpt(wrapped, key); !ok || off != 1234 {
+		t.Errorf("carriedCkpt(wrapped) = %d, %v", off, ok)
+	}
+	if _, ok := carriedCkpt(op.Cmd, key); ok {
+		t.Error("a bare op carries no checkpoint")
+	}
+	if _, ok := carriedCkpt(wrapped, keys[43]); ok {
+		t.Error("another slot's key matched")
+	}
+	end := resp.AppendCommand(nil, []byte("SET"), key, []byte("abc 99 0")) // a full sync's end
+	if off, ok := carriedCkpt(end, key); !ok || off != 99 {
+		t.Errorf("carriedCkpt(end of full sync) = %d, %v", off, ok)
+	}
+	tx := resp.AppendCommandString(nil, "MULTI")
+	tx = resp.AppendCommandString(tx, "INCR", "k")
+	tx = resp.AppendCommandString(tx, "EXEC")
+	wrappedTx, n := wrapWithCkpt(nil, apply.Op{Slot: 42, Cmd: tx, N: 3}, key, []byte("abc 7 0"))
+	if n != 4 {
+		t.Errorf("a transaction wrapped has N = %d, want 4 (SET before its EXEC)", n)
+	}
+	if off, ok := carriedCkpt(wrappedTx, key); !ok || off != 7 {
+		t.Errorf("carriedCkpt(wrapped transaction) = %d, %v", off, ok)
+	}
+}
