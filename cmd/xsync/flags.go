@@ -125,6 +125,22 @@ func exitFor(env *cliEnv, err error) int {
 	return exitFailed
 }
 
+// secretFlag is a password given as --NAME, in a file (--NAME-file) or in an
+// environment variable, in that order of precedence.
+type secretFlag struct{ direct, file, envVar string }
+
+// register adds --name and --name-file; about says whose password it is.
+func (f *secretFlag) register(fs *flag.FlagSet, name, about, envVar string) {
+	f.envVar = envVar
+	fs.StringVar(&f.direct, name, "", about)
+	fs.StringVar(&f.file, name+"-file", "", "file holding that password (env "+envVar+" also works)")
+}
+
+// get resolves the password.
+func (f *secretFlag) get(env *cliEnv) (string, error) {
+	return secret(env, f.direct, f.file, f.envVar)
+}
+
 // secret resolves a password given directly, from a file (flag *-file) or from an
 // environment variable, in that order of precedence: flag, file, environment.
 func secret(env *cliEnv, direct, file, envVar string) (string, error) {

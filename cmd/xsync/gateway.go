@@ -30,18 +30,16 @@ to the source. Start it before the cutover. While the admin port cannot be reach
 a holding gateway keeps holding.`
 
 type gatewayFlags struct {
-	src, dst      endpointFlags
-	logs          logFlags
-	listen        string
-	password      string
-	passwordFile  string
-	control       string
-	controlPass   string
-	controlPassFi string
-	poll          time.Duration
-	connsPerNode  int
-	multicore     bool
-	markerKey     string
+	src, dst     endpointFlags
+	logs         logFlags
+	listen       string
+	password     secretFlag
+	control      string
+	controlPass  secretFlag
+	poll         time.Duration
+	connsPerNode int
+	multicore    bool
+	markerKey    string
 }
 
 func (f *gatewayFlags) register(env *cliEnv) *flag.FlagSet {
@@ -51,11 +49,9 @@ func (f *gatewayFlags) register(env *cliEnv) *flag.FlagSet {
 	fs.String("config", "", "YAML file with flags as keys (flags on the command line win)")
 	f.logs.register(fs)
 	fs.StringVar(&f.listen, "listen", "127.0.0.1:6379", "address the clients connect to")
-	fs.StringVar(&f.password, "password", "", "password the clients must give (required when --listen is not on loopback)")
-	fs.StringVar(&f.passwordFile, "password-file", "", "file holding the client password (env XSYNC_GATEWAY_PASSWORD also works)")
+	f.password.register(fs, "password", "password the clients must give (required when --listen is not on loopback)", "XSYNC_GATEWAY_PASSWORD")
 	fs.StringVar(&f.control, "control", "", "admin address of the replicating xsync whose cutover this gateway follows; empty: forward to --source only")
-	fs.StringVar(&f.controlPass, "control-password", "", "password of that admin port")
-	fs.StringVar(&f.controlPassFi, "control-password-file", "", "file holding that password (env XSYNC_ADMIN_PASSWORD also works)")
+	f.controlPass.register(fs, "control-password", "password of that admin port", "XSYNC_ADMIN_PASSWORD")
 	fs.DurationVar(&f.poll, "poll", 20*time.Millisecond, "how often the admin port of --control is polled")
 	fs.IntVar(&f.connsPerNode, "conns-per-node", 4, "pipelined connections per backend node (and protocol)")
 	fs.BoolVar(&f.multicore, "multicore", false, "one event loop per CPU instead of one")
@@ -102,7 +98,7 @@ func (f *gatewayFlags) run(ctx context.Context, env *cliEnv, log *slog.Logger) e
 	if f.control != "" && f.dst.url == "" {
 		return fmt.Errorf("%w: --control needs --target (where to switch to)", errUsage)
 	}
-	if cfg.Password, err = secret(env, f.password, f.passwordFile, "XSYNC_GATEWAY_PASSWORD"); err != nil {
+	if cfg.Password, err = f.password.get(env); err != nil {
 		return err
 	}
 	g, err := proxy.NewGateway(ctx, cfg)
@@ -112,7 +108,7 @@ func (f *gatewayFlags) run(ctx context.Context, env *cliEnv, log *slog.Logger) e
 	defer g.Close()
 	eg, gctx := errgroup.WithContext(ctx)
 	if f.control != "" {
-		pass, err := secret(env, f.controlPass, f.controlPassFi, "XSYNC_ADMIN_PASSWORD")
+		pass, err := f.controlPass.get(env)
 		if err != nil {
 			return err
 		}
@@ -153,17 +149,15 @@ func (f *gatewayFlags) run(ctx context.Context, env *cliEnv, log *slog.Logger) e
 
 // syncGatewayFlags are the gateway and cutover flags of xsync sync.
 type syncGatewayFlags struct {
-	addr         string
-	password     string
-	passwordFile string
-	timeout      time.Duration
-	gw           *proxy.Gateway
+	addr     string
+	password secretFlag
+	timeout  time.Duration
+	gw       *proxy.Gateway
 }
 
 func (s *syncGatewayFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&s.addr, "gateway", "", "serve the gateway here (one Redis endpoint for the clients, forwarded to the source until XSYNC CUTOVER on the admin port moves it to the target); empty: none")
-	fs.StringVar(&s.password, "gateway-password", "", "password the gateway's clients must give (required when --gateway is not on loopback)")
-	fs.StringVar(&s.passwordFile, "gateway-password-file", "", "file holding the gateway password (env XSYNC_GATEWAY_PASSWORD also works)")
+	s.password.register(fs, "gateway-password", "password the gateway's clients must give (required when --gateway is not on loopback)", "XSYNC_GATEWAY_PASSWORD")
 	fs.DurationVar(&s.timeout, "cutover-timeout", 30*time.Second, "XSYNC CUTOVER without a timeout: how long writes may be held before the cutover rolls back")
 }
 
@@ -177,7 +171,7 @@ func (s *syncGatewayFlags) setup(ctx context.Context, env *cliEnv, cfg replicato
 		// reach keys the clients write anew on the destination.
 		OnSwitch: r.Pause}
 	if s.addr != "" {
-		pass, err := secret(env, s.password, s.passwordFile, "XSYNC_GATEWAY_PASSWORD")
+		pass, err := s.password.get(env)
 		if err != nil {
 			return nil, err
 		}

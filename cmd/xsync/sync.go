@@ -45,8 +45,7 @@ type syncFlags struct {
 	src, dst       endpointFlags
 	logs           logFlags
 	admin          string
-	adminPassword  string
-	adminPassFile  string
+	adminPassword  secretFlag
 	metrics        string
 	follow         string
 	snapshotRate   int64
@@ -84,8 +83,7 @@ func (f *syncFlags) register(fsName string, env *cliEnv) *flag.FlagSet {
 	fs.String("config", "", "YAML file with flags as keys (flags on the command line win)")
 	f.logs.register(fs)
 	fs.StringVar(&f.admin, "admin", "127.0.0.1:6380", "admin RESP port (INFO xsync, XSYNC STATUS|PAUSE|RESUME); \"off\" disables it")
-	fs.StringVar(&f.adminPassword, "admin-password", "", "password for the admin port (required when it is not on loopback)")
-	fs.StringVar(&f.adminPassFile, "admin-password-file", "", "file holding the admin password (env XSYNC_ADMIN_PASSWORD also works)")
+	f.adminPassword.register(fs, "admin-password", "password for the admin port (required when it is not on loopback)", "XSYNC_ADMIN_PASSWORD")
 	fs.StringVar(&f.metrics, "metrics", "", "address of the Prometheus endpoint (/metrics, /healthz), e.g. 127.0.0.1:9121; empty: off")
 	fs.StringVar(&f.follow, "follow", "master", "replicate from each shard's master, or from a replica to spare the master: master or replica")
 	fs.Int64Var(&f.snapshotRate, "snapshot-rate", 0, "most snapshot bytes read per second per shard (0: no limit)")
@@ -184,7 +182,7 @@ func runSyncJob(ctx context.Context, env *cliEnv, f *syncFlags, cfg replicator.C
 	g, gctx := errgroup.WithContext(ctx)
 	f.gateway.serve(g, gctx, log)
 	if f.admin != "off" && f.admin != "" {
-		pass, err := secret(env, f.adminPassword, f.adminPassFile, "XSYNC_ADMIN_PASSWORD")
+		pass, err := f.adminPassword.get(env)
 		if err != nil {
 			return err
 		}
