@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"strconv"
 	"sync"
 	"time"
@@ -31,6 +32,9 @@ type MetricsConfig struct {
 	StuckAfter time.Duration
 	// Logger. Default slog.Default().
 	Logger *slog.Logger
+	// Pprof serves net/http/pprof under /debug/pprof/ too (go tool pprof
+	// http://ADDR/debug/pprof/profile?seconds=30).
+	Pprof bool
 }
 
 // Metrics serves /metrics and /healthz.
@@ -68,6 +72,13 @@ func NewMetrics(cfg MetricsConfig, ctl Controller) (*Metrics, error) {
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", promhttp.HandlerFor(cfg.Registry, promhttp.HandlerOpts{}))
 	mux.HandleFunc("/healthz", m.healthz)
+	if cfg.Pprof {
+		mux.HandleFunc("/debug/pprof/", pprof.Index)
+		mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	}
 	m.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	return m, nil
 }

@@ -47,6 +47,7 @@ type syncFlags struct {
 	admin          string
 	adminPassword  secretFlag
 	metrics        string
+	pprof          bool
 	follow         string
 	snapshotRate   int64
 	spoolDir       string
@@ -85,6 +86,7 @@ func (f *syncFlags) register(fsName string, env *cliEnv) *flag.FlagSet {
 	fs.StringVar(&f.admin, "admin", "127.0.0.1:6380", "admin RESP port (INFO xsync, XSYNC STATUS|PAUSE|RESUME); \"off\" disables it")
 	f.adminPassword.register(fs, "admin-password", "password for the admin port (required when it is not on loopback)", "XSYNC_ADMIN_PASSWORD")
 	fs.StringVar(&f.metrics, "metrics", "", "address of the Prometheus endpoint (/metrics, /healthz), e.g. 127.0.0.1:9121; empty: off")
+	fs.BoolVar(&f.pprof, "pprof", false, "also serve Go profiles on the --metrics address under /debug/pprof/ (go tool pprof http://ADDR/debug/pprof/profile)")
 	fs.StringVar(&f.follow, "follow", "master", "replicate from each shard's master, or from a replica to spare the master: master or replica")
 	fs.Int64Var(&f.snapshotRate, "snapshot-rate", 0, "most snapshot bytes read per second per shard (0: no limit)")
 	fs.StringVar(&f.spoolDir, "spool-dir", "", "spool snapshots to this directory before applying them (relieves the source's output buffer)")
@@ -194,7 +196,7 @@ func runSyncJob(ctx context.Context, env *cliEnv, f *syncFlags, cfg replicator.C
 		g.Go(func() error { return adm.Serve(gctx) })
 	}
 	if f.metrics != "" {
-		m, err := proxy.NewMetrics(proxy.MetricsConfig{Addr: f.metrics, Logger: log, Registry: reg}, r)
+		m, err := proxy.NewMetrics(proxy.MetricsConfig{Addr: f.metrics, Logger: log, Registry: reg, Pprof: f.pprof}, r)
 		if err != nil {
 			return err
 		}
@@ -232,7 +234,7 @@ func portOf(addr string) string {
 // settings answers CONFIG GET on the admin port: the flags, secrets left out.
 func (f *syncFlags) settings() map[string]string {
 	return map[string]string{
-		"source": redactURL(f.src.url), "target": redactURL(f.dst.url), "admin": f.admin, "metrics": f.metrics,
+		"source": redactURL(f.src.url), "target": redactURL(f.dst.url), "admin": f.admin, "metrics": f.metrics, "pprof": strconv.FormatBool(f.pprof),
 		"follow": f.follow, "conflict": f.conflict, "on-error": f.onError, "flush": f.flush, "swapdb": f.swapdb,
 		"unknown-commands": f.unknown, "publish": strconv.FormatBool(f.publish), "include": f.include, "exclude": f.exclude,
 		"allow-commands": f.allow, "deny-commands": f.deny, "dbs": f.dbs, "internal-prefix": f.internalPrefix,
