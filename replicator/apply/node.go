@@ -62,6 +62,9 @@ func (n *node) control(ctx context.Context) (*conn.Conn, error) {
 	o.Addr = n.addr
 	c, err := conn.Dial(ctx, o)
 	if err != nil {
+		if errors.Is(err, conn.ErrFenced) {
+			n.a.fail(err)
+		}
 		return nil, err
 	}
 	n.ctl = c
@@ -148,6 +151,11 @@ func (p *pipe) run(ctx context.Context) error {
 		c, err := conn.Dial(ctx, o)
 		if err != nil {
 			if ctx.Err() != nil {
+				return nil
+			}
+			if errors.Is(err, conn.ErrFenced) {
+				// Another xsync process leads now: never write again.
+				p.a.fail(err)
 				return nil
 			}
 			failures++

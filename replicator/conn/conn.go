@@ -37,6 +37,11 @@ type Options struct {
 	Role string
 	// Limits bound what the node may declare in replies; zero fields take resp's defaults.
 	Limits resp.Limits
+	// OnConnect, when set, runs on every new connection after AUTH and before Dial
+	// returns it; an error closes the connection and is returned by Dial. HA uses
+	// it to name destination connections and check the fence (an error wrapping
+	// ErrFenced tells callers to stop rather than retry).
+	OnConnect func(ctx context.Context, c *Conn) error
 }
 
 // validate fills defaults.
@@ -107,6 +112,12 @@ func Dial(ctx context.Context, o Options) (*Conn, error) {
 	if err := c.hello(ctx); err != nil {
 		c.Close()
 		return nil, err
+	}
+	if o.OnConnect != nil {
+		if err := o.OnConnect(ctx, c); err != nil {
+			c.Close()
+			return nil, err
+		}
 	}
 	return c, nil
 }

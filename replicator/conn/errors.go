@@ -14,6 +14,10 @@ var (
 	ErrTLS = errors.New("xsync/conn: TLS failure")
 	// ErrClosed is returned by a Conn used after Close or after an I/O error broke it.
 	ErrClosed = errors.New("xsync/conn: connection closed")
+	// ErrFenced is returned by Dial when Options.OnConnect refused the connection
+	// because another xsync process has taken over the destination (HA fencing).
+	// It is final: retrying cannot help.
+	ErrFenced = errors.New("xsync/conn: fenced: another xsync process leads this destination now")
 	// ErrBadURL reports a URL that ParseURL cannot accept.
 	ErrBadURL = errors.New("xsync/conn: bad URL")
 )
