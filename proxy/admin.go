@@ -39,6 +39,9 @@ type AdminConfig struct {
 	Logger *slog.Logger
 	// Cutover answers XSYNC CUTOVER and adds cutover_* to INFO xsync. Default none.
 	Cutover *Cutover
+	// Extra adds fields (name, value) to INFO xsync, after the job's own: the
+	// HA election's ha_* for example. Default none.
+	Extra func() [][2]string
 }
 
 func (c *AdminConfig) validate() error {

@@ -25,6 +25,11 @@ func (a *Admin) info(section string) string {
 			b.WriteString("\r\n")
 		}
 		writeXsyncInfo(&b, st)
+		if a.cfg.Extra != nil {
+			for _, kv := range a.cfg.Extra() {
+				fmt.Fprintf(&b, "%s:%s\r\n", kv[0], kv[1])
+			}
+		}
 		if p, ok := a.ctl.(processLister); ok {
 			// Scale-out: every process, as each last wrote itself into the destination.
 			for _, ps := range p.Processes() {

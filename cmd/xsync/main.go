@@ -23,6 +23,8 @@ const (
 	exitDiffers = 1 // verify found differences, check found a failing precheck
 	exitUsage   = 2 // bad flags, bad config file, bad URL
 	exitFailed  = 3 // the job failed: unreachable node, auth, a destination error under policy stop, corrupt input
+	// exitLostLead (4, ha.go): sync --ha-lease led and lost the lead (the Lease, or
+	// fenced by a newer leader); restarted, the process stands by again.
 )
 
 // command is one subcommand of xsync.
@@ -65,7 +67,8 @@ Run 'xsync <command> --help' for the flags of a command. Every flag can also be 
 a YAML config file (--config FILE) under the same name.
 
 Exit codes: 0 ok (for sync: stopped cleanly by SIGINT/SIGTERM); 1 differences found
-(verify) or a precheck failed (check); 2 usage or configuration error; 3 the job failed.
+(verify) or a precheck failed (check); 2 usage or configuration error; 3 the job failed;
+4 (sync --ha-lease) this process led and another one leads now: restart it to stand by.
 `
 
 func usage(w io.Writer) {

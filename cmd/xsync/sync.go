@@ -75,6 +75,7 @@ type syncFlags struct {
 	shardIndex     int
 	shardCount     int
 	gateway        syncGatewayFlags // --gateway, --cutover-timeout (gateway.go)
+	ha             haFlags          // --ha-lease and its settings (ha.go)
 }
 
 func (f *syncFlags) register(fsName string, env *cliEnv) *flag.FlagSet {
@@ -114,6 +115,7 @@ func (f *syncFlags) register(fsName string, env *cliEnv) *flag.FlagSet {
 	fs.IntVar(&f.shardCount, "shard-count", 1, "scale-out: number of xsync processes sharing the source shards (a shard goes to the process of its lowest slot's band)")
 	fs.IntVar(&f.shardIndex, "shard-index", -1, "scale-out: this process, 0 to shard-count-1; -1: the ordinal suffix -<n> of $POD_NAME or $HOSTNAME")
 	f.gateway.register(fs)
+	f.ha.register(fs)
 	return fs
 }
 
@@ -138,6 +140,9 @@ func runSync(ctx context.Context, env *cliEnv, args []string) int {
 		fmt.Fprintf(env.stderr, "xsync: %v\n", err)
 		if errors.Is(err, errUsage) {
 			return exitUsage
+		}
+		if lostLead(err) {
+			return exitLostLead
 		}
 		return exitFailed
 	}
@@ -173,6 +178,22 @@ func runSyncJob(ctx context.Context, env *cliEnv, f *syncFlags, cfg replicator.C
 		reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 		cfg.Apply.OnReply = proxy.ReplyLatency(reg)
 	}
+	var hj *haJob
+	if f.ha.lease != "" {
+		if f.gateway.addr != "" {
+			return fmt.Errorf("%w: --ha-lease and --gateway do not go together (a standby has no writes to cut over): run the gateway as its own process ('xsync gateway --control')", errUsage)
+		}
+		dst, err := f.dst.parse(env)
+		if err != nil {
+			return err
+		}
+		if hj, err = f.ha.setup(ctx, env, dst, &cfg, log); err != nil {
+			return err
+		}
+		if reg != nil {
+			hj.register(reg)
+		}
+	}
 	r, err := replicator.New(cfg)
 	if err != nil {
 		return err
@@ -188,7 +209,11 @@ func runSyncJob(ctx context.Context, env *cliEnv, f *syncFlags, cfg replicator.C
 		if err != nil {
 			return err
 		}
-		adm, err := proxy.NewAdmin(proxy.AdminConfig{Addr: f.admin, Password: pass, Version: version, Logger: log, Settings: f.settings, Cutover: cutover}, r)
+		acfg := proxy.AdminConfig{Addr: f.admin, Password: pass, Version: version, Logger: log, Settings: f.settings, Cutover: cutover}
+		if hj != nil {
+			acfg.Extra = hj.info
+		}
+		adm, err := proxy.NewAdmin(acfg, r)
 		if err != nil {
 			return err
 		}
@@ -206,7 +231,12 @@ func runSyncJob(ctx context.Context, env *cliEnv, f *syncFlags, cfg replicator.C
 	if showProgress(f.progress, env) {
 		g.Go(func() error { progressLine(gctx, env.stderr, r); return nil })
 	}
-	runErr := r.Run(gctx)
+	var runErr error
+	if hj != nil {
+		runErr = hj.run(gctx, r, log)
+	} else {
+		runErr = r.Run(gctx)
+	}
 	// The servers stop with the job.
 	g.Go(func() error { return runErr })
 	if runErr == nil {
@@ -233,7 +263,7 @@ func portOf(addr string) string {
 
 // settings answers CONFIG GET on the admin port: the flags, secrets left out.
 func (f *syncFlags) settings() map[string]string {
-	return map[string]string{
+	m := map[string]string{
 		"source": redactURL(f.src.url), "target": redactURL(f.dst.url), "admin": f.admin, "metrics": f.metrics, "pprof": strconv.FormatBool(f.pprof),
 		"follow": f.follow, "conflict": f.conflict, "on-error": f.onError, "flush": f.flush, "swapdb": f.swapdb,
 		"unknown-commands": f.unknown, "publish": strconv.FormatBool(f.publish), "include": f.include, "exclude": f.exclude,
@@ -243,6 +273,8 @@ func (f *syncFlags) settings() map[string]string {
 		"checkpoints": strconv.FormatBool(f.checkpoints), "empty-first": strconv.FormatBool(f.emptyFirst),
 		"shard-index": strconv.Itoa(f.shardIndex), "shard-count": strconv.Itoa(f.shardCount),
 	}
+	f.ha.settings(m)
+	return m
 }
 
 // redactURL hides the password of a redis:// URL.
