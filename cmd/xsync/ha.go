@@ -66,7 +66,9 @@ func (f *haFlags) setup(ctx context.Context, env *cliEnv, dst endpoint, cfg *rep
 	if f.lease == "" {
 		return nil, nil
 	}
-	klog.SetSlogLogger(log.With("component", "leaderelection"))
+	// client-go logs its own details (feature gates, retries) at klog
+	// verbosities that map below slog's Info: keep only Info and above.
+	klog.SetSlogLogger(slog.New(minLevel{log.Handler(), slog.LevelInfo}).With("component", "leaderelection"))
 	ns := f.namespace
 	if ns == "" {
 		ns = env.getenv("POD_NAMESPACE")
@@ -186,4 +188,22 @@ func (j *haJob) register(reg *prometheus.Registry) {
 		}
 		return 0
 	}))
+}
+
+// minLevel drops records below level.
+type minLevel struct {
+	slog.Handler
+	level slog.Level
+}
+
+func (m minLevel) Enabled(ctx context.Context, l slog.Level) bool {
+	return l >= m.level && m.Handler.Enabled(ctx, l)
+}
+
+func (m minLevel) WithAttrs(as []slog.Attr) slog.Handler {
+	return minLevel{m.Handler.WithAttrs(as), m.level}
+}
+
+func (m minLevel) WithGroup(name string) slog.Handler {
+	return minLevel{m.Handler.WithGroup(name), m.level}
 }

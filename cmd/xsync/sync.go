@@ -198,7 +198,11 @@ func runSyncJob(ctx context.Context, env *cliEnv, f *syncFlags, cfg replicator.C
 	if err != nil {
 		return err
 	}
-	cutover, err := f.gateway.setup(ctx, env, cfg, r, log)
+	// The cutover marker is only read here (its write goes through the fenced
+	// applier): a standby may read it.
+	gcfg := cfg
+	gcfg.TargetConn.OnConnect = nil
+	cutover, err := f.gateway.setup(ctx, env, gcfg, r, log)
 	if err != nil {
 		return err
 	}

@@ -4,13 +4,11 @@
 package resume
 
 import (
-	"bufio"
 	"context"
 	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -25,103 +23,17 @@ import (
 	"github.com/xsync/xsync/tests/loadgen"
 )
 
-// proc is one xsync process.
-type proc struct {
-	cmd   *exec.Cmd
-	admin string
-	done  chan error
+func startXsync(t *testing.T, bin, src, dst, logFile string) *xsynctest.Proc {
+	return xsynctest.StartSync(t, bin, src, dst, logFile)
 }
 
-func startXsync(t *testing.T, bin, src, dst, logFile string) *proc {
+func waitCaughtUp(t *testing.T, p *xsynctest.Proc, src *redistest.Cluster) {
 	t.Helper()
-	admin := xsynctest.FreeAddr(t)
-	cmd := exec.Command(bin, "sync", "--source", src, "--target", dst, "--admin", admin,
-		"--progress", "off", "--log-file", logFile, "--log-level", "debug")
-	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
+	var masters []*redis.Client
+	for _, m := range src.Masters() {
+		masters = append(masters, m.Client())
 	}
-	p := &proc{cmd: cmd, admin: admin, done: make(chan error, 1)}
-	go func() { p.done <- cmd.Wait() }()
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		<-p.done
-	})
-	return p
-}
-
-// info reads INFO xsync from the admin port.
-func (p *proc) info(ctx context.Context) (map[string]string, error) {
-	c := redis.NewClient(&redis.Options{Addr: p.admin, Protocol: 2, DisableIdentity: true, MaxRetries: -1})
-	defer c.Close()
-	s, err := c.Info(ctx, "xsync").Result()
-	if err != nil {
-		return nil, err
-	}
-	m := map[string]string{}
-	sc := bufio.NewScanner(strings.NewReader(s))
-	for sc.Scan() {
-		if k, v, ok := strings.Cut(strings.TrimSpace(sc.Text()), ":"); ok {
-			m[k] = v
-		}
-	}
-	return m, nil
-}
-
-// waitCaughtUp waits until xsync streams every shard and has applied the sources'
-// offsets.
-func waitCaughtUp(t *testing.T, p *proc, src *redistest.Cluster) {
-	t.Helper()
-	ctx := context.Background()
-	deadline := time.Now().Add(3 * time.Minute)
-	var last map[string]string
-	for time.Now().Before(deadline) {
-		select {
-		case err := <-p.done:
-			t.Fatalf("xsync exited: %v", err)
-		default:
-		}
-		m, err := p.info(ctx)
-		if err == nil {
-			last = m
-			if m["state"] == "stream" && m["shards"] == strconv.Itoa(len(src.Masters())) && m["lag_bytes"] == "0" {
-				var applied, want int64
-				for k, v := range m {
-					if strings.HasPrefix(k, "shard") {
-						for _, f := range strings.Split(v, ",") {
-							if a, ok := strings.CutPrefix(f, "applied_offset="); ok {
-								n, _ := strconv.ParseInt(a, 10, 64)
-								applied += n
-							}
-						}
-					}
-				}
-				for _, m := range src.Masters() {
-					want += masterOffset(t, m.Client())
-				}
-				if applied >= want {
-					return
-				}
-			}
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
-	t.Fatalf("xsync did not catch up; last INFO: %v", last)
-}
-
-func masterOffset(t *testing.T, c *redis.Client) int64 {
-	s, err := c.Info(context.Background(), "replication").Result()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, line := range strings.Split(s, "\r\n") {
-		if v, ok := strings.CutPrefix(line, "master_repl_offset:"); ok {
-			n, _ := strconv.ParseInt(v, 10, 64)
-			return n
-		}
-	}
-	return 0
+	p.WaitCaughtUp(t, masters, 3*time.Minute)
 }
 
 // TestKillNineAndResume kills xsync with SIGKILL at 10 random moments, during the
@@ -167,7 +79,7 @@ func TestKillNineAndResume(t *testing.T) {
 		began := time.Now()
 		if i < 3 {
 			for time.Since(began) < 20*time.Second {
-				if m, err := p.info(ctx); err == nil && m["state"] == "fullsync" && m["fullsync_keys_done"] != "0" {
+				if m, err := p.Info(ctx); err == nil && m["state"] == "fullsync" && m["fullsync_keys_done"] != "0" {
 					break
 				}
 				time.Sleep(20 * time.Millisecond)
@@ -177,13 +89,13 @@ func TestKillNineAndResume(t *testing.T) {
 			time.Sleep(time.Duration(1000+rng.IntN(2500)) * time.Millisecond)
 		}
 		wait := time.Since(began).Round(time.Millisecond)
-		m, _ := p.info(ctx)
+		m, _ := p.Info(ctx)
 		t.Logf("kill %d after %v: state=%s keys=%s/%s ops_applied=%s", i+1, wait, m["state"], m["fullsync_keys_done"], m["fullsync_keys_total"], m["ops_applied"])
-		if err := p.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		if err := p.Cmd.Process.Signal(syscall.SIGKILL); err != nil {
 			t.Fatal(err)
 		}
-		<-p.done
-		p.done <- nil // for the cleanup
+		<-p.Done
+		p.Done <- nil // for the cleanup
 		switch i {
 		case 4:
 			masters := dst.Masters()
@@ -218,12 +130,12 @@ func TestKillNineAndResume(t *testing.T) {
 	t.Logf("equal after 10 kills: %d keys", res.SourceKeys)
 
 	start := time.Now()
-	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+	if err := p.Cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
 	select {
-	case err := <-p.done:
-		p.done <- nil
+	case err := <-p.Done:
+		p.Done <- nil
 		if err != nil {
 			t.Errorf("xsync after SIGTERM: %v, want exit 0", err)
 		}

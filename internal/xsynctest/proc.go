@@ -1,0 +1,122 @@
+package xsynctest
+
+import (
+	"bufio"
+	"context"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Proc is one xsync sync process started by a test.
+type Proc struct {
+	Cmd   *exec.Cmd
+	Admin string     // its admin address
+	Done  chan error // receives Wait's result once; put it back for the cleanup
+}
+
+// StartSync starts bin sync from src to dst (URLs) with an admin port of its own,
+// logging to logFile at debug level, plus extra flags. The process is killed at
+// the end of the test.
+func StartSync(t testing.TB, bin, src, dst, logFile string, extra ...string) *Proc {
+	t.Helper()
+	admin := FreeAddr(t)
+	args := append([]string{"sync", "--source", src, "--target", dst, "--admin", admin,
+		"--progress", "off", "--log-file", logFile, "--log-level", "debug"}, extra...)
+	cmd := exec.Command(bin, args...)
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	p := &Proc{Cmd: cmd, Admin: admin, Done: make(chan error, 1)}
+	go func() { p.Done <- cmd.Wait() }()
+	t.Cleanup(func() {
+		cmd.Process.Signal(syscall.SIGCONT)
+		cmd.Process.Kill()
+		<-p.Done
+	})
+	return p
+}
+
+// Info reads INFO xsync from the admin port as a map of its fields.
+func (p *Proc) Info(ctx context.Context) (map[string]string, error) {
+	c := redis.NewClient(&redis.Options{Addr: p.Admin, Protocol: 2, DisableIdentity: true, MaxRetries: -1})
+	defer c.Close()
+	s, err := c.Info(ctx, "xsync").Result()
+	if err != nil {
+		return nil, err
+	}
+	m := map[string]string{}
+	sc := bufio.NewScanner(strings.NewReader(s))
+	for sc.Scan() {
+		if k, v, ok := strings.Cut(strings.TrimSpace(sc.Text()), ":"); ok {
+			m[k] = v
+		}
+	}
+	return m, nil
+}
+
+// WaitCaughtUp waits until p streams every shard of masters and has applied
+// the masters' replication offsets.
+func (p *Proc) WaitCaughtUp(t testing.TB, masters []*redis.Client, timeout time.Duration) {
+	t.Helper()
+	ctx := context.Background()
+	deadline := time.Now().Add(timeout)
+	var last map[string]string
+	for time.Now().Before(deadline) {
+		select {
+		case err := <-p.Done:
+			p.Done <- err
+			t.Fatalf("xsync exited: %v", err)
+		default:
+		}
+		m, err := p.Info(ctx)
+		if err == nil {
+			last = m
+			if m["state"] == "stream" && m["shards"] == strconv.Itoa(len(masters)) && m["lag_bytes"] == "0" {
+				var applied, want int64
+				for k, v := range m {
+					if strings.HasPrefix(k, "shard") {
+						for _, f := range strings.Split(v, ",") {
+							if a, ok := strings.CutPrefix(f, "applied_offset="); ok {
+								n, _ := strconv.ParseInt(a, 10, 64)
+								applied += n
+							}
+						}
+					}
+				}
+				for _, m := range masters {
+					want += MasterOffset(t, m)
+				}
+				if applied >= want {
+					return
+				}
+			}
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	t.Fatalf("xsync did not catch up; last INFO: %v", last)
+}
+
+// MasterOffset is master_repl_offset of c.
+func MasterOffset(t testing.TB, c *redis.Client) int64 {
+	t.Helper()
+	s, err := c.Info(context.Background(), "replication").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(s, "\r\n") {
+		if v, ok := strings.CutPrefix(line, "master_repl_offset:"); ok {
+			n, _ := strconv.ParseInt(v, 10, 64)
+			return n
+		}
+	}
+	return 0
+}
