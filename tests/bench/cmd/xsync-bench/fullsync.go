@@ -73,7 +73,9 @@ type fullSyncResult struct {
 	otherCPU     time.Duration // every other process on the machine (the bench itself included)
 	perProcCPU   map[string]time.Duration
 	peakRSSKiB   int64
-	dstKeys      int64 // destination keys without xsync's own
+	dstKeys      int64         // destination keys without xsync's own
+	dstIO, srcIO ioCounts      // system calls of the destination and source servers
+	srcParentCPU time.Duration // CPU of the sources without their BGSAVE fork children
 	internalKeys int64
 }
 
@@ -94,7 +96,8 @@ func (b *bench) xsyncInfo(ctx context.Context, c *redis.Client) (xsyncInfo, erro
 
 // runFullSync starts xsync against the empty destination and waits until every shard
 // streams with lag 0. xsync keeps running for the incremental part.
-func (b *bench) runFullSync(ctx context.Context, srcKeys int64) (*fullSyncResult, error) {
+func (b *bench) runFullSync(ctx context.Context, bin string, srcKeys int64) (*fullSyncResult, error) {
+	r := &fullSyncResult{perProcCPU: map[string]time.Duration{}}
 	var cpu cpuSet
 	names := []string{}
 	for _, s := range b.src.nodes {
@@ -107,24 +110,27 @@ func (b *bench) runFullSync(ctx context.Context, srcKeys int64) (*fullSyncResult
 	}
 	before := cpu.sample()
 	busy0 := machineBusy()
+	dst0, src0 := serversIO(b.dst.nodes), serversIO(b.src.nodes)
+	srcPar0 := parentsCPU(b.src.nodes)
 	args := []string{"sync", "--source", b.src.url(), "--target", b.dst.url(),
 		"--admin", b.adminAddr(), "--progress", "off", "--log-file", filepath.Join(b.dir, "xsync.log")}
 	args = append(args, strings.Fields(b.cfg.xsyncArgs)...)
-	b.logf("xsync full sync: %s %s", b.cfg.xsync, strings.Join(args, " "))
+	b.logf("xsync full sync: %s %s", bin, strings.Join(args, " "))
 	start := time.Now()
-	p, err := b.procs.start("xsync", filepath.Join(b.dir, "xsync.out"), b.cfg.xsync, args...)
+	p, err := b.procs.start("xsync", filepath.Join(b.dir, "xsync.out"), bin, args...)
 	if err != nil {
 		return nil, err
 	}
 	b.xsync = p
 	stopPerf := b.perfRecord("fullsync", p.Pid())
 	defer stopPerf()
+	stopSlow := b.slowDestinations(b.cfg.slowDest)
+	defer stopSlow()
 	cpu.add(p.Pid(), false)
 	names = append(names, "xsync")
 	before = append(before, 0)
 	adm := b.admin()
 	defer adm.Close()
-	r := &fullSyncResult{perProcCPU: map[string]time.Duration{}}
 	lastPrint := time.Now()
 	var x xsyncInfo
 	for {
@@ -154,6 +160,9 @@ func (b *bench) runFullSync(ctx context.Context, srcKeys int64) (*fullSyncResult
 		time.Sleep(20 * time.Millisecond)
 	}
 	r.seconds = time.Since(start).Seconds()
+	r.dstIO, r.srcIO = serversIO(b.dst.nodes).sub(dst0), serversIO(b.src.nodes).sub(src0)
+	r.srcParentCPU = parentsCPU(b.src.nodes) - srcPar0
+	stopSlow()
 	xcpu, _ := cpuTime(p.Pid(), false)
 	stopPerf()
 	stopPerf = func() {}

@@ -46,6 +46,8 @@ type config struct {
 	noNative, noRestore   bool
 	noIncr                bool
 	perfDir               string
+	repeat                int
+	slowDest              float64
 }
 
 type bench struct {
@@ -72,7 +74,9 @@ func main() {
 	flag.IntVar(&c.bigLen, "big-len", 100000, "elements per big key")
 	flag.IntVar(&c.fillWorkers, "fill-workers", 4, "parallel fillers (key prefixes d0:, d1:, ...)")
 	flag.IntVar(&c.base, "base", 22201, "first port: sources base..+2, destinations +10..+12, native replicas +20..+22, xsync admin +30 (keep base+10012 < 32768: bus ports outside the ephemeral range)")
-	flag.StringVar(&c.xsync, "xsync", "bin/xsync", "xsync binary")
+	flag.StringVar(&c.xsync, "xsync", "bin/xsync", "xsync binary; a comma-separated list runs the full sync with each in turn on the same data (the last one goes on to the incremental part)")
+	flag.IntVar(&c.repeat, "repeat", 1, "full syncs per xsync binary (interleaved when --xsync lists several)")
+	flag.Float64Var(&c.slowDest, "slow-dest", 0, "during xsync's full sync, keep the destination servers stopped (SIGSTOP) for this fraction of every 20 ms (0..0.95): a destination slower than xsync")
 	flag.StringVar(&c.xsyncArgs, "xsync-args", "", "extra flags for xsync sync (space-separated)")
 	flag.StringVar(&c.redisServer, "redis-server", "redis-server", "redis-server binary")
 	flag.StringVar(&c.redisCli, "redis-cli", "redis-cli", "redis-cli binary")
@@ -119,8 +123,14 @@ func (b *bench) run(ctx context.Context) error {
 	if b.redisCli, err = exec.LookPath(b.cfg.redisCli); err != nil {
 		return fmt.Errorf("bench: redis-cli: %w", err)
 	}
-	if _, err := os.Stat(b.cfg.xsync); err != nil {
-		return fmt.Errorf("bench: xsync binary: %w (run make build)", err)
+	bins := b.cfg.xsyncBins()
+	if len(bins) == 0 {
+		return errors.New("bench: --xsync names no binary")
+	}
+	for _, bin := range bins {
+		if _, err := os.Stat(bin); err != nil {
+			return fmt.Errorf("bench: xsync binary: %w (run make build)", err)
+		}
 	}
 	base := b.cfg.base
 	srcPorts, dstPorts := []int{base, base + 1, base + 2}, []int{base + 10, base + 11, base + 12}
@@ -187,10 +197,20 @@ func (b *bench) run(ctx context.Context) error {
 		}
 		b.logf("native replication: %.2fs", rep.native.seconds)
 	}
-	if rep.full, err = b.runFullSync(ctx, srcKeys); err != nil {
-		return err
+	for i := range max(1, b.cfg.repeat) {
+		for j, bin := range bins {
+			if i > 0 || j > 0 {
+				if err := b.resetDestination(ctx); err != nil {
+					return err
+				}
+			}
+			if rep.full, err = b.runFullSync(ctx, bin, srcKeys); err != nil {
+				return err
+			}
+			rep.runs = append(rep.runs, fullSyncRun{bin, rep.full})
+			b.logf("xsync full sync: %.2fs, %d keys, %d bytes", rep.full.seconds, rep.full.keys, rep.full.bytes)
+		}
 	}
-	b.logf("xsync full sync: %.2fs, %d keys, %d bytes", rep.full.seconds, rep.full.keys, rep.full.bytes)
 	if !b.cfg.noIncr {
 		if err := b.runIncremental(ctx, rep); err != nil {
 			return err

@@ -17,6 +17,9 @@ type nativeResult struct {
 	srcCPU  time.Duration // the sources, BGSAVE fork children included
 	other   time.Duration // every other process on the machine
 	keys    int64
+	srcIO   ioCounts      // system calls of the sources (fork children left out)
+	srcPar  time.Duration // CPU of the sources without their fork children
+	repIO   ioCounts      // of the replicas
 }
 
 func (b *bench) runNative(ctx context.Context, srcKeys int64) (*nativeResult, error) {
@@ -34,11 +37,14 @@ func (b *bench) runNative(ctx context.Context, srcKeys int64) (*nativeResult, er
 	}
 	before := cpu.sample()
 	busy0 := machineBusy()
+	src0, rep0 := serversIO(b.src.nodes), serversIO(reps)
+	par0 := parentsCPU(b.src.nodes)
 	secs, err := b.attachReplicas(ctx, reps)
 	if err != nil {
 		return nil, err
 	}
-	r := &nativeResult{seconds: secs}
+	r := &nativeResult{seconds: secs, srcIO: serversIO(b.src.nodes).sub(src0), repIO: serversIO(reps).sub(rep0)}
+	r.srcPar = parentsCPU(b.src.nodes) - par0
 	noBgsave(ctx, b.src.nodes)
 	d := diff(before, cpu.sample())
 	r.allCPU = sum(d)

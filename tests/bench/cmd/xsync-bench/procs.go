@@ -200,3 +200,65 @@ func machineBusy() time.Duration {
 	}
 	return time.Duration(ticks) * time.Second / clkTck
 }
+
+// ioCounts are a process's I/O system calls and bytes (/proc/<pid>/io).
+type ioCounts struct{ reads, readBytes, writes, writeBytes int64 }
+
+func (a ioCounts) sub(b ioCounts) ioCounts {
+	return ioCounts{a.reads - b.reads, a.readBytes - b.readBytes, a.writes - b.writes, a.writeBytes - b.writeBytes}
+}
+
+func (a ioCounts) add(b ioCounts) ioCounts {
+	return ioCounts{a.reads + b.reads, a.readBytes + b.readBytes, a.writes + b.writes, a.writeBytes + b.writeBytes}
+}
+
+// String prints the calls and their mean size.
+func (a ioCounts) String() string {
+	per := func(b, n int64) float64 { return float64(b) / 1024 / float64(max(1, n)) }
+	return fmt.Sprintf("%d reads of %.1f KiB, %d writes of %.1f KiB", a.reads, per(a.readBytes, a.reads), a.writes, per(a.writeBytes, a.writes))
+}
+
+// procIO returns the I/O counts of pid: for a server, how its input arrives
+// and its output leaves (a source's BGSAVE child not included).
+func procIO(pid int) ioCounts {
+	var c ioCounts
+	b, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "io"))
+	if err != nil {
+		return c
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		k, v, _ := strings.Cut(line, ":")
+		n, _ := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+		switch k {
+		case "syscr":
+			c.reads = n
+		case "rchar":
+			c.readBytes = n
+		case "syscw":
+			c.writes = n
+		case "wchar":
+			c.writeBytes = n
+		}
+	}
+	return c
+}
+
+// parentsCPU sums the CPU time of servers without their children (for a
+// source, its main process without the BGSAVE fork child).
+func parentsCPU(ss []*server) time.Duration {
+	var t time.Duration
+	for _, s := range ss {
+		d, _ := cpuTime(s.p.Pid(), false)
+		t += d
+	}
+	return t
+}
+
+// serversIO sums procIO over servers.
+func serversIO(ss []*server) ioCounts {
+	var c ioCounts
+	for _, s := range ss {
+		c = c.add(procIO(s.p.Pid()))
+	}
+	return c
+}

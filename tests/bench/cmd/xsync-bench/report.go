@@ -17,6 +17,7 @@ type report struct {
 	restore     *restoreResult
 	native      *nativeResult
 	full        *fullSyncResult
+	runs        []fullSyncRun // every full sync, when --xsync or --repeat asked for several
 	steps       []*loadStep
 	maxRate     *loadStep
 	half        *loadStep
@@ -114,6 +115,7 @@ func (r *report) print(w io.Writer) {
 		fmt.Fprintf(w, " %s %.2f;", n, f.perProcCPU[n].Seconds())
 	}
 	fmt.Fprintln(w)
+	printRuns(w, r.runs)
 	if r.restore != nil {
 		fmt.Fprintf(w, "RESTORE ceiling: %d keys, %.1f MB of payloads in %.2f s; destination CPU %.2f s; other processes %.2f CPU-s (bench included)\n",
 			r.restore.keys, float64(r.restore.bytes)/1e6, r.restore.seconds, r.restore.allCPU.Seconds(), r.restore.other.Seconds())
@@ -121,6 +123,7 @@ func (r *report) print(w io.Writer) {
 	if r.native != nil {
 		fmt.Fprintf(w, "native replication: %d keys in %.2f s; CPU %.2f s (3 sources incl. fork children %.2f, 3 replicas %.2f); other processes %.2f CPU-s\n",
 			r.native.keys, r.native.seconds, r.native.allCPU.Seconds(), r.native.srcCPU.Seconds(), (r.native.allCPU - r.native.srcCPU).Seconds(), r.native.other.Seconds())
+		fmt.Fprintf(w, "      replicas: %s; sources: %s; sources without fork children %.2f CPU-s\n", r.native.repIO, r.native.srcIO, r.native.srcPar.Seconds())
 	}
 	if len(r.steps) > 0 {
 		fmt.Fprintln(w, "incremental steps (SET, pipelined, over the 3 source masters):")
