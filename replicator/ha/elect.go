@@ -10,7 +10,7 @@ import (
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes"
+	coordinationv1 "k8s.io/client-go/kubernetes/typed/coordination/v1"
 	"k8s.io/client-go/tools/leaderelection"
 	"k8s.io/client-go/tools/leaderelection/resourcelock"
 )
@@ -21,8 +21,9 @@ var ErrLostLease = errors.New("xsync/ha: lost the lease: another xsync process l
 
 // ElectionConfig says which Lease to campaign for.
 type ElectionConfig struct {
-	// Client talks to the Kubernetes API server. Required.
-	Client kubernetes.Interface
+	// Client reaches the Leases of the Kubernetes API server (a clientset's
+	// CoordinationV1(), or coordinationv1.NewForConfig). Required.
+	Client coordinationv1.LeasesGetter
 	// Namespace and Name of the coordination.k8s.io/v1 Lease. Required.
 	Namespace, Name string
 	// Identity of this process (the pod name). Required.
@@ -108,7 +109,7 @@ func (e *Election) Run(ctx context.Context, lead func(ctx context.Context) error
 	cfg := e.cfg
 	lock := &resourcelock.LeaseLock{
 		LeaseMeta:  metav1.ObjectMeta{Namespace: cfg.Namespace, Name: cfg.Name},
-		Client:     cfg.Client.CoordinationV1(),
+		Client:     cfg.Client,
 		LockConfig: resourcelock.ResourceLockConfig{Identity: cfg.Identity},
 	}
 	// The elector's context: cancelled once lead has returned (which releases

@@ -29,7 +29,7 @@ type candidate struct {
 
 func campaign(t *testing.T, client *fake.Clientset, id string) *candidate {
 	t.Helper()
-	el, err := NewElection(ElectionConfig{Client: client, Namespace: "ns", Name: "xsync", Identity: id,
+	el, err := NewElection(ElectionConfig{Client: client.CoordinationV1(), Namespace: "ns", Name: "xsync", Identity: id,
 		LeaseDuration: testLease, RenewDeadline: testRenew, RetryPeriod: testRetry})
 	if err != nil {
 		t.Fatal(err)
