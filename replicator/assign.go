@@ -1,14 +1,10 @@
 package replicator
 
 import (
-	"context"
-	"errors"
 	"fmt"
-	"io"
 	"strconv"
 	"strings"
 
-	"github.com/xsync/xsync/replicator/conn"
 	"github.com/xsync/xsync/replicator/source"
 	"github.com/xsync/xsync/slots"
 )
@@ -91,92 +87,6 @@ func Ordinal(name string) (n int, ok bool) {
 		return 0, false
 	}
 	return n, true
-}
-
-// passiveShard is the Handler of a source shard another process follows.
-//
-// The Source starts a link for every shard it finds and treats an error from
-// NewShard or the Handler as fatal, so a shard cannot be left out without a filter in
-// source.SourceConfig (asked for: an Accept func(ShardInfo) bool consulted before a
-// link starts). Until then such a shard is followed passively: the link resumes at
-// the master's current offset (PSYNC replid offset, answered +CONTINUE: no fork, no
-// snapshot) and the stream is read and dropped. A full sync the master forces anyway
-// (its backlog lost the position after a long disconnect) is read and dropped too.
-type passiveShard struct {
-	r     *Replicator
-	index int
-}
-
-// FullSync implements source.Handler: the snapshot is drained and dropped.
-func (p *passiveShard) FullSync(_ context.Context, replID string, _ int64, rdb io.Reader, size int64) error {
-	p.r.log.Warn("a source shard followed by another xsync process sent a full sync; reading and dropping it",
-		"shard", p.index, "replid", replID, "bytes", size, "assignment", p.r.cfg.Assign.String())
-	if _, err := io.Copy(io.Discard, rdb); err != nil {
-		return fmt.Errorf("xsync/replicator: shard %d: draining a snapshot not ours: %w", p.index, err)
-	}
-	return nil
-}
-
-// Continue implements source.Handler.
-func (p *passiveShard) Continue(context.Context, string, int64) error { return nil }
-
-// Command implements source.Handler: the command belongs to another process.
-func (p *passiveShard) Command(context.Context, int, [][]byte, int64) error { return nil }
-
-// errNoReplID reports a node whose INFO replication lacks a replication id.
-var errNoReplID = errors.New("xsync/replicator: INFO replication has no master_replid")
-
-// passiveStart returns where a passive link resumes: the followed node's current
-// replication id and offset, read with INFO replication.
-func (r *Replicator) passiveStart(ctx context.Context, info source.ShardInfo) (source.ShardStart, error) {
-	start := source.ShardStart{Handler: &passiveShard{r: r, index: info.Index}}
-	o := r.cfg.SourceConn
-	o.Addr = info.Node.Addr
-	c, err := conn.Dial(ctx, o)
-	if err != nil {
-		return start, fmt.Errorf("xsync/replicator: shard %d (%s), followed by another process: %w", info.Index, info.Node.Addr, err)
-	}
-	defer c.Close()
-	v, err := c.Do(ctx, "INFO", "replication")
-	if err == nil && v.IsError() {
-		err = errors.New(string(v.Str))
-	}
-	if err != nil {
-		return start, fmt.Errorf("xsync/replicator: shard %d (%s): INFO replication: %w", info.Index, info.Node.Addr, err)
-	}
-	replID, off, err := parseReplInfo(string(v.Str))
-	if err != nil {
-		return start, fmt.Errorf("xsync/replicator: shard %d (%s): %w", info.Index, info.Node.Addr, err)
-	}
-	// PSYNC asks for Offset+1: the byte after the last one the master sent.
-	start.ReplID, start.Offset = replID, off
-	r.log.Info("source shard belongs to another xsync process: its stream is read and dropped",
-		"shard", info.Index, "node", info.Node.Addr, "owner", Owner(info.Ranges, r.cfg.Assign.Count),
-		"assignment", r.cfg.Assign.String(), "resume_replid", replID, "resume_offset", off)
-	return start, nil
-}
-
-// parseReplInfo reads master_replid and master_repl_offset from INFO replication.
-func parseReplInfo(text string) (replID string, offset int64, err error) {
-	offset = -1
-	for _, line := range strings.Split(text, "\n") {
-		k, v, ok := strings.Cut(strings.TrimSpace(line), ":")
-		if !ok {
-			continue
-		}
-		switch k {
-		case "master_replid":
-			replID = v
-		case "master_repl_offset":
-			if offset, err = strconv.ParseInt(v, 10, 64); err != nil || offset < 0 {
-				return "", 0, fmt.Errorf("xsync/replicator: INFO replication: master_repl_offset %q", v)
-			}
-		}
-	}
-	if replID == "" || offset < 0 {
-		return "", 0, errNoReplID
-	}
-	return replID, offset, nil
 }
 
 // checkAssignment logs when a reshard gives a shard to another process under the

@@ -132,22 +132,10 @@ func TestOrdinal(t *testing.T) {
 	}
 }
 
-func TestParseReplInfo(t *testing.T) {
-	id, off, err := parseReplInfo("# Replication\r\nrole:master\r\nconnected_slaves:1\r\nmaster_replid:8f1c\r\nmaster_replid2:0000\r\nmaster_repl_offset:4242\r\n")
-	if err != nil || id != "8f1c" || off != 4242 {
-		t.Fatalf("got %q %d %v", id, off, err)
-	}
-	for _, bad := range []string{"", "role:master\r\n", "master_replid:x\r\n", "master_replid:x\r\nmaster_repl_offset:-1\r\n", "master_replid:x\r\nmaster_repl_offset:z\r\n"} {
-		if _, _, err := parseReplInfo(bad); err == nil {
-			t.Errorf("parseReplInfo(%q): no error", bad)
-		}
-	}
-}
-
 // TestScaleOut: two replicators share a 3-master source (process 0: the masters whose
-// first slot is below 8192, process 1: the third). Each writes only its shards, the
-// other shard's link resumes at the master's offset without a full sync, and
-// together they make the destination equal to the source under a write load.
+// first slot is below 8192, process 1: the third). Each follows and writes only its
+// shards (every master has exactly one replica connection: the sets are disjoint),
+// and together they make the destination equal to the source under a write load.
 func TestScaleOut(t *testing.T) {
 	src := redistest.StartCluster(t, redistest.ClusterOptions{Masters: 3})
 	dst := redistest.StartCluster(t, redistest.ClusterOptions{Masters: 3})
@@ -166,20 +154,17 @@ func TestScaleOut(t *testing.T) {
 
 	p0 := startReplicator(t, cfg0)
 	waitCaughtUp(t, p0, 2, masters[0].Client(), masters[1].Client())
-	// The third master has a backlog now (process 0's passive link): process 1's
-	// passive links to the first two resume there without a full sync.
-	fullBefore := make([]int64, 3)
-	for i, m := range masters {
-		fullBefore[i] = infoInt(t, m.Client(), "stats", "sync_full")
+	if got := infoInt(t, masters[2].Client(), "replication", "connected_slaves"); got != 0 {
+		t.Errorf("the third master has %d replica connections before process 1 starts, want 0 (process 0 must not follow it)", got)
 	}
 	p1 := startReplicator(t, cfg1)
 	st1 := waitCaughtUp(t, p1, 1, masters[2].Client())
 	if st1.Shards[0].FullSyncs != 1 {
 		t.Errorf("process 1: %d full syncs of its shard, want 1", st1.Shards[0].FullSyncs)
 	}
-	for i := 0; i < 2; i++ {
-		if got := infoInt(t, masters[i].Client(), "stats", "sync_full"); got != fullBefore[i] {
-			t.Errorf("master %d: sync_full %d -> %d: a passive link asked for a full sync", i, fullBefore[i], got)
+	for i, m := range masters {
+		if got := infoInt(t, m.Client(), "replication", "connected_slaves"); got != 1 {
+			t.Errorf("master %d: %d replica connections, want 1 (each shard followed by one process)", i, got)
 		}
 	}
 	workFor(t, src.Client(), 2*time.Second, loadgen.WorkOptions{Clients: 4, Rate: 2000})

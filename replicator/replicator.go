@@ -326,7 +326,11 @@ func (r *Replicator) Applier() *apply.Applier { return r.applier }
 // newShard is called by the Source for every new source shard.
 func (r *Replicator) newShard(ctx context.Context, info source.ShardInfo) (source.ShardStart, error) {
 	if !r.owns(ctx, info) {
-		return r.passiveStart(ctx, info)
+		// Another process follows it: no link, no replica connection to its master.
+		r.log.Info("source shard belongs to another xsync process: not followed here",
+			"shard", info.Index, "node", info.Node.Addr, "owner", Owner(info.Ranges, r.cfg.Assign.Count),
+			"assignment", r.cfg.Assign.String())
+		return source.ShardStart{Skip: true}, nil
 	}
 	sh, err := newShard(r, info)
 	if err != nil {

@@ -61,7 +61,9 @@
 // with its ShardInfo (Index, slot Ranges, Master, followed Node) and returns the
 // shard's Handler and where to resume it (ShardStart), so the caller knows which
 // shard every Handler call belongs to: route each shard's commands and record each
-// shard's offsets through that Handler. A shard found again in a later read is
+// shard's offsets through that Handler. NewShard may also return ShardStart.Skip
+// (scale-out: another process follows the shard): the shard then gets no link and
+// is not offered again while it stays in the topology. A shard found again in a later read is
 // recognised by any node it shares with the known shard (the master's replica that
 // took over, the demoted old master), so after a failover the same Handler goes on:
 // the old link is stopped, and a new one follows the new master with PSYNC from the

@@ -54,7 +54,14 @@ func (s *Source) reconcile(ctx context.Context, g *errgroup.Group, topo slots.To
 		}
 	}
 	for _, sh := range next {
-		if seen[sh] || sh.link.Load() == nil {
+		if seen[sh] || (sh.link.Load() == nil && !sh.skipped) {
+			continue
+		}
+		if sh.skipped {
+			if sh.missed++; sh.missed >= missingReads {
+				sh.skipped = false // forgotten: offered again if it comes back
+				s.cfg.Logger.Debug("skipped source shard left the topology", "shard", sh.info.Load().Index)
+			}
 			continue
 		}
 		if sh.missed++; sh.missed >= missingReads {
@@ -77,6 +84,11 @@ func (s *Source) addShard(ctx context.Context, g *errgroup.Group, info ShardInfo
 	if err != nil {
 		return nil, fmt.Errorf("xsync/source: shard %d (%s): %w", info.Index, info.Node.Addr, err)
 	}
+	if start.Skip {
+		sh.skipped = true
+		s.cfg.Logger.Info("source shard left out (followed elsewhere)", "shard", info.Index, "node", info.Node.Addr, "ranges", fmtRanges(info.Ranges))
+		return sh, nil
+	}
 	if start.Handler == nil {
 		return nil, fmt.Errorf("xsync/source: shard %d (%s): NewShard returned no Handler", info.Index, info.Node.Addr)
 	}
@@ -95,6 +107,12 @@ func (s *Source) updateShard(ctx context.Context, g *errgroup.Group, sh *shard, 
 	prev := *sh.info.Load()
 	info.Index = prev.Index
 	sh.info.Store(&info)
+	if sh.skipped {
+		if !sameRanges(prev.Ranges, info.Ranges) {
+			s.emit(Event{Kind: ShardRangesChanged, Shard: info, Prev: prev})
+		}
+		return nil
+	}
 	if prev.Node.Addr != info.Node.Addr {
 		st := s.stopLink(sh)
 		s.cfg.Logger.Info("source shard moved: following the new node with PSYNC",
@@ -115,7 +133,7 @@ func (s *Source) updateShard(ctx context.Context, g *errgroup.Group, sh *shard, 
 // match finds the known shard that shares a node with ts.
 func (s *Source) match(known []*shard, ts slots.Shard, standalone bool) *shard {
 	for _, sh := range known {
-		if sh.link.Load() == nil {
+		if sh.link.Load() == nil && !sh.skipped {
 			continue // removed
 		}
 		if standalone && sh.info.Load().Standalone {

@@ -199,3 +199,75 @@ func TestConfigValidate(t *testing.T) {
 		})
 	}
 }
+
+// TestReconcileSkip: a shard NewShard skips gets no link, is not offered again
+// while it stays (failover included), and is offered again after it left.
+func TestReconcileSkip(t *testing.T) {
+	var mu sync.Mutex
+	offered := map[string]int{}
+	s, err := NewSource(SourceConfig{
+		Seeds: []string{"127.0.0.1:1"},
+		Link:  Config{Backoff: Backoff{Min: 50 * time.Millisecond, Max: time.Second}},
+		NewShard: func(ctx context.Context, sh ShardInfo) (ShardStart, error) {
+			mu.Lock()
+			offered[sh.Master.ID]++
+			mu.Unlock()
+			if sh.Master.ID == "c" || sh.Master.ID == "d" {
+				return ShardStart{Skip: true}, nil
+			}
+			return ShardStart{Handler: nopHandler{}}, nil
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	g, gctx := errgroup.WithContext(ctx)
+	defer func() {
+		cancel()
+		if err := g.Wait(); err != nil {
+			t.Error(err)
+		}
+	}()
+	linked := func() string {
+		var out []string
+		for _, sh := range s.Shards() {
+			if sh.Link.Addr != "" {
+				out = append(out, sh.Node.ID)
+			}
+		}
+		return strings.Join(out, " ")
+	}
+	steps := []slots.Topology{
+		topo("a/b:0-8000", "c/d:8001-16383"),
+		topo("a/b:0-8000", "d/c:8001-16383"), // the skipped shard fails over
+		topo("a/b:0-8000", "d/c:8001-16000", "e:16001-16383"),
+	}
+	for i, st := range steps {
+		if err := s.reconcile(gctx, g, st, false); err != nil {
+			t.Fatalf("step %d: %v", i, err)
+		}
+	}
+	if got := linked(); got != "a e" {
+		t.Fatalf("links to %q, want \"a e\" (the skipped shard has none)", got)
+	}
+	mu.Lock()
+	if offered["c"] != 1 || offered["d"] != 0 || offered["a"] != 1 || offered["e"] != 1 {
+		t.Errorf("offered %v: the skipped shard was offered again", offered)
+	}
+	mu.Unlock()
+	// Gone for missingReads reads, then back: offered again.
+	for i := 0; i < missingReads; i++ {
+		if err := s.reconcile(gctx, g, topo("a/b:0-8000", "e:8001-16383"), false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.reconcile(gctx, g, topo("a/b:0-8000", "e:8001-16000", "d:16001-16383"), false); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if offered["d"] != 1 {
+		t.Errorf("a skipped shard that left and came back was offered %d times, want 1", offered["d"])
+	}
+}

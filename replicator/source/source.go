@@ -92,6 +92,11 @@ type ShardInfo struct {
 
 // ShardStart is what NewShard returns: the shard's Handler and where to resume.
 type ShardStart struct {
+	// Skip leaves the shard out: no link is started, Handler is not needed, and
+	// the shard is not offered again while it keeps a node of its own (scale-out:
+	// another xsync process follows it). It is offered again if it leaves the
+	// topology and comes back.
+	Skip    bool
 	Handler Handler
 	ReplID  string // "" = full sync
 	Offset  int64  // last offset already handled (PSYNC ReplID Offset+1)
@@ -138,6 +143,7 @@ type shard struct {
 	info    atomic.Pointer[ShardInfo]
 	link    atomic.Pointer[Link]
 	handler Handler
+	skipped bool            // ShardStart.Skip: known, but followed by no link
 	nodes   map[string]bool // keys of every node seen in the shard
 	missed  int
 	cancel  context.CancelFunc
