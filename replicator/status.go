@@ -18,6 +18,9 @@ const (
 	StateHandshake    State = "handshake"
 	StateFullSync     State = "fullsync"
 	StateStream       State = "stream"
+	// StateStandby is not set by the Replicator: an HA standby (sync --ha-lease)
+	// reports it while another process leads.
+	StateStandby State = "standby"
 )
 
 func (s State) rank() int {

@@ -207,3 +207,39 @@ func (m minLevel) WithAttrs(as []slog.Attr) slog.Handler {
 func (m minLevel) WithGroup(name string) slog.Handler {
 	return minLevel{m.Handler.WithGroup(name), m.level}
 }
+
+// haController is what the admin port and the metrics see of an HA process:
+// while it stands by, its state is "standby" and XSYNC PAUSE/RESUME are refused.
+type haController struct {
+	*replicator.Replicator
+	hj *haJob
+}
+
+func (c haController) Status() replicator.Status {
+	st := c.Replicator.Status()
+	if !c.hj.el.Leading() && st.State != replicator.StateStopped {
+		st.State = replicator.StateStandby
+	}
+	return st
+}
+
+func (c haController) standby() error {
+	if c.hj.el.Leading() {
+		return nil
+	}
+	return fmt.Errorf("this xsync process stands by (lease %s, leader %q): send it to the leader", c.hj.el.Lease(), c.hj.el.Leader())
+}
+
+func (c haController) Pause() error {
+	if err := c.standby(); err != nil {
+		return err
+	}
+	return c.Replicator.Pause()
+}
+
+func (c haController) Resume() error {
+	if err := c.standby(); err != nil {
+		return err
+	}
+	return c.Replicator.Resume()
+}

@@ -202,6 +202,10 @@ func runSyncJob(ctx context.Context, env *cliEnv, f *syncFlags, cfg replicator.C
 	// applier): a standby may read it.
 	gcfg := cfg
 	gcfg.TargetConn.OnConnect = nil
+	var ctl proxy.Controller = r
+	if hj != nil {
+		ctl = haController{r, hj}
+	}
 	cutover, err := f.gateway.setup(ctx, env, gcfg, r, log)
 	if err != nil {
 		return err
@@ -217,7 +221,7 @@ func runSyncJob(ctx context.Context, env *cliEnv, f *syncFlags, cfg replicator.C
 		if hj != nil {
 			acfg.Extra = hj.info
 		}
-		adm, err := proxy.NewAdmin(acfg, r)
+		adm, err := proxy.NewAdmin(acfg, ctl)
 		if err != nil {
 			return err
 		}
@@ -225,7 +229,7 @@ func runSyncJob(ctx context.Context, env *cliEnv, f *syncFlags, cfg replicator.C
 		g.Go(func() error { return adm.Serve(gctx) })
 	}
 	if f.metrics != "" {
-		m, err := proxy.NewMetrics(proxy.MetricsConfig{Addr: f.metrics, Logger: log, Registry: reg, Pprof: f.pprof}, r)
+		m, err := proxy.NewMetrics(proxy.MetricsConfig{Addr: f.metrics, Logger: log, Registry: reg, Pprof: f.pprof}, ctl)
 		if err != nil {
 			return err
 		}

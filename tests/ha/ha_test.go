@@ -161,8 +161,8 @@ func TestActiveStandbyFenceAndTakeover(t *testing.T) {
 		return m["ha_role"] == "standby" && m["ha_leader"] == "pod-a"
 	})
 	time.Sleep(time.Second)
-	if mb, _ = b.Info(ctx); mb["shards"] != "0" {
-		t.Fatalf("the standby follows %s source shards, want 0", mb["shards"])
+	if mb, _ = b.Info(ctx); mb["shards"] != "0" || mb["state"] != "standby" {
+		t.Fatalf("the standby follows %s source shards in state %q, want 0 in state standby", mb["shards"], mb["state"])
 	}
 	if h, _ := ls.holder("xsync", leaseName); h != "pod-a" {
 		t.Fatalf("lease holder %q, want pod-a", h)
