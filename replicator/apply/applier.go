@@ -65,6 +65,7 @@ type Applier struct {
 	mu      sync.Mutex
 	cond    *sync.Cond // Applier.mu: window room, acknowledgements, readiness, errors
 	waiters int        // goroutines waiting on cond
+	roomers int        // of them, those waiting for room in the window (waitRoomLocked)
 	ready   bool
 	closing bool  // no more Submit
 	stopped bool  // Run returned: nothing will be acknowledged any more
@@ -72,7 +73,7 @@ type Applier struct {
 	pending int
 	pendB   int64
 	sources map[int]*source
-	lanes   map[uint64]*lane
+	lanes   [][]*[laneChunk]lane // [Source][Slot/laneChunk], allocated as ops come
 
 	nodesMu sync.Mutex
 	nodes   map[string]*node
@@ -96,6 +97,7 @@ type Applier struct {
 	closed    chan struct{}
 	slab      []byte
 	opPool    sync.Pool
+	touched   []*pipe // SubmitBatch's pipes with staged ops (Applier.mu)
 }
 
 // New checks cfg and returns an Applier. It does not connect: Run does.
@@ -107,7 +109,6 @@ func New(cfg Config) (*Applier, error) {
 		cfg:     cfg,
 		log:     cfg.Logger,
 		sources: make(map[int]*source),
-		lanes:   make(map[uint64]*lane),
 		nodes:   make(map[string]*node),
 		closed:  make(chan struct{}),
 		runDone: make(chan struct{}),
@@ -129,6 +130,70 @@ func (a *Applier) Submit(ctx context.Context, in Op) error {
 	if in.Barrier != nil || in.Slot == AllMasters {
 		return a.submitBarrier(ctx, in)
 	}
+	if err := a.checkOp(&in); err != nil {
+		return err
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if err := a.waitRoomLocked(ctx, 1, int64(len(in.Cmd))); err != nil {
+		return err
+	}
+	o, err := a.newOpLocked(in, false)
+	if err != nil {
+		return err
+	}
+	a.enqueueLocked(o.lane, o, nil)
+	return nil
+}
+
+// SubmitBatch queues ops as that many calls of Submit would, in order, but takes
+// the applier's lock once and wakes each destination connection once: the path
+// of a snapshot, whose ops come by the hundred thousand. Every op keeps its own
+// reply, retries and error report. It blocks until the window has room for the
+// whole batch (or is empty). Barrier and AllMasters ops are refused (ErrBadOp):
+// submit them alone. On an error, ops before the failing one may be queued.
+//
+// Unlike Submit, SubmitBatch does not copy Cmd and Key: it keeps them until the
+// ops are acknowledged, and the caller must not modify them once it is called
+// (whatever it returns). The slice ops itself may be reused.
+func (a *Applier) SubmitBatch(ctx context.Context, ops []Op) error {
+	var size int64
+	for i := range ops {
+		if ops[i].Barrier != nil || ops[i].Slot == AllMasters {
+			return fmt.Errorf("%w: a barrier in a batch (source %d)", ErrBadOp, ops[i].Source)
+		}
+		if err := a.checkOp(&ops[i]); err != nil {
+			return err
+		}
+		size += int64(len(ops[i].Cmd))
+	}
+	if len(ops) == 0 {
+		return nil
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if err := a.waitRoomLocked(ctx, len(ops), size); err != nil {
+		return err
+	}
+	defer func() {
+		for _, p := range a.touched {
+			p.flushStaged()
+		}
+		clear(a.touched)
+		a.touched = a.touched[:0]
+	}()
+	for _, in := range ops {
+		o, err := a.newOpLocked(in, true)
+		if err != nil {
+			return err
+		}
+		a.enqueueLocked(o.lane, o, &a.touched)
+	}
+	return nil
+}
+
+// checkOp validates a (non-barrier) op and notes the scripts it loads.
+func (a *Applier) checkOp(in *Op) error {
 	if in.Slot < 0 || in.Slot >= slots.NumSlots || in.N <= 0 || len(in.Cmd) == 0 || in.Source < 0 {
 		return fmt.Errorf("%w: source %d slot %d with %d commands in %d bytes", ErrBadOp, in.Source, in.Slot, in.N, len(in.Cmd))
 	}
@@ -138,18 +203,29 @@ func (a *Applier) Submit(ctx context.Context, in Op) error {
 		}
 	}
 	a.scripts.observe(in.Cmd)
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if err := a.waitLocked(ctx, false, func() bool {
-		return a.ready && (a.pending == 0 || (a.pending < a.cfg.MaxPendingOps && a.pendB+int64(len(in.Cmd)) <= a.cfg.MaxPendingBytes))
-	}); err != nil {
-		return err
-	}
+	return nil
+}
+
+// waitRoomLocked waits until Run is connected and the pending window has room
+// for n ops of size bytes (or is empty).
+func (a *Applier) waitRoomLocked(ctx context.Context, n int, size int64) error {
+	a.roomers++
+	defer func() { a.roomers-- }()
+	return a.waitLocked(ctx, false, func() bool {
+		return a.ready && (a.pending == 0 || (a.pending+n <= a.cfg.MaxPendingOps && a.pendB+size <= a.cfg.MaxPendingBytes))
+	})
+}
+
+// newOpLocked makes the op of in, counted in the window and its source's order;
+// with keep it keeps in's Cmd and Key, else it copies them.
+func (a *Applier) newOpLocked(in Op, keep bool) (*op, error) {
 	o := a.opPool.Get().(*op)
 	o.Op = in
-	o.Cmd = a.copyCmdLocked(in.Cmd)
-	if len(in.Key) > 0 {
-		o.Key = a.copyCmdLocked(in.Key)
+	if !keep {
+		o.Cmd = a.copyCmdLocked(in.Cmd)
+		if len(in.Key) > 0 {
+			o.Key = a.copyCmdLocked(in.Key)
+		}
 	}
 	o.size = len(o.Cmd)
 	o.txn = isMulti(o.Cmd)
@@ -159,10 +235,9 @@ func (a *Applier) Submit(ctx context.Context, in Op) error {
 	a.pendB += int64(o.size)
 	a.stats.submitted.Add(1)
 	if err := o.prepare(false, nil); err != nil {
-		return err
+		return nil, err
 	}
-	a.enqueueLocked(o.lane, o)
-	return nil
+	return o, nil
 }
 
 // copyCmdLocked copies cmd into a shared slab; small commands then cost no
@@ -221,8 +296,18 @@ func (a *Applier) waitLocked(ctx context.Context, closingOK bool, ok func() bool
 	}
 }
 
+// wakeLocked wakes the waiters after acknowledgements. Those that only wait for
+// room in the window are woken once it is down to three quarters (or empty):
+// a full window then lets a snapshot's decoder run for a quarter of it instead
+// of waking it for every group of replies, each too small for its next batch.
+// Whoever holds Applier.mu is not waiting, so every goroutine counted in roomers
+// is asleep in cond.Wait.
 func (a *Applier) wakeLocked() {
-	if a.waiters > 0 {
+	if a.waiters == 0 {
+		return
+	}
+	if a.waiters > a.roomers || a.pending == 0 ||
+		(a.pending <= a.cfg.MaxPendingOps-a.cfg.MaxPendingOps/4 && a.pendB <= a.cfg.MaxPendingBytes-a.cfg.MaxPendingBytes/4) {
 		a.cond.Broadcast()
 	}
 }
@@ -307,13 +392,21 @@ func (a *Applier) sourceLocked(id int) *source {
 }
 
 func (a *Applier) laneLocked(src, slot int) *lane {
-	k := uint64(src)<<16 | uint64(slot)
-	l := a.lanes[k]
-	if l == nil {
-		l = &lane{slot: slot, source: src}
-		a.lanes[k] = l
+	if src >= len(a.lanes) {
+		a.lanes = append(a.lanes, make([][]*[laneChunk]lane, src+1-len(a.lanes))...)
 	}
-	return l
+	if a.lanes[src] == nil {
+		a.lanes[src] = make([]*[laneChunk]lane, slots.NumSlots/laneChunk)
+	}
+	c := a.lanes[src][slot/laneChunk]
+	if c == nil {
+		c = new([laneChunk]lane)
+		for i := range c {
+			c[i].slot = int16(slot/laneChunk*laneChunk + i)
+		}
+		a.lanes[src][slot/laneChunk] = c
+	}
+	return &c[slot%laneChunk]
 }
 
 // Stats returns a snapshot of the counters.

@@ -46,8 +46,14 @@ func BenchmarkApplySET(b *testing.B) {
 
 // BenchmarkBatching measures the applier without the network: Submit, lane and
 // window bookkeeping, batching into a write buffer, reply matching and
-// acknowledgement (every reply is +OK).
+// acknowledgement (every reply is +OK). /submit hands ops one at a time (the
+// stream), /batch64 64 at a time with SubmitBatch (the snapshot).
 func BenchmarkBatching(b *testing.B) {
+	b.Run("submit", func(b *testing.B) { benchBatching(b, 1) })
+	b.Run("batch64", func(b *testing.B) { benchBatching(b, 64) })
+}
+
+func benchBatching(b *testing.B, per int) {
 	a, err := New(Config{Addrs: []string{"bench:0"}, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		b.Fatal(err)
@@ -84,17 +90,36 @@ func BenchmarkBatching(b *testing.B) {
 			a.complete(batch)
 		}
 	}
+	pend := make([]Op, 0, per)
+	submit := func() {
+		var err error
+		if per == 1 {
+			err = a.Submit(ctx, pend[0])
+		} else {
+			err = a.SubmitBatch(ctx, pend)
+		}
+		if err != nil {
+			b.Fatal(err)
+		}
+		pend = pend[:0]
+	}
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		op := ops[i%len(ops)]
 		op.Offset = int64(i + 1)
-		if err := a.Submit(ctx, op); err != nil {
-			b.Fatal(err)
+		if pend = append(pend, op); len(pend) == per {
+			submit()
 		}
 		if i%a.cfg.BatchCommands == a.cfg.BatchCommands-1 {
+			if len(pend) > 0 {
+				submit()
+			}
 			drain()
 		}
+	}
+	if len(pend) > 0 {
+		submit()
 	}
 	drain()
 	b.StopTimer()

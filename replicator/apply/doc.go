@@ -13,7 +13,9 @@
 // there are any: a batch is written when it is full or when the queue is empty.
 // Its reader matches replies to the window in order with a resp.Reader.
 // Submit itself blocks while more than MaxPendingOps/MaxPendingBytes are not
-// yet acknowledged.
+// yet acknowledged. SubmitBatch does what as many Submits would, under one lock
+// and with one wake-up per pipe, and keeps the ops' bytes without a copy: the
+// path of a snapshot's keys.
 //
 // # Retries and order
 //

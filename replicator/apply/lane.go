@@ -8,23 +8,35 @@ import "time"
 // op of the lane that also failed wait in l.retry (sorted by seq) until every
 // earlier reply of the lane is in (l.inflight == 0); ops submitted meanwhile wait
 // in l.held behind them. Guarded by Applier.mu.
+//
+// Every op reads and writes its lane, and with keys spread over the slots every
+// op's lane is another one: a lane is one cache line (64 bytes, checked by
+// TestLaneSize), and the lanes of a source sit in arrays of laneChunk (see
+// Applier.laneLocked), so that an op costs one cache miss for its lane, not two
+// or three.
 type lane struct {
-	source, slot int
-	pipe         *pipe // where the in-flight ops are (when inflight > 0)
-	inflight     int   // ops queued on or written to pipe, not yet answered
-	retry        []*op // failed ops to send again, oldest first
-	held         []*op // ops not sent yet, after those in retry
-	scheduled    bool  // the retrier owns the lane until its timer fires
+	scheduled bool  // the retrier owns the lane until its timer fires
+	slot      int16 // < slots.NumSlots
+	inflight  int32 // ops queued on or written to pipe, not yet answered (<= MaxPendingOps)
+	pipe      *pipe // where the in-flight ops are (when inflight > 0)
+	retry     []*op // failed ops to send again, oldest first
+	held      []*op // ops not sent yet, after those in retry
 }
 
-// enqueueLocked hands a newly submitted op to its lane.
-func (a *Applier) enqueueLocked(l *lane, o *op) {
+// laneChunk is the number of lanes allocated together (16 KiB).
+const laneChunk = 256
+
+// enqueueLocked hands a newly submitted op to its lane. With staged nil the op
+// is pushed to its pipe at once; otherwise it is staged on the pipe (see
+// pipe.stage), which is added to *staged the first time, and the caller
+// flushes the pipes of *staged before it lets go of Applier.mu.
+func (a *Applier) enqueueLocked(l *lane, o *op, staged *[]*pipe) {
 	if l.scheduled || len(l.retry) > 0 || len(l.held) > 0 {
 		l.held = append(l.held, o)
 		a.kickLocked(l)
 		return
 	}
-	p := a.pipeForSlot(l.slot)
+	p := a.pipeForSlot(int(l.slot))
 	if p == nil || (l.inflight > 0 && p != l.pipe) {
 		// Uncovered slot, or the table changed under in-flight ops of the lane:
 		// wait until they are answered, then route.
@@ -34,7 +46,14 @@ func (a *Applier) enqueueLocked(l *lane, o *op) {
 	}
 	l.pipe = p
 	l.inflight++
-	p.push(o)
+	if staged == nil {
+		p.push(o)
+		return
+	}
+	if len(p.staged) == 0 {
+		*staged = append(*staged, p)
+	}
+	p.stage(o)
 }
 
 // kickLocked moves a lane forward once its in-flight ops are all answered:
@@ -84,12 +103,12 @@ func (a *Applier) dispatchLocked(l *lane) {
 		ask := o.rk == RetryAsk && o.redirect != ""
 		var p *pipe
 		if ask {
-			p = a.nodeLocked(o.redirect).pipeFor(l.slot)
+			p = a.nodeLocked(o.redirect).pipeFor(int(l.slot))
 		} else {
-			p = a.pipeForSlot(l.slot)
+			p = a.pipeForSlot(int(l.slot))
 			if o.rk == RetryMoved && o.redirect != "" && (p == nil || p.n.addr == o.node) {
 				// The table still names the node that said MOVED: trust the redirect.
-				p = a.nodeLocked(o.redirect).pipeFor(l.slot)
+				p = a.nodeLocked(o.redirect).pipeFor(int(l.slot))
 			}
 		}
 		if p == nil {
@@ -119,7 +138,7 @@ func (a *Applier) dispatchLocked(l *lane) {
 	if len(l.held) == 0 {
 		return
 	}
-	p := a.pipeForSlot(l.slot)
+	p := a.pipeForSlot(int(l.slot))
 	if p == nil {
 		a.scheduleLocked(l, a.cfg.BackoffMax)
 		return
@@ -128,7 +147,7 @@ func (a *Applier) dispatchLocked(l *lane) {
 		return
 	}
 	l.pipe = p
-	l.inflight += len(l.held)
+	l.inflight += int32(len(l.held))
 	p.pushAll(l.held)
 	clear(l.held)
 	l.held = l.held[:0]

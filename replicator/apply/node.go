@@ -102,6 +102,8 @@ type pipe struct {
 
 	inflN atomic.Int64 // infl.Count(), for the read deadline
 	dlMu  sync.Mutex   // orders read-deadline updates of writer and reader
+
+	staged []*op // SubmitBatch's ops for this pipe, not yet queued (Applier.mu)
 }
 
 // push queues o for writing (Applier.mu held; takes p.mu).
@@ -112,6 +114,21 @@ func (p *pipe) push(o *op) {
 		p.cond.Broadcast()
 	}
 	p.mu.Unlock()
+}
+
+// stage sets o aside for flushStaged (Applier.mu held). Staged ops count as
+// queued for their lane (l.inflight): flushStaged runs before Applier.mu is let
+// go, so no reply or requeue can see a lane whose op is only staged.
+func (p *pipe) stage(o *op) { p.staged = append(p.staged, o) }
+
+// flushStaged queues the staged ops, waking the writer once (Applier.mu held).
+func (p *pipe) flushStaged() {
+	if len(p.staged) == 0 {
+		return
+	}
+	p.pushAll(p.staged)
+	clear(p.staged)
+	p.staged = p.staged[:0]
 }
 
 func (p *pipe) pushAll(ops []*op) {

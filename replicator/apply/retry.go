@@ -242,7 +242,7 @@ func (a *Applier) retryLanes(ctx context.Context, lanes []*lane) {
 				lost = append(lost, o)
 			}
 		}
-		if len(l.held) > 0 && a.pipeForSlot(l.slot) == nil {
+		if len(l.held) > 0 && a.pipeForSlot(int(l.slot)) == nil {
 			refresh = true // uncovered slot
 		}
 	}
