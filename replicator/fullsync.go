@@ -22,8 +22,13 @@ import (
 
 // FullSync implements source.Handler: it decodes the snapshot while it arrives and
 // turns every key into RESTORE or bounded chunks of commands.
-func (s *shard) FullSync(ctx context.Context, replID string, offset int64, r io.Reader, size int64) error {
+func (s *shard) FullSync(ctx context.Context, replID string, offset int64, r io.Reader, size int64) (err error) {
 	s.state.Store(StateFullSync)
+	defer func() {
+		if err != nil { // a failed snapshot's last keys are not sent: it starts over
+			s.batch.drop()
+		}
+	}()
 	s.tr.Reset()
 	s.replID = replID
 	s.skip = nil
@@ -44,8 +49,14 @@ func (s *shard) FullSync(ctx context.Context, replID string, offset int64, r io.
 		return fmt.Errorf("xsync/replicator: shard %d: snapshot: %w", s.index, err)
 	}
 	for {
-		if err := s.r.waitPaused(ctx); err != nil {
-			return err
+		if s.r.isPaused() {
+			// What is read is applied before the pause takes hold.
+			if err := s.flushSnap(ctx); err != nil {
+				return err
+			}
+			if err := s.r.waitPaused(ctx); err != nil {
+				return err
+			}
 		}
 		rec, err := dec.Next()
 		if errors.Is(err, io.EOF) {
@@ -127,7 +138,7 @@ func (s *shard) fullSyncDone(ctx context.Context, offset int64) error {
 				last = op
 				break
 			}
-			if err := s.submit(ctx, op); err != nil {
+			if err := s.submitSnap(ctx, op); err != nil {
 				return err
 			}
 		}
@@ -170,7 +181,11 @@ func (s *shard) record(ctx context.Context, rec *rdb.Record, ver int) error {
 	slot := slots.Slot(key)
 	if s.r.cfg.Conflict != ConflictReplace && !s.conv.Restorable(rec, ver) {
 		// RESTORE without REPLACE refuses an existing key by itself; a key written
-		// as commands would be merged into it, so it is looked up first.
+		// as commands would be merged into it, so it is looked up first (after
+		// the keys read before it are sent).
+		if err := s.flushSnap(ctx); err != nil {
+			return err
+		}
 		if skip, err := s.conflict(ctx, slot, key, rec.DB); skip || err != nil {
 			return err
 		}
@@ -186,7 +201,7 @@ func (s *shard) record(ctx context.Context, rec *rdb.Record, ver int) error {
 			s.selBuf = append(append(append(s.selBuf[:0], selectDB...), cmd...), selectZero...)
 			cmd, n = s.selBuf, n+2
 		}
-		return s.submit(ctx, apply.Op{Source: s.index, Slot: slot, Cmd: cmd, N: n, Key: key})
+		return s.submitSnap(ctx, apply.Op{Source: s.index, Slot: slot, Cmd: cmd, N: n, Key: key})
 	})
 	if err != nil {
 		var se *submitError

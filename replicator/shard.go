@@ -68,6 +68,7 @@ type shard struct {
 	lag           *lagClock
 
 	keyBuf []byte
+	batch  snapBatch // snapshot ops not yet handed to the applier (snapbatch.go)
 }
 
 func newShard(r *Replicator, info source.ShardInfo) (*shard, error) {
@@ -162,6 +163,9 @@ func (s *shard) submit(ctx context.Context, op apply.Op) error {
 // the translator set (on the last part of a command only), so the applier's
 // watermark never passes a command that is half applied.
 func (s *shard) submitCkpt(ctx context.Context, op apply.Op, cmdOffset int64, db int) error {
+	if err := s.flushSnap(ctx); err != nil { // the snapshot's ops go first
+		return err
+	}
 	if cmdOffset > 0 && s.r.ckKeys != nil && op.Slot >= 0 && op.Barrier == nil {
 		s.valBuf = append(s.valBuf[:0], s.replID...)
 		s.valBuf = append(s.valBuf, ' ')

@@ -1,0 +1,91 @@
+package replicator
+
+import (
+	"context"
+
+	"github.com/xsync/xsync/replicator/apply"
+)
+
+// A snapshot turns into one op per key, by the hundred thousand per second. The
+// shard collects them and hands them to the applier in batches
+// (apply.Applier.SubmitBatch): one lock of the applier and one wake-up of each
+// destination connection per batch instead of per key, and bigger writes. Every
+// op keeps its own reply, retries and error report. Any other submit of the
+// shard sends the batch first, so the order of the shard's ops is the order of
+// its calls.
+
+const (
+	snapBatchOps   = 128      // ops per batch at most
+	snapBatchBytes = 64 << 10 // bytes of commands and keys per batch at most
+)
+
+// snapBatch is the shard's batch being collected. Its ops' Cmd and Key point
+// into buf, which never grows past its capacity (a batch that would is sent
+// first), so they stay valid. SubmitBatch keeps them without a copy: once a
+// batch is sent its buf belongs to the applier, and the next batch gets a new one.
+type snapBatch struct {
+	ops       []apply.Op
+	buf       []byte
+	maxOffset int64
+}
+
+// submitSnap adds op to the batch, sending the batch when it is full. op's
+// slices are copied: the caller may reuse them.
+func (s *shard) submitSnap(ctx context.Context, op apply.Op) error {
+	b := &s.batch
+	need := len(op.Cmd) + len(op.Key)
+	if need > snapBatchBytes/2 { // a big op alone: no copy into the batch
+		if err := s.flushSnap(ctx); err != nil {
+			return err
+		}
+		return s.submitCkpt(ctx, op, 0, 0)
+	}
+	if len(b.ops) >= snapBatchOps || len(b.buf)+need > cap(b.buf) {
+		if err := s.flushSnap(ctx); err != nil {
+			return err
+		}
+	}
+	if cap(b.buf) == 0 {
+		b.buf = make([]byte, 0, snapBatchBytes)
+	}
+	op.Cmd = b.keep(op.Cmd)
+	if op.Key != nil {
+		op.Key = b.keep(op.Key)
+	}
+	b.ops = append(b.ops, op)
+	b.maxOffset = max(b.maxOffset, op.Offset)
+	return nil
+}
+
+// keep copies p into buf (which has room) and returns the copy.
+func (b *snapBatch) keep(p []byte) []byte {
+	n := len(b.buf)
+	b.buf = append(b.buf, p...)
+	return b.buf[n:len(b.buf):len(b.buf)]
+}
+
+// flushSnap hands the batch to the applier.
+func (s *shard) flushSnap(ctx context.Context) error {
+	b := &s.batch
+	if len(b.ops) == 0 {
+		return nil
+	}
+	err := s.r.applier.SubmitBatch(ctx, b.ops)
+	n, off := len(b.ops), b.maxOffset
+	b.buf = nil // the applier's now
+	b.drop()
+	if err != nil {
+		return &submitError{err}
+	}
+	s.opsSubmitted.Add(int64(n))
+	if off > s.lastSubmitted.Load() {
+		s.lastSubmitted.Store(off)
+	}
+	return nil
+}
+
+// drop forgets the batch (after it was sent, or when its snapshot failed).
+func (b *snapBatch) drop() {
+	clear(b.ops)
+	b.ops, b.buf, b.maxOffset = b.ops[:0], b.buf[:0], 0
+}
