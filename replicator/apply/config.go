@@ -115,9 +115,9 @@ func (c *Config) validate() error {
 	def(&c.BatchBytes, 256<<10)
 	def(&c.InflightCommands, 4096)
 	def(&c.InflightBytes, 16<<20)
-	def(&c.MaxPendingOps, 65536)
+	def(&c.MaxPendingOps, 16384)
 	if c.MaxPendingBytes == 0 {
-		c.MaxPendingBytes = 256 << 20
+		c.MaxPendingBytes = 16 << 20
 	}
 	durs := []struct {
 		v *time.Duration
