@@ -63,9 +63,9 @@ func (p *Proc) Info(ctx context.Context) (map[string]string, error) {
 	return m, nil
 }
 
-// WaitCaughtUp waits until p streams every shard of masters and has applied
-// the masters' replication offsets.
-func (p *Proc) WaitCaughtUp(t testing.TB, masters []*redis.Client, timeout time.Duration) {
+// WaitInfo polls INFO xsync until ok accepts it and returns it; it fails the test
+// when the process exits or timeout passes (what names the wait).
+func (p *Proc) WaitInfo(t testing.TB, timeout time.Duration, what string, ok func(map[string]string) bool) map[string]string {
 	t.Helper()
 	ctx := context.Background()
 	deadline := time.Now().Add(timeout)
@@ -74,35 +74,45 @@ func (p *Proc) WaitCaughtUp(t testing.TB, masters []*redis.Client, timeout time.
 		select {
 		case err := <-p.Done:
 			p.Done <- err
-			t.Fatalf("xsync exited: %v", err)
+			t.Fatalf("%s: xsync exited: %v", what, err)
 		default:
 		}
-		m, err := p.Info(ctx)
-		if err == nil {
+		if m, err := p.Info(ctx); err == nil {
 			last = m
-			if m["state"] == "stream" && m["shards"] == strconv.Itoa(len(masters)) && m["lag_bytes"] == "0" {
-				var applied, want int64
-				for k, v := range m {
-					if strings.HasPrefix(k, "shard") {
-						for _, f := range strings.Split(v, ",") {
-							if a, ok := strings.CutPrefix(f, "applied_offset="); ok {
-								n, _ := strconv.ParseInt(a, 10, 64)
-								applied += n
-							}
-						}
+			if ok(m) {
+				return m
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("%s: not within %v; last INFO: %v", what, timeout, last)
+	return nil
+}
+
+// WaitCaughtUp waits until p streams every shard of masters and has applied
+// the masters' replication offsets.
+func (p *Proc) WaitCaughtUp(t testing.TB, masters []*redis.Client, timeout time.Duration) {
+	t.Helper()
+	p.WaitInfo(t, timeout, "xsync catches up", func(m map[string]string) bool {
+		if m["state"] != "stream" || m["shards"] != strconv.Itoa(len(masters)) || m["lag_bytes"] != "0" {
+			return false
+		}
+		var applied, want int64
+		for k, v := range m {
+			if strings.HasPrefix(k, "shard") {
+				for _, f := range strings.Split(v, ",") {
+					if a, ok := strings.CutPrefix(f, "applied_offset="); ok {
+						n, _ := strconv.ParseInt(a, 10, 64)
+						applied += n
 					}
-				}
-				for _, m := range masters {
-					want += MasterOffset(t, m)
-				}
-				if applied >= want {
-					return
 				}
 			}
 		}
-		time.Sleep(200 * time.Millisecond)
-	}
-	t.Fatalf("xsync did not catch up; last INFO: %v", last)
+		for _, m := range masters {
+			want += MasterOffset(t, m)
+		}
+		return applied >= want
+	})
 }
 
 // MasterOffset is master_repl_offset of c.

@@ -33,29 +33,9 @@ const (
 	leaseDuration = 3 * time.Second
 )
 
-// waitInfo polls p's INFO xsync until ok accepts it.
 func waitInfo(t *testing.T, p *xsynctest.Proc, timeout time.Duration, what string, ok func(map[string]string) bool) map[string]string {
 	t.Helper()
-	ctx := context.Background()
-	deadline := time.Now().Add(timeout)
-	var last map[string]string
-	for time.Now().Before(deadline) {
-		select {
-		case err := <-p.Done:
-			p.Done <- err
-			t.Fatalf("%s: xsync exited: %v", what, err)
-		default:
-		}
-		if m, err := p.Info(ctx); err == nil {
-			last = m
-			if ok(m) {
-				return m
-			}
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	t.Fatalf("%s: not within %v; last INFO: %v", what, timeout, last)
-	return nil
+	return p.WaitInfo(t, timeout, what, ok)
 }
 
 func role(want string) func(map[string]string) bool {
