@@ -15,14 +15,15 @@ import (
 // its calls.
 
 const (
-	snapBatchOps   = 128      // ops per batch at most
-	snapBatchBytes = 64 << 10 // bytes of commands and keys per batch at most
+	snapBatchOps   = 128                   // ops per batch at most
+	snapBatchBytes = apply.BatchBufferSize // bytes of commands and keys per batch at most
 )
 
 // snapBatch is the shard's batch being collected. Its ops' Cmd and Key point
 // into buf, which never grows past its capacity (a batch that would is sent
 // first), so they stay valid. SubmitBatch keeps them without a copy: once a
-// batch is sent its buf belongs to the applier, and the next batch gets a new one.
+// batch is sent its buf belongs to the applier, which hands it out again
+// (BatchBuffer) when every op of the batch is acknowledged.
 type snapBatch struct {
 	ops       []apply.Op
 	buf       []byte
@@ -46,7 +47,7 @@ func (s *shard) submitSnap(ctx context.Context, op apply.Op) error {
 		}
 	}
 	if cap(b.buf) == 0 {
-		b.buf = make([]byte, 0, snapBatchBytes)
+		b.buf = s.r.applier.BatchBuffer()
 	}
 	op.Cmd = b.keep(op.Cmd)
 	if op.Key != nil {
@@ -70,7 +71,7 @@ func (s *shard) flushSnap(ctx context.Context) error {
 	if len(b.ops) == 0 {
 		return nil
 	}
-	err := s.r.applier.SubmitBatch(ctx, b.ops)
+	err := s.r.applier.SubmitBatch(ctx, b.ops, b.buf)
 	n, off := len(b.ops), b.maxOffset
 	b.buf = nil // the applier's now
 	b.drop()

@@ -97,7 +97,8 @@ type Applier struct {
 	closed    chan struct{}
 	slab      []byte
 	opPool    sync.Pool
-	touched   []*pipe // SubmitBatch's pipes with staged ops (Applier.mu)
+	touched   []*pipe  // SubmitBatch's pipes with staged ops (Applier.mu)
+	freeBufs  [][]byte // released batch buffers for BatchBuffer (Applier.mu)
 }
 
 // New checks cfg and returns an Applier. It does not connect: Run does.
@@ -155,8 +156,11 @@ func (a *Applier) Submit(ctx context.Context, in Op) error {
 //
 // Unlike Submit, SubmitBatch does not copy Cmd and Key: it keeps them until the
 // ops are acknowledged, and the caller must not modify them once it is called
-// (whatever it returns). The slice ops itself may be reused.
-func (a *Applier) SubmitBatch(ctx context.Context, ops []Op) error {
+// (whatever it returns). The slice ops itself may be reused. When buf is not
+// nil it must come from BatchBuffer and hold every Cmd and Key of ops (and
+// nothing else the caller still uses): the applier reuses it once all of them
+// are acknowledged.
+func (a *Applier) SubmitBatch(ctx context.Context, ops []Op, buf []byte) error {
 	var size int64
 	for i := range ops {
 		if ops[i].Barrier != nil || ops[i].Slot == AllMasters {
@@ -175,6 +179,10 @@ func (a *Applier) SubmitBatch(ctx context.Context, ops []Op) error {
 	if err := a.waitRoomLocked(ctx, len(ops), size); err != nil {
 		return err
 	}
+	var bb *batchBuf
+	if buf != nil {
+		bb = &batchBuf{b: buf}
+	}
 	defer func() {
 		for _, p := range a.touched {
 			p.flushStaged()
@@ -187,9 +195,54 @@ func (a *Applier) SubmitBatch(ctx context.Context, ops []Op) error {
 		if err != nil {
 			return err
 		}
+		if bb != nil {
+			o.buf = bb
+			bb.refs++
+		}
 		a.enqueueLocked(o.lane, o, &a.touched)
 	}
 	return nil
+}
+
+// BatchBufferSize is the capacity of the buffers BatchBuffer returns.
+const BatchBufferSize = 64 << 10
+
+// maxFreeBuffers bounds the buffers kept for reuse (4 MiB).
+const maxFreeBuffers = 64
+
+// batchBuf is a buffer of SubmitBatch and the number of its ops not yet
+// acknowledged (Applier.mu).
+type batchBuf struct {
+	b    []byte
+	refs int
+}
+
+// BatchBuffer returns an empty buffer of capacity BatchBufferSize for the bytes
+// of a SubmitBatch, one that an earlier batch has released when there is one:
+// a snapshot's keys then cost no allocation (nor its zeroing, nor the GC).
+func (a *Applier) BatchBuffer() []byte {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if n := len(a.freeBufs); n > 0 {
+		b := a.freeBufs[n-1]
+		a.freeBufs[n-1] = nil
+		a.freeBufs = a.freeBufs[:n-1]
+		return b
+	}
+	return make([]byte, 0, BatchBufferSize)
+}
+
+// releaseLocked drops o's reference to its batch buffer, keeping the buffer for
+// BatchBuffer once no op refers to it.
+func (a *Applier) releaseLocked(o *op) {
+	bb := o.buf
+	if bb.refs--; bb.refs > 0 {
+		return
+	}
+	if len(a.freeBufs) < maxFreeBuffers && cap(bb.b) == BatchBufferSize {
+		a.freeBufs = append(a.freeBufs, bb.b[:0])
+	}
+	bb.b = nil
 }
 
 // checkOp validates a (non-barrier) op and notes the scripts it loads.
@@ -378,6 +431,9 @@ func (a *Applier) ackLocked(o *op) {
 	a.stats.applied.Add(1)
 	// Nothing refers to o any more: lanes, windows and readers let go of an op
 	// before it is acknowledged.
+	if o.buf != nil {
+		a.releaseLocked(o)
+	}
 	*o = op{}
 	a.opPool.Put(o)
 }

@@ -11,17 +11,32 @@ import (
 )
 
 // batcher collects a workload's ops and submits them with SubmitBatch, size at
-// a time (the rest at flush).
+// a time (the rest at flush); with bufs, their bytes go into buffers of
+// BatchBuffer, as a snapshot's do (a buffer reused too early would corrupt the
+// commands of ops still in flight: checkFake would see it).
 type batcher struct {
 	w    *workload
 	size int
+	bufs bool
 	ops  []Op
+	buf  []byte
 }
 
 func (b *batcher) add(t testing.TB, a *Applier, op Op) {
 	t.Helper()
+	if b.bufs {
+		if b.buf == nil {
+			b.buf = a.BatchBuffer()
+		}
+		n := len(b.buf)
+		b.buf = append(b.buf, op.Cmd...)
+		op.Cmd = b.buf[n:len(b.buf):len(b.buf)]
+		n = len(b.buf)
+		b.buf = append(b.buf, op.Key...)
+		op.Key = b.buf[n:len(b.buf):len(b.buf)]
+	}
 	b.ops = append(b.ops, op)
-	if len(b.ops) >= b.size {
+	if len(b.ops) >= b.size || len(b.buf) > BatchBufferSize-256 {
 		b.flush(t, a)
 	}
 }
@@ -30,10 +45,10 @@ func (b *batcher) flush(t testing.TB, a *Applier) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if err := a.SubmitBatch(ctx, b.ops); err != nil {
+	if err := a.SubmitBatch(ctx, b.ops, b.buf); err != nil {
 		t.Fatalf("SubmitBatch: %v", err)
 	}
-	b.ops = b.ops[:0]
+	b.ops, b.buf = b.ops[:0], nil
 }
 
 func (b *batcher) incr(t testing.TB, a *Applier, src int, key string) {
@@ -85,13 +100,14 @@ func TestSubmitBatch(t *testing.T) {
 	}
 	for _, tc := range tests {
 		for _, size := range []int{1, 7, 64, 1000} {
+			bufs := size >= 64
 			t.Run(tc.name+"/"+strconv.Itoa(size), func(t *testing.T) {
 				c := newFakeCluster(t, 3)
 				if tc.setup != nil {
 					tc.setup(c)
 				}
 				a, _, _ := startApplier(t, []string{c.nodes[1].addr}, nil)
-				b := &batcher{w: newWorkload(), size: size}
+				b := &batcher{w: newWorkload(), size: size, bufs: bufs}
 				for i := 0; i < 2000; i++ {
 					b.rpush(t, a, 0, fmt.Sprintf("l:%d", i%23))
 					b.incr(t, a, 1, fmt.Sprintf("c:%d", i%23))
@@ -127,11 +143,11 @@ func TestSubmitBatchRefuses(t *testing.T) {
 		"all masters": {Slot: AllMasters, Cmd: []byte("*1\r\n$4\r\nPING\r\n"), N: 1},
 		"no command":  {Slot: 1, N: 1},
 	} {
-		if err := a.SubmitBatch(ctx, []Op{cmdOp(0, 0, "INCR", "x"), op}); !errors.Is(err, ErrBadOp) {
+		if err := a.SubmitBatch(ctx, []Op{cmdOp(0, 0, "INCR", "x"), op}, nil); !errors.Is(err, ErrBadOp) {
 			t.Errorf("%s: %v, want ErrBadOp", name, err)
 		}
 	}
-	if err := a.SubmitBatch(ctx, nil); err != nil {
+	if err := a.SubmitBatch(ctx, nil, nil); err != nil {
 		t.Errorf("empty batch: %v", err)
 	}
 	flush(t, a)

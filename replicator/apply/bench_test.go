@@ -91,23 +91,35 @@ func benchBatching(b *testing.B, per int) {
 		}
 	}
 	pend := make([]Op, 0, per)
+	var bbuf []byte
 	submit := func() {
 		var err error
 		if per == 1 {
 			err = a.Submit(ctx, pend[0])
 		} else {
-			err = a.SubmitBatch(ctx, pend)
+			err = a.SubmitBatch(ctx, pend, bbuf)
 		}
 		if err != nil {
 			b.Fatal(err)
 		}
-		pend = pend[:0]
+		pend, bbuf = pend[:0], nil
+	}
+	keep := func(p []byte) []byte { // as a snapshot does: the bytes in a batch buffer
+		if bbuf == nil {
+			bbuf = a.BatchBuffer()
+		}
+		n := len(bbuf)
+		bbuf = append(bbuf, p...)
+		return bbuf[n:len(bbuf):len(bbuf)]
 	}
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		op := ops[i%len(ops)]
 		op.Offset = int64(i + 1)
+		if per > 1 {
+			op.Cmd, op.Key = keep(op.Cmd), keep(op.Key)
+		}
 		if pend = append(pend, op); len(pend) == per {
 			submit()
 		}

@@ -18,8 +18,9 @@ type op struct {
 	lane   *lane
 	size   int // len(Cmd), for the pending bytes bound
 	txn    bool
-	spans  []span // command boundaries in Cmd, computed when first needed
-	failed []int  // when not nil: only these commands are (re-)sent
+	buf    *batchBuf // the SubmitBatch buffer Cmd and Key are in, if any
+	spans  []span    // command boundaries in Cmd, computed when first needed
+	failed []int     // when not nil: only these commands are (re-)sent
 
 	// How the next send is framed (set by prepare before it is queued).
 	wire     []byte // bytes to write; Cmd itself when undecorated
