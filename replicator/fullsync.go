@@ -192,17 +192,16 @@ func (s *shard) record(ctx context.Context, rec *rdb.Record, ver int) error {
 	}
 	// A standalone destination keeps databases: the key goes to its target db,
 	// and the connection is left in db 0, as every op leaves it.
-	var selectDB []byte
+	k := &s.snapKey
+	*k = snapKey{ctx: ctx, slot: slot, key: key}
 	if tg, _ := s.kf.DB(rec.DB); s.r.applier.Standalone() && tg.DB != 0 {
-		selectDB = resp.AppendCommand(nil, []byte("SELECT"), strconv.AppendInt(nil, int64(tg.DB), 10))
+		k.selectDB = resp.AppendCommand(nil, []byte("SELECT"), strconv.AppendInt(nil, int64(tg.DB), 10))
 	}
-	err := s.conv.Convert(rec, ver, func(cmd []byte, n int) error {
-		if selectDB != nil {
-			s.selBuf = append(append(append(s.selBuf[:0], selectDB...), cmd...), selectZero...)
-			cmd, n = s.selBuf, n+2
-		}
-		return s.submitSnap(ctx, apply.Op{Source: s.index, Slot: slot, Cmd: cmd, N: n, Key: key})
-	})
+	if s.emitKey == nil {
+		s.emitKey = s.emitSnapKey // bound once: a closure per key would be an allocation per key
+	}
+	err := s.conv.Convert(rec, ver, s.emitKey)
+	*k = snapKey{}
 	if err != nil {
 		var se *submitError
 		if errors.As(err, &se) {
@@ -217,6 +216,24 @@ func (s *shard) record(ctx context.Context, rec *rdb.Record, ver int) error {
 	}
 	s.keysDone.Add(1)
 	return nil
+}
+
+// snapKey is what emitSnapKey needs of the key being converted.
+type snapKey struct {
+	ctx      context.Context
+	slot     int
+	key      []byte
+	selectDB []byte // SELECT of a standalone destination's target db, or nil
+}
+
+// emitSnapKey is the convert.Emit of a snapshot key (s.snapKey).
+func (s *shard) emitSnapKey(cmd []byte, n int) error {
+	k := &s.snapKey
+	if k.selectDB != nil {
+		s.selBuf = append(append(append(s.selBuf[:0], k.selectDB...), cmd...), selectZero...)
+		cmd, n = s.selBuf, n+2
+	}
+	return s.submitSnap(k.ctx, apply.Op{Source: s.index, Slot: k.slot, Cmd: cmd, N: n, Key: k.key})
 }
 
 // conflict applies the conflict policy to a snapshot key written as commands:

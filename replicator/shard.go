@@ -67,8 +67,10 @@ type shard struct {
 	errors        atomic.Int64
 	lag           *lagClock
 
-	keyBuf []byte
-	batch  snapBatch // snapshot ops not yet handed to the applier (snapbatch.go)
+	keyBuf  []byte
+	batch   snapBatch    // snapshot ops not yet handed to the applier (snapbatch.go)
+	snapKey snapKey      // the snapshot key being converted (fullsync.go)
+	emitKey convert.Emit // s.emitSnapKey
 }
 
 func newShard(r *Replicator, info source.ShardInfo) (*shard, error) {
