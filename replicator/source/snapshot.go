@@ -73,6 +73,7 @@ func (r *lenReader) Read(p []byte) (int, error) {
 type eofReader struct {
 	src        io.Reader
 	mark       []byte
+	find       *markFinder
 	buf        []byte
 	start, end int // unreleased bytes are buf[start:end]
 	safe       int // of them, how many are known to precede the mark
@@ -82,7 +83,7 @@ type eofReader struct {
 }
 
 func newEOFReader(src io.Reader, mark []byte) *eofReader {
-	return &eofReader{src: src, mark: mark, buf: make([]byte, 64<<10)}
+	return &eofReader{src: src, mark: mark, find: newMarkFinder(mark), buf: make([]byte, 64<<10)}
 }
 
 func (r *eofReader) Read(p []byte) (int, error) {
@@ -104,7 +105,7 @@ func (r *eofReader) Read(p []byte) (int, error) {
 		n, err := r.src.Read(r.buf[r.end:])
 		searchFrom := max(0, r.end-(len(r.mark)-1))
 		r.end += n
-		if i := bytes.Index(r.buf[searchFrom:r.end], r.mark); i >= 0 {
+		if i := r.find.index(r.buf[searchFrom:r.end]); i >= 0 {
 			i += searchFrom
 			r.found = true
 			r.leftover = append([]byte(nil), r.buf[i+len(r.mark):r.end]...)
@@ -125,6 +126,42 @@ func (r *eofReader) Read(p []byte) (int, error) {
 			return 0, err
 		}
 	}
+}
+
+// markFinder looks for the EOF mark in every byte of a snapshot. It reads one
+// byte in every len(mark): any occurrence of the mark covers exactly one of them,
+// and a byte that is not in the mark (most of them: the mark is hex digits) rules
+// out every start that would put it inside. bytes.Index has to stop at every
+// copy of the mark's first byte, which text values hold plenty of.
+type markFinder struct {
+	mark []byte
+	at   [256][]int // for each byte value, its positions in mark, last first
+}
+
+func newMarkFinder(mark []byte) *markFinder {
+	f := &markFinder{mark: mark}
+	for j := len(mark) - 1; j >= 0; j-- {
+		f.at[mark[j]] = append(f.at[mark[j]], j)
+	}
+	return f
+}
+
+// index returns the index of the first occurrence of the mark in b, or -1, as
+// bytes.Index(b, mark).
+func (f *markFinder) index(b []byte) int {
+	n := len(f.mark)
+	if n < 8 {
+		return bytes.Index(b, f.mark)
+	}
+	for p := n - 1; p < len(b); p += n {
+		// Starts p-j with j descending: the leftmost occurrence first.
+		for _, j := range f.at[b[p]] {
+			if i := p - j; i+n <= len(b) && bytes.Equal(b[i:i+n], f.mark) {
+				return i
+			}
+		}
+	}
+	return -1
 }
 
 // snapReader is what the Handler reads: it counts bytes, remembers the first

@@ -101,6 +101,64 @@ func FuzzEOFReader(f *testing.F) {
 	})
 }
 
+// FuzzMarkIndex compares markFinder.index with bytes.Index, on inputs with the
+// mark (or its pieces) planted at the fuzzer's positions.
+func FuzzMarkIndex(f *testing.F) {
+	mark := []byte("0f3a9c1e5b7d2a4c6e8f0a1b3c5d7e9f1a2b3c4d")
+	f.Add([]byte("REDIS0010"), uint16(3), uint16(0), uint8(40))
+	f.Add(bytes.Repeat([]byte("0f3a"), 50), uint16(17), uint16(90), uint8(39))
+	f.Add(make([]byte, 300), uint16(299), uint16(1), uint8(40))
+	f.Fuzz(func(t *testing.T, b []byte, at1, at2 uint16, cut uint8) {
+		in := append([]byte{}, b...)
+		plant := func(at int, piece []byte) {
+			if at <= len(in) {
+				in = append(in[:at:at], append(append([]byte{}, piece...), in[at:]...)...)
+			}
+		}
+		plant(int(at1), mark[:min(int(cut), len(mark))])
+		plant(int(at2), mark)
+		f := newMarkFinder(mark)
+		if got, want := f.index(in), bytes.Index(in, mark); got != want {
+			t.Fatalf("index %d, bytes.Index %d in %q", got, want, in)
+		}
+	})
+}
+
+func BenchmarkMarkIndex(b *testing.B) {
+	mark := []byte("0f3a9c1e5b7d2a4c6e8f0a1b3c5d7e9f1a2b3c4d")
+	rng := rand.New(rand.NewPCG(1, 2))
+	const alnum = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	for _, kind := range []string{"binary", "alnum"} {
+		in := make([]byte, 64<<10)
+		for i := range in {
+			if kind == "binary" {
+				in[i] = byte(rng.Uint32())
+			} else {
+				in[i] = alnum[rng.IntN(len(alnum))]
+			}
+		}
+		f := newMarkFinder(mark)
+		b.Run("finder/"+kind, func(b *testing.B) {
+			b.SetBytes(int64(len(in)))
+			b.ReportAllocs()
+			for b.Loop() {
+				if f.index(in) >= 0 {
+					b.Fatal("found")
+				}
+			}
+		})
+		b.Run("bytes.Index/"+kind, func(b *testing.B) {
+			b.SetBytes(int64(len(in)))
+			b.ReportAllocs()
+			for b.Loop() {
+				if bytes.Index(in, mark) >= 0 {
+					b.Fatal("found")
+				}
+			}
+		})
+	}
+}
+
 func FuzzHandshakeParsers(f *testing.F) {
 	for _, s := range []string{"+FULLRESYNC abc 12", "+CONTINUE", "+CONTINUE x", "-LOADING", "$EOF:x", "$12", "$-3", ""} {
 		f.Add(s)
