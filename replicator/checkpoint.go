@@ -27,7 +27,9 @@ import (
 //
 //	MULTI, <the operation>, SET <ckpt of its slot> "<replid> <offset> <db>", EXEC
 //
-// (an operation that is a transaction already gets the SET before its EXEC), so a
+// (an operation that is a transaction already gets the SET before its EXEC; a
+// plain SET key value becomes MSET key value <ckpt of its slot> "...", which is
+// atomic and one command instead of four), so a
 // slot's checkpoint says exactly which commands of the stream the slot holds. When a
 // full sync ends, every slot the shard owns gets the snapshot's offset.
 //
@@ -126,9 +128,33 @@ var (
 	execCmd  = resp.AppendCommandString(nil, "EXEC")
 )
 
-// wrap returns op's commands followed by the SET of the slot's checkpoint, inside
-// one MULTI/EXEC, appended to dst; and the number of commands.
+// plainSetPrefix starts a SET with exactly a key and a value.
+var plainSetPrefix = []byte("*3\r\n$3\r\nSET\r\n")
+
+// isPlainSet reports whether cmd starts as a SET of exactly a key and a value
+// (any letter case); op.N says it is the op's only command.
+func isPlainSet(cmd []byte) bool {
+	p := plainSetPrefix
+	if len(cmd) <= len(p) || !bytes.Equal(cmd[:8], p[:8]) || !bytes.EqualFold(cmd[8:11], p[8:11]) {
+		return false
+	}
+	return cmd[11] == '\r' && cmd[12] == '\n'
+}
+
+// wrapWithCkpt returns op's commands followed by the SET of the slot's
+// checkpoint, inside one MULTI/EXEC, appended to dst; and the number of commands.
+// A plain SET (no options) becomes one MSET of the key and the checkpoint
+// instead: atomic too (both keys are in the op's slot), with the same effect on
+// the key (value set, TTL removed), and one command for the destination instead
+// of four.
 func wrapWithCkpt(dst []byte, op apply.Op, key []byte, value []byte) ([]byte, int) {
+	if op.N == 1 && isPlainSet(op.Cmd) {
+		dst = append(dst, "*5\r\n$4\r\nMSET\r\n"...)
+		dst = append(dst, op.Cmd[len(plainSetPrefix):]...)
+		dst = resp.AppendBulk(dst, key)
+		dst = resp.AppendBulk(dst, value)
+		return dst, 1
+	}
 	n := op.N
 	if bytes.HasPrefix(op.Cmd, multiCmd) && bytes.HasSuffix(op.Cmd, execCmd) {
 		dst = append(dst, op.Cmd[:len(op.Cmd)-len(execCmd)]...)
@@ -246,7 +272,8 @@ func globEscape(s string) string {
 }
 
 // carriedCkpt returns the offset of the checkpoint that cmd writes to key (the
-// SET that submitCkpt or a full sync's end puts in an op), if it writes one.
+// SET or MSET pair that submitCkpt or a full sync's end puts in an op), if it
+// writes one.
 func carriedCkpt(cmd, key []byte) (int64, bool) {
 	var args [][]byte
 	var off int64
@@ -261,6 +288,15 @@ func carriedCkpt(cmd, key []byte) (int64, bool) {
 		if len(a) == 3 && bytes.EqualFold(a[0], []byte("SET")) && bytes.Equal(a[1], key) {
 			if c, err := parseCkpt(a[2]); err == nil {
 				off, found = c.offset, true
+			}
+		}
+		if len(a) >= 3 && len(a)%2 == 1 && bytes.EqualFold(a[0], []byte("MSET")) {
+			for i := 1; i+1 < len(a); i += 2 {
+				if bytes.Equal(a[i], key) {
+					if c, err := parseCkpt(a[i+1]); err == nil {
+						off, found = c.offset, true
+					}
+				}
 			}
 		}
 	}

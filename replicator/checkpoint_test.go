@@ -1,6 +1,7 @@
 package replicator
 
 import (
+	"bytes"
 	"testing"
 
 	"github.com/xsync/xsync/replicator/apply"
@@ -37,5 +38,39 @@ func TestCarriedCkpt(t *testing.T) {
 	}
 	if off, ok := carriedCkpt(wrappedTx, key); !ok || off != 7 {
 		t.Errorf("carriedCkpt(wrapped transaction) = %d, %v", off, ok)
+	}
+}
+
+// A plain SET travels as one MSET with the checkpoint; a SET with options, or
+// any other command, in MULTI/EXEC.
+func TestWrapPlainSet(t *testing.T) {
+	keys := newCkptKeys("__xsync:")
+	key := keys[42]
+	for _, name := range []string{"SET", "set", "Set"} {
+		op := apply.Op{Slot: 42, Cmd: resp.AppendCommandString(nil, name, "k", "v"), N: 1}
+		got, n := wrapWithCkpt(nil, op, key, []byte("abc 55 0"))
+		want := resp.AppendCommand(nil, []byte("MSET"), []byte("k"), []byte("v"), key, []byte("abc 55 0"))
+		if n != 1 || string(got) != string(want) {
+			t.Errorf("%s k v: wrapped %q (N %d), want %q (N 1)", name, got, n, want)
+		}
+		if off, ok := carriedCkpt(got, key); !ok || off != 55 {
+			t.Errorf("carriedCkpt(MSET) = %d, %v", off, ok)
+		}
+	}
+	for _, args := range [][]string{
+		{"SET", "k", "v", "PXAT", "1"},
+		{"SET", "k", "v", "NX"},
+		{"SETNX", "k", "v"},
+		{"SETEX", "k", "1", "v"},
+		{"SET", "k"},
+	} {
+		op := apply.Op{Slot: 42, Cmd: resp.AppendCommandString(nil, args...), N: 1}
+		got, n := wrapWithCkpt(nil, op, key, []byte("abc 55 0"))
+		if n != 4 || !bytes.HasPrefix(got, multiCmd) {
+			t.Errorf("%q: wrapped %q (N %d), want MULTI/EXEC", args, got, n)
+		}
+	}
+	if _, ok := carriedCkpt(resp.AppendCommandString(nil, "MSET", "k", "v", "x", "abc 1 0"), key); ok {
+		t.Error("an MSET without the checkpoint key matched")
 	}
 }
