@@ -16,6 +16,10 @@ import (
 	"github.com/xsync/xsync/slots"
 )
 
+// unthrottled as a rate asks the writers for more than they can send: only
+// their window of unanswered commands holds them back.
+const unthrottled = 100_000_000
+
 // loadStep is one run of the rate-limited writer with end-to-end probes.
 type loadStep struct {
 	target     int     // commands per second asked for

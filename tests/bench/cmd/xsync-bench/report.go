@@ -20,6 +20,7 @@ type report struct {
 	runs        []fullSyncRun // every full sync, when --xsync or --repeat asked for several
 	steps       []*loadStep
 	maxRate     *loadStep
+	ceiling     *loadStep // the generator unthrottled
 	half        *loadStep
 	halfNative  *loadStep // the half-rate run again, probing native replicas too
 	finalRSSKiB int64
@@ -81,6 +82,15 @@ func (r *report) print(w io.Writer) {
 		row("incremental max rate with lag < 1 s", fmt.Sprintf("%d cmd/s (achieved %.0f)", r.maxRate.target, r.maxRate.achieved), "-", "-", "-", "-")
 	} else if len(r.steps) > 0 {
 		row("incremental max rate with lag < 1 s", fmt.Sprintf("below %d cmd/s", r.cfg.incrStart), "-", "-", "-", "-")
+	}
+	if c := r.ceiling; c != nil {
+		kept := fmt.Sprintf("probe p99 %s (max %s)", ms(c.pct(0.99)), ms(c.pct(1)))
+		ratio := "-"
+		if r.maxRate != nil && c.achieved > 0 {
+			ratio = fmt.Sprintf("%.2f", float64(r.maxRate.target)/c.achieved)
+		}
+		row("load generator unthrottled, xsync following: rate, xsync's lag", fmt.Sprintf("%.0f cmd/s, %s", c.achieved, kept),
+			"incremental max rate / this rate", ratio, "keeps up (lag < 1 s)", yesNo(c.ok))
 	}
 	if h := r.half; h != nil {
 		ref, ratio := "-", "-"
