@@ -54,14 +54,29 @@ func (c *Cluster) stable(ctx context.Context) error {
 		}
 		ids[id] = true
 	}
-	var first string
+	var first, epoch string
 	for _, s := range live {
 		info, err := s.Client().ClusterInfo(ctx).Result()
 		if err != nil {
 			return fmt.Errorf("xsync/redistest: CLUSTER INFO on %s: %w", s.Addr(), err)
 		}
+		// Every node has heard of the newest epoch (a reshard bumps it): a failover
+		// started before that can leave the new master with a stale slot table.
+		e := infoLine(info, "cluster_current_epoch")
+		if epoch == "" {
+			epoch = e
+		} else if e != epoch {
+			return fmt.Errorf("xsync/redistest: nodes disagree on cluster_current_epoch (%s has %s, %s has %s)", s.Addr(), e, live[0].Addr(), epoch)
+		}
 		if !strings.Contains(info, "cluster_state:ok") {
-			return fmt.Errorf("xsync/redistest: %s: cluster_state is not ok", s.Addr())
+			var stats []string
+			for _, l := range strings.Split(info, "\r\n") {
+				if strings.HasPrefix(l, "cluster_slots_") || strings.HasPrefix(l, "cluster_current_epoch") || strings.HasPrefix(l, "cluster_my_epoch") {
+					stats = append(stats, l)
+				}
+			}
+			nodes, _ := s.Client().ClusterNodes(ctx).Result()
+			return fmt.Errorf("xsync/redistest: %s: cluster_state is not ok (%s); its view:\n%s", s.Addr(), strings.Join(stats, " "), nodes)
 		}
 		view, err := nodeView(ctx, s)
 		if err != nil {
@@ -137,9 +152,12 @@ func checkReplica(ctx context.Context, s *Server, view []ClusterNode) error {
 	return nil
 }
 
-// Failover runs CLUSTER FAILOVER on replica and waits until it is a master and the
-// cluster is stable.
+// Failover runs CLUSTER FAILOVER on replica, once the cluster is stable, and waits
+// until it is a master and the cluster is stable again.
 func (c *Cluster) Failover(ctx context.Context, replica *Server) error {
+	if err := c.WaitStable(ctx); err != nil {
+		return fmt.Errorf("xsync/redistest: before the failover to %s: %w", replica.Addr(), err)
+	}
 	if err := replica.Client().ClusterFailover(ctx).Err(); err != nil {
 		return fmt.Errorf("xsync/redistest: CLUSTER FAILOVER on %s: %w", replica.Addr(), err)
 	}
@@ -262,4 +280,14 @@ func (c *Cluster) add(ctx context.Context, master *Server) (*Server, error) {
 		return nil, err
 	}
 	return s, c.WaitStable(ctx)
+}
+
+// infoLine returns the value of field in an INFO-style text ("" when absent).
+func infoLine(info, field string) string {
+	for _, l := range strings.Split(info, "\r\n") {
+		if v, ok := strings.CutPrefix(l, field+":"); ok {
+			return v
+		}
+	}
+	return ""
 }
