@@ -73,20 +73,17 @@ func firstName(cmd []byte) []byte {
 // inside MULTI). It costs a look at the first command name for other ops.
 func (c *scriptCache) observe(cmd []byte) {
 	name := firstName(cmd)
-	if len(name) < 4 {
-		return
-	}
-	switch name[0] | 0x20 {
-	case 'e', 's':
-	case 'm':
-		// A transaction (every write is one with checkpoints): parse it only when
-		// a line of it starts with EVAL or SCRIPT, so that the stream path
+	switch {
+	case bytes.EqualFold(name, []byte("EVAL")) || bytes.EqualFold(name, []byte("EVAL_RO")) || bytes.EqualFold(name, []byte("SCRIPT")):
+	case bytes.EqualFold(name, []byte("MULTI")):
+		// A transaction (most writes are one with checkpoints): parse it only
+		// when a line of it starts with EVAL or SCRIPT, so that the stream path
 		// allocates nothing for the others.
 		if !mentionsScript(cmd) {
 			return
 		}
 	default:
-		return
+		return // any other command, MSET (a checkpointed SET) included: no scan
 	}
 	sp, err := splitCommands(cmd)
 	if err != nil {

@@ -32,6 +32,22 @@ func TestMentionsScript(t *testing.T) {
 	if n := testing.AllocsPerRun(100, func() { c.observe(cmd) }); n != 0 {
 		t.Errorf("observe of a checkpointed SET allocates %v times", n)
 	}
+	for _, args := range [][]string{
+		{"MSET", "k", "v", "__xsync:ckpt:{06S}", "replid 10 0"}, // a checkpointed plain SET
+		{"SADD", "s", "a"}, // a bare op (no checkpoints)
+		{"EVALSHA", "0123", "0"},
+	} {
+		cmd := resp.AppendCommandString(nil, args...)
+		if n := testing.AllocsPerRun(100, func() { c.observe(cmd) }); n != 0 {
+			t.Errorf("observe of %s allocates %v times", args[0], n)
+		}
+	}
+	// EVAL is still seen, alone and inside a transaction.
+	c.observe(resp.AppendCommandString(nil, "eval", "return 7", "0"))
+	c.observe(tx("EVAL", "return 8", "0"))
+	if len(c.bodies) != 2 {
+		t.Errorf("the cache holds %d scripts after two EVALs, want 2", len(c.bodies))
+	}
 }
 
 func TestCountCommandsAllocatesNothing(t *testing.T) {
