@@ -267,8 +267,10 @@ func (p *pipe) readLoop(c *conn.Conn) error {
 			p.a.complete(done)
 		}
 	}()
+	var now int64 // when the replies buffered now were read (0: not asked yet)
 	for {
 		if r.Buffered() == 0 {
+			now = 0
 			if len(done) > 0 {
 				p.a.complete(done)
 				done = done[:0]
@@ -303,7 +305,12 @@ func (p *pipe) readLoop(c *conn.Conn) error {
 		}
 		p.mu.Unlock()
 		if obs := p.a.cfg.OnReply; obs != nil && o.sentAt != 0 {
-			obs(p.n.addr, time.Duration(time.Now().UnixNano()-o.sentAt))
+			// Replies that arrived in one read share its time: one clock read
+			// per read, not per op.
+			if now == 0 {
+				now = time.Now().UnixNano()
+			}
+			obs(p.n.addr, time.Duration(now-o.sentAt))
 		}
 		done = append(done, o)
 		if len(done) >= 256 {
