@@ -150,6 +150,9 @@ func runSync(ctx context.Context, env *cliEnv, args []string) int {
 }
 
 func runSyncJob(ctx context.Context, env *cliEnv, f *syncFlags, cfg replicator.Config, log *slog.Logger) error {
+	if f.pprof && f.metrics == "" {
+		return fmt.Errorf("%w: --pprof serves the profiles on the --metrics address: give --metrics too", errUsage)
+	}
 	rs := precheck.Run(ctx, precheck.Config{
 		Source:         precheck.Endpoint{Seeds: cfg.SourceSeeds, Username: cfg.SourceConn.Username, Password: cfg.SourceConn.Password, TLS: cfg.SourceConn.TLS},
 		Target:         precheck.Endpoint{Seeds: cfg.TargetSeeds, Username: cfg.TargetConn.Username, Password: cfg.TargetConn.Password, TLS: cfg.TargetConn.TLS},
