@@ -1,11 +1,9 @@
 package rdb
 
-// crcCLMUL tells whether the CPU has PCLMULQDQ and SSE4.1 (CPUID leaf 1, ECX
-// bits 1 and 19); set once at package init.
-var crcCLMUL = func() bool {
-	_, _, c, _ := cpuid(1, 0)
-	return c&(1<<1) != 0 && c&(1<<19) != 0
-}()
+import "golang.org/x/sys/cpu"
+
+// crcCLMUL tells whether the CPU has PCLMULQDQ and SSE4.1.
+var crcCLMUL = cpu.X86.HasPCLMULQDQ && cpu.X86.HasSSE41
 
 // crcKeys are the folding constants, computed once at package init.
 var crcKeys = makeCRCFoldKeys()
@@ -20,9 +18,6 @@ func crcFold(crc uint64, p []byte, out *[16]byte) bool {
 	crcFoldCLMUL(crc, p, crcKeys, out)
 	return true
 }
-
-//go:noescape
-func cpuid(eaxArg, ecxArg uint32) (eax, ebx, ecx, edx uint32)
 
 // crcFoldCLMUL folds p (len a multiple of 16, at least 64) into out. See crcFold.
 //
