@@ -97,14 +97,7 @@ func TestReconcile(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			ctx, cancel := context.WithCancel(context.Background())
-			g, gctx := errgroup.WithContext(ctx)
-			defer func() {
-				cancel()
-				if err := g.Wait(); err != nil {
-					t.Error(err)
-				}
-			}()
+			g, gctx := linkGroup(t)
 			for i, st := range tt.steps {
 				mu.Lock()
 				events = nil
@@ -221,14 +214,7 @@ func TestReconcileSkip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	g, gctx := errgroup.WithContext(ctx)
-	defer func() {
-		cancel()
-		if err := g.Wait(); err != nil {
-			t.Error(err)
-		}
-	}()
+	g, gctx := linkGroup(t)
 	linked := func() string {
 		var out []string
 		for _, sh := range s.Shards() {
@@ -270,4 +256,18 @@ func TestReconcileSkip(t *testing.T) {
 	if offered["d"] != 1 {
 		t.Errorf("a skipped shard that left and came back was offered %d times, want 1", offered["d"])
 	}
+}
+
+// linkGroup is the errgroup reconcile starts links under; the links stop, and
+// their errors are reported, when the test ends.
+func linkGroup(t *testing.T) (*errgroup.Group, context.Context) {
+	ctx, cancel := context.WithCancel(context.Background())
+	g, gctx := errgroup.WithContext(ctx)
+	t.Cleanup(func() {
+		cancel()
+		if err := g.Wait(); err != nil {
+			t.Error(err)
+		}
+	})
+	return g, gctx
 }
