@@ -15,7 +15,6 @@ import (
 
 	"github.com/xsync/xsync/internal/redistest"
 	"github.com/xsync/xsync/proxy"
-	"github.com/xsync/xsync/replicator"
 )
 
 const (
@@ -78,23 +77,8 @@ func (w *writer) run(ctx context.Context) {
 // on the admin port in the middle. Every acknowledged write must be on the
 // destination exactly once, and the source must get no write after the switch.
 func TestCutoverUnderLoad(t *testing.T) {
-	src := redistest.StartCluster(t, redistest.ClusterOptions{Masters: 3})
-	dst := redistest.StartCluster(t, redistest.ClusterOptions{Masters: 3})
+	src, dst, r := startReplication(t)
 	ctx := context.Background()
-
-	r, err := replicator.New(replicator.Config{SourceSeeds: src.Addrs(), TargetSeeds: dst.Addrs(), Logger: testLogger(t)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	rctx, rcancel := context.WithCancel(ctx)
-	rdone := make(chan error, 1)
-	go func() { rdone <- r.Run(rctx) }()
-	t.Cleanup(func() {
-		rcancel()
-		if err := <-rdone; err != nil {
-			t.Errorf("replicator: %v", err)
-		}
-	})
 
 	gw := startGateway(t, proxy.GatewayConfig{
 		Source: proxy.Backend{Seeds: src.Addrs()},

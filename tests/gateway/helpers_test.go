@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/xsync/xsync/internal/redistest"
 	"github.com/xsync/xsync/proxy"
 	"github.com/xsync/xsync/replicator"
 )
@@ -111,4 +112,27 @@ func waitStreaming(t *testing.T, r *replicator.Replicator, n int) {
 		}
 		<-tick.C
 	}
+}
+
+// startReplication starts a 3-master source and destination cluster and a
+// replicator between them; the replicator stops, and must stop cleanly, when
+// the test ends.
+func startReplication(t *testing.T) (src, dst *redistest.Cluster, r *replicator.Replicator) {
+	t.Helper()
+	src = redistest.StartCluster(t, redistest.ClusterOptions{Masters: 3})
+	dst = redistest.StartCluster(t, redistest.ClusterOptions{Masters: 3})
+	r, err := replicator.New(replicator.Config{SourceSeeds: src.Addrs(), TargetSeeds: dst.Addrs(), Logger: testLogger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rctx, rcancel := context.WithCancel(context.Background())
+	rdone := make(chan error, 1)
+	go func() { rdone <- r.Run(rctx) }()
+	t.Cleanup(func() {
+		rcancel()
+		if err := <-rdone; err != nil {
+			t.Errorf("replicator: %v", err)
+		}
+	})
+	return src, dst, r
 }

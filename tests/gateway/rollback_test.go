@@ -9,9 +9,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/xsync/xsync/internal/redistest"
 	"github.com/xsync/xsync/proxy"
-	"github.com/xsync/xsync/replicator"
 )
 
 // TestCutoverRollbackThenRetry: with the replicator paused the destination cannot
@@ -19,17 +17,8 @@ import (
 // clients see no error); after XSYNC RESUME a second XSYNC CUTOVER succeeds and
 // every acknowledged write is on the destination exactly once.
 func TestCutoverRollbackThenRetry(t *testing.T) {
-	src := redistest.StartCluster(t, redistest.ClusterOptions{Masters: 3})
-	dst := redistest.StartCluster(t, redistest.ClusterOptions{Masters: 3})
+	src, dst, r := startReplication(t)
 	ctx := context.Background()
-	r, err := replicator.New(replicator.Config{SourceSeeds: src.Addrs(), TargetSeeds: dst.Addrs(), Logger: testLogger(t)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	rctx, rcancel := context.WithCancel(ctx)
-	rdone := make(chan error, 1)
-	go func() { rdone <- r.Run(rctx) }()
-	t.Cleanup(func() { rcancel(); <-rdone })
 	gw := startGateway(t, proxy.GatewayConfig{Source: proxy.Backend{Seeds: src.Addrs()}, Target: proxy.Backend{Seeds: dst.Addrs()}, Logger: testLogger(t)})
 	co, err := proxy.NewCutover(proxy.CutoverConfig{Status: r.Status, Gate: gw, OnSwitch: r.Pause, Logger: testLogger(t)})
 	if err != nil {
