@@ -298,6 +298,43 @@ func TestApplyLostConnection(t *testing.T) {
 	}
 }
 
+// TestApplyLostInOrder checks that a lost op without a checkpoint of its own
+// (Recheck cannot tell) is not sent again when a later op of its lane, written
+// on the same connection, was found applied: re-sending SET k 1 after INCR k ran
+// would undo the INCR.
+func TestApplyLostInOrder(t *testing.T) {
+	c := newFakeCluster(t, 1)
+	c.addFault(&fault{node: -1, cmd: "INCR", key: "k", times: 1, reply: "drop-after-silent"})
+	a, _, _ := startApplier(t, []string{c.nodes[0].addr}, func(cfg *Config) {
+		cfg.Recheck = func(ctx context.Context, d Dest, op Op) (bool, error) {
+			return op.Offset == 2, nil // the INCR carries a checkpoint that says it ran
+		}
+	})
+	ops := []Op{cmdOp(0, 1, "SET", "k", "1"), cmdOp(0, 2, "INCR", "k")}
+	ops[0].Offset = 0 // the SET carries no checkpoint: Recheck cannot know it
+	buf := a.BatchBuffer()
+	for i := range ops {
+		start := len(buf)
+		buf = append(buf, ops[i].Cmd...)
+		ops[i].Cmd = buf[start:len(buf):len(buf)]
+		start = len(buf)
+		buf = append(buf, ops[i].Key...)
+		ops[i].Key = buf[start:len(buf):len(buf)]
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := a.SubmitBatch(ctx, ops, buf); err != nil {
+		t.Fatal(err)
+	}
+	flush(t, a)
+	if got := str(c.get("k")); got != "2" {
+		t.Errorf("k = %q, want 2 (SET k 1 then INCR k, each run once)", got)
+	}
+	if st := a.Stats(); st.Rechecked != 2 {
+		t.Errorf("rechecked %d, want 2 (the INCR by its checkpoint, the SET before it by order)", st.Rechecked)
+	}
+}
+
 func TestApplyPolicy(t *testing.T) {
 	t.Run("skip wrongtype", func(t *testing.T) {
 		c := newFakeCluster(t, 1)

@@ -66,7 +66,9 @@ type Config struct {
 	// connection broke after it was written) is sent again; it reports whether
 	// the op was already applied, in which case it is not re-sent. It is the hook
 	// for checkpoints. When nil such ops are re-sent: delivery is at-least-once
-	// for them, and Stats.Resent counts them. Default nil.
+	// for them, and Stats.Resent counts them. A lost op that precedes, in its
+	// (Source, Slot) order, an op Recheck found applied is taken as applied
+	// without asking (the destination ran them in order). Default nil.
 	Recheck func(ctx context.Context, d Dest, op Op) (applied bool, err error)
 	// OnReply, when set, is called from a connection's reader for every op
 	// acknowledged, with the destination node and the time from the write of its

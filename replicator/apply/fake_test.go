@@ -53,7 +53,7 @@ type fault struct {
 	key   string // "" any
 	skip  int    // let this many matches pass first
 	times int    // then hit this many (0: forever)
-	reply string // error reply without '-', or "drop" (close before running), "drop-after" (run, then close), "garbage"
+	reply string // error reply without '-', or "drop" (close before running), "drop-after" (run, then close), "drop-after-silent" (run, then close without the replies pending), "garbage"
 	once  bool   // hit each distinct command (all its arguments) only the first time it is seen
 	seen  map[string]bool
 	hits  int
@@ -196,6 +196,10 @@ func (n *fakeNode) serve(cn net.Conn) {
 		name := strings.ToUpper(string(args[0]))
 		n.c.mu.Lock()
 		reply, drop, after := n.fault(name, args)
+		if drop && after && reply == nil { // drop-after-silent: the pending replies are lost too
+			n.c.mu.Unlock()
+			return
+		}
 		if drop && !after {
 			n.c.mu.Unlock()
 			cn.Write(out) //nolint:errcheck
@@ -286,6 +290,9 @@ func (n *fakeNode) fault(name string, args [][]byte) (reply []byte, drop, after 
 			return nil, true, false
 		case "drop-after":
 			return n.exec(args, false), true, true
+		case "drop-after-silent":
+			n.exec(args, false)
+			return nil, true, true
 		case "garbage": // not RESP: the client must drop the connection, not crash
 			return []byte("?garbage\r\n"), false, false
 		}

@@ -257,6 +257,7 @@ func (a *Applier) retryLanes(ctx context.Context, lanes []*lane) {
 	for _, l := range lanes {
 		l.scheduled = false
 		if len(applied) > 0 {
+			inferApplied(l, applied)
 			l.retry = slices.DeleteFunc(l.retry, func(o *op) bool {
 				if applied[o] {
 					a.stats.rechecked.Add(1)
@@ -272,6 +273,26 @@ func (a *Applier) retryLanes(ctx context.Context, lanes []*lane) {
 	}
 	a.wakeLocked()
 	a.mu.Unlock()
+}
+
+// inferApplied marks applied every lost op of l that precedes an op found
+// applied: the ops of a lane were written in order on one connection, which the
+// destination runs in order, so a later op that ran means the earlier ones ran
+// too. This is what makes ops without a checkpoint of their own (an idempotent
+// SET or DEL, see Config.Recheck) safe between checkpointed ones: re-sending
+// such an op after a later op of its slot ran would undo that later op.
+func inferApplied(l *lane, applied map[*op]bool) {
+	last := -1
+	for i, o := range l.retry {
+		if applied[o] {
+			last = i
+		}
+	}
+	for _, o := range l.retry[:max(last, 0)] {
+		if o.lost {
+			applied[o] = true
+		}
+	}
 }
 
 // recheck asks Config.Recheck about ops whose replies were lost.
