@@ -164,6 +164,7 @@ var (
 	descKeysTotal  = prometheus.NewDesc("xsync_fullsync_keys_total", "Keys to apply during full sync (estimate).", []string{"shard"}, nil)
 	descBytesDone  = prometheus.NewDesc("xsync_fullsync_bytes_done", "Snapshot bytes read.", []string{"shard"}, nil)
 	descOps        = prometheus.NewDesc("xsync_ops_submitted_total", "Operations handed to the destination for the shard.", []string{"shard"}, nil)
+	descOpsBare    = prometheus.NewDesc("xsync_ops_without_checkpoint_total", "Stream operations sent without their slot's checkpoint (assignments: SET, DEL, UNLINK), for the shard.", []string{"shard"}, nil)
 	descOpsApplied = prometheus.NewDesc("xsync_ops_applied_total", "Operations acknowledged by the destination, all shards.", nil, nil)
 	descErrors     = prometheus.NewDesc("xsync_errors_total", "Errors counted for the shard.", []string{"shard"}, nil)
 	descFullSyncs  = prometheus.NewDesc("xsync_full_syncs_total", "Full syncs done by the shard.", []string{"shard"}, nil)
@@ -197,7 +198,7 @@ func ReplyLatency(reg prometheus.Registerer) func(node string, d time.Duration) 
 var allStates = []replicator.State{replicator.StateHandshake, replicator.StateFullSync, replicator.StateStream, replicator.StateReconnecting, replicator.StatePaused, replicator.StateStopped}
 
 func (c *statusCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descState, descReceived, descApplied, descLagBytes, descLagSeconds, descKeysDone, descKeysTotal, descBytesDone, descOps, descOpsApplied, descDestErrors, descRetries, descErrors, descFullSyncs} {
+	for _, d := range []*prometheus.Desc{descState, descReceived, descApplied, descLagBytes, descLagSeconds, descKeysDone, descKeysTotal, descBytesDone, descOps, descOpsBare, descOpsApplied, descDestErrors, descRetries, descErrors, descFullSyncs} {
 		ch <- d
 	}
 }
@@ -234,6 +235,7 @@ func (c *statusCollector) Collect(ch chan<- prometheus.Metric) {
 		gauge(descKeysTotal, float64(sh.KeysTotal))
 		gauge(descBytesDone, float64(sh.BytesDone))
 		counter(descOps, float64(sh.OpsSubmitted))
+		counter(descOpsBare, float64(sh.OpsWithoutCheckpoint))
 		counter(descErrors, float64(sh.Errors))
 		counter(descFullSyncs, float64(sh.FullSyncs))
 	}

@@ -27,11 +27,29 @@ import (
 //
 //	MULTI, <the operation>, SET <ckpt of its slot> "<replid> <offset> <db>", EXEC
 //
-// (an operation that is a transaction already gets the SET before its EXEC; a
-// plain SET key value becomes MSET key value <ckpt of its slot> "...", which is
-// atomic and one command instead of four), so a
+// (an operation that is a transaction already gets the SET before its EXEC), so a
 // slot's checkpoint says exactly which commands of the stream the slot holds. When a
 // full sync ends, every slot the shard owns gets the snapshot's offset.
+//
+// Assignments travel without a checkpoint: SET key value (also with PXAT or EXAT,
+// an absolute expiry), DEL and UNLINK set their keys to a state given in full,
+// whatever the keys held, so applying such an op again after it ran, or after
+// other assignments that ran after it, leaves the same state (see bareOp). Only
+// the other ops (INCR, RPUSH, SET NX, EXPIRE, transactions, ...) move their
+// slot's checkpoint. A slot's checkpoint then says which of its non-assignment
+// commands the slot holds, and nothing about the assignments after it:
+//
+//   - A slot's ops reach the destination in stream order on one connection, so
+//     the ops it ran form a prefix of the slot's ops; the ops after the slot's
+//     checkpoint that ran are assignments only (a later non-assignment would have
+//     moved the checkpoint). Replaying them, then the rest, gives the state of
+//     applying everything once.
+//   - An op whose reply was lost is rechecked by its checkpoint; an assignment,
+//     which carries none, is re-sent, unless a later op of its slot written on the
+//     same connection was found applied (the applier infers it ran then).
+//
+// What the destination may show during such a replay is an older value of a key
+// for the moment between the replayed assignment and the later one.
 //
 // On start the checkpoints of a shard's slots give where to resume: PSYNC with the
 // newest replid and the smallest offset; the commands between that offset and a
@@ -48,10 +66,12 @@ import (
 //
 // written every few seconds (outside any transaction) with the offset up to which
 // every operation of the shard is acknowledged. A slot whose checkpoint is below
-// the watermark had no operation between the two (that operation would have moved
-// its checkpoint), so the shard resumes from the larger of the watermark and the
-// smallest slot checkpoint. <ranges> must equal the shard's slots for the
-// watermark to count.
+// the watermark had no non-assignment operation between the two (that operation
+// would have moved its checkpoint), and its assignments there are applied, so the
+// shard resumes from the larger of the watermark and the smallest slot
+// checkpoint. <ranges> must equal the shard's slots for the watermark to count.
+// Slots that see only assignments keep old checkpoints too: the watermark is what
+// keeps the resume point recent.
 
 // ckpt is one slot's checkpoint.
 type ckpt struct {
@@ -139,6 +159,31 @@ func isPlainSet(cmd []byte) bool {
 		return false
 	}
 	return cmd[11] == '\r' && cmd[12] == '\n'
+}
+
+// bareOp reports whether cmd, an op's only command, is an assignment that
+// travels without a checkpoint (see the top of this file): SET key value, SET key
+// value PXAT|EXAT t, DEL key..., UNLINK key.... args is a buffer for the parse,
+// returned for reuse. SET with NX, XX, GET, KEEPTTL or a relative expiry
+// depends on what the key held or on when it runs: it keeps its checkpoint.
+func bareOp(cmd []byte, args [][]byte) (bool, [][]byte) {
+	if len(cmd) < 4 || cmd[0] != '*' {
+		return false, args
+	}
+	a, n, err := resp.ParseCommand(cmd, args[:0], nil)
+	if err != nil || n != len(cmd) || len(a) < 2 {
+		return false, a
+	}
+	switch {
+	case len(a[0]) == 3 && bytes.EqualFold(a[0], []byte("SET")):
+		if len(a) == 3 {
+			return true, a
+		}
+		return len(a) == 5 && (bytes.EqualFold(a[3], []byte("PXAT")) || bytes.EqualFold(a[3], []byte("EXAT"))), a
+	case bytes.EqualFold(a[0], []byte("DEL")), bytes.EqualFold(a[0], []byte("UNLINK")):
+		return true, a
+	}
+	return false, a
 }
 
 // wrapWithCkpt returns op's commands followed by the SET of the slot's

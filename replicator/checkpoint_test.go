@@ -74,3 +74,57 @@ func TestWrapPlainSet(t *testing.T) {
 		t.Error("an MSET without the checkpoint key matched")
 	}
 }
+
+// Assignments travel without a checkpoint; everything whose effect depends on
+// what the key held, or on when it runs, keeps one.
+func TestBareOp(t *testing.T) {
+	var args [][]byte
+	for _, tc := range []struct {
+		args []string
+		bare bool
+	}{
+		{[]string{"SET", "k", "v"}, true},
+		{[]string{"set", "k", "v"}, true},
+		{[]string{"SET", "k", "v", "PXAT", "1700000000000"}, true},
+		{[]string{"SET", "k", "v", "exat", "1700000000"}, true},
+		{[]string{"DEL", "k"}, true},
+		{[]string{"DEL", "k", "k2"}, true},
+		{[]string{"UNLINK", "k"}, true},
+		{[]string{"SET", "k", "v", "PX", "100"}, false},
+		{[]string{"SET", "k", "v", "EX", "100"}, false},
+		{[]string{"SET", "k", "v", "NX"}, false},
+		{[]string{"SET", "k", "v", "KEEPTTL"}, false},
+		{[]string{"SET", "k", "v", "PXAT", "1", "NX"}, false},
+		{[]string{"SET", "k", "v", "GET"}, false},
+		{[]string{"SET", "k"}, false},
+		{[]string{"DEL"}, false},
+		{[]string{"SETNX", "k", "v"}, false},
+		{[]string{"SETEX", "k", "1", "v"}, false},
+		{[]string{"INCR", "k"}, false},
+		{[]string{"RPUSH", "k", "v"}, false},
+		{[]string{"HSET", "k", "f", "v"}, false},
+		{[]string{"EXPIRE", "k", "1"}, false},
+		{[]string{"PEXPIREAT", "k", "1"}, false},
+		{[]string{"MSET", "k", "v"}, false},
+		{[]string{"SETRANGE", "k", "0", "v"}, false},
+	} {
+		var bare bool
+		bare, args = bareOp(resp.AppendCommandString(nil, tc.args...), args)
+		if bare != tc.bare {
+			t.Errorf("bareOp(%q) = %v, want %v", tc.args, bare, tc.bare)
+		}
+	}
+	two := resp.AppendCommandString(resp.AppendCommandString(nil, "SET", "k", "v"), "INCR", "k")
+	if bare, _ := bareOp(two, nil); bare {
+		t.Error("two commands (SET, INCR) taken as one assignment")
+	}
+	for _, bad := range []string{"", "*", "*3\r\n$3\r\nSET\r\n$1\r\nk", "PING\r\n"} {
+		if bare, _ := bareOp([]byte(bad), nil); bare {
+			t.Errorf("bareOp(%q) = true", bad)
+		}
+	}
+	set := resp.AppendCommandString(nil, "SET", "k", "v")
+	if n := testing.AllocsPerRun(100, func() { _, args = bareOp(set, args) }); n != 0 {
+		t.Errorf("bareOp allocates %.1f times per call", n)
+	}
+}

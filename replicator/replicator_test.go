@@ -156,7 +156,7 @@ func TestResumeExactlyOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfg := Config{SourceSeeds: []string{src.Addr()}, TargetSeeds: dst.Addrs()}
-	work := loadgen.WorkOptions{NonIdempotentOnly: true, CrossSlot: true, Clients: 4, Rate: 3000}
+	work := loadgen.WorkOptions{NonIdempotentOnly: true, Assignments: true, CrossSlot: true, Clients: 4, Rate: 3000}
 
 	for round := 0; round < 3; round++ {
 		rr := startReplicator(t, cfg)

@@ -52,6 +52,8 @@ type shard struct {
 	posMu       sync.Mutex
 	pos         ckpt  // replid, handled offset and the db selected there; guarded by posMu
 	wmWritten   int64 // the last watermark written (watermark goroutine only)
+	wmCand      ckpt  // pos at the previous watermark tick (watermark goroutine only)
+	bareArgs    [][]byte
 
 	// Progress, read by Status from other goroutines.
 	state         atomic.Value // State
@@ -59,6 +61,7 @@ type shard struct {
 	handled       atomic.Int64 // offset up to which every command was handed to the applier
 	lastSubmitted atomic.Int64 // highest Offset of an op submitted
 	opsSubmitted  atomic.Int64 // ops handed to the applier
+	opsBare       atomic.Int64 // stream ops sent without a checkpoint (assignments, checkpoint.go)
 	sourceOffset  atomic.Int64 // master_repl_offset of the followed node, polled (replicator.pollSources)
 	keysDone      atomic.Int64
 	keysTotal     atomic.Int64
@@ -216,7 +219,9 @@ func (s *shard) Command(ctx context.Context, db int, args [][]byte, offset int64
 			}
 		}
 	}
+	moved := false // a half of a key's move between source shards: ordered across shards, never bare
 	if !s.standalone && s.r.nShards.Load() > 1 && isMoveHalf(args) {
+		moved = true
 		s.r.moves.order.Lock()
 		defer s.r.moves.order.Unlock()
 		if args = s.moveArgs(args); args == nil {
@@ -239,7 +244,15 @@ func (s *shard) Command(ctx context.Context, db int, args [][]byte, offset int64
 		if s.skip != nil && op.Slot >= 0 && op.Barrier == nil && s.skip[op.Slot] >= offset {
 			continue // applied before the restart
 		}
-		if err := s.submitCkpt(ctx, op, offset, db); err != nil {
+		ckOff := offset
+		if !moved && op.N == 1 && s.r.ckKeys != nil {
+			var bare bool
+			if bare, s.bareArgs = bareOp(op.Cmd, s.bareArgs); bare {
+				ckOff = 0 // an assignment: replaying it is harmless (checkpoint.go)
+				s.opsBare.Add(1)
+			}
+		}
+		if err := s.submitCkpt(ctx, op, ckOff, db); err != nil {
 			return err
 		}
 	}
@@ -262,16 +275,26 @@ func (s *shard) setHandled(offset int64, db int) {
 // the destination (see checkpoint.go), when it moved.
 func (s *shard) writeWatermark(ctx context.Context) error {
 	if s.state.Load().(State) != StateStream {
+		s.wmCand = ckpt{}
 		return nil
 	}
 	s.posMu.Lock()
 	pos := s.pos
 	s.posMu.Unlock()
-	if pos.offset <= s.wmWritten || pos.replID == "" {
+	// pos was read before the applied offset: if that covers pos, all of pos is
+	// applied. Under a steady load the applied offset is always a little behind
+	// the newest pos, so the pos of the previous tick is the one written then.
+	ap := s.applied()
+	cand := s.wmCand
+	s.wmCand = pos
+	switch {
+	case pos.replID != "" && ap >= pos.offset:
+	case cand.replID == pos.replID && cand.replID != "" && ap >= cand.offset && cand.offset <= pos.offset:
+		pos = cand
+	default:
 		return nil
 	}
-	// pos was read before the applied offset: if that covers pos, all of pos is applied.
-	if s.applied() < pos.offset {
+	if pos.offset <= s.wmWritten {
 		return nil
 	}
 	owned := s.ownedRanges()
@@ -348,6 +371,7 @@ func (s *shard) status(link source.ShardStatus, now time.Time) ShardStatus {
 		st.LagSeconds = 0
 	}
 	st.OpsSubmitted = s.opsSubmitted.Load()
+	st.OpsWithoutCheckpoint = s.opsBare.Load()
 	return st
 }
 

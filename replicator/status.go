@@ -43,23 +43,24 @@ func (s State) rank() int {
 
 // ShardStatus is a snapshot of one source shard.
 type ShardStatus struct {
-	Index          int    // stable shard number, as in INFO's shardN lines
-	Addr           string // the source node the link follows
-	State          State
-	ReplID         string
-	SourceOffset   int64   // the source's replication offset, as last seen
-	ReceivedOffset int64   // offset of the last byte received
-	AppliedOffset  int64   // offset up to which everything is acknowledged by the destination
-	LagBytes       int64   // SourceOffset - AppliedOffset (never negative)
-	LagSeconds     float64 // age of the oldest received command not yet applied
-	KeysDone       int64   // full sync: keys applied
-	KeysTotal      int64   // full sync: estimate from the source's keyspace
-	BytesDone      int64   // full sync: snapshot bytes read
-	BytesTotal     int64   // full sync: snapshot size, 0 when the master streams it diskless
-	OpsSubmitted   int64   // operations handed to the destination (the applier counts acknowledgements for all shards together)
-	Errors         int64   // errors counted (skipped commands, link failures)
-	FullSyncs      int64   // full syncs done by this shard
-	LastError      string  // the last error, for INFO
+	Index                int    // stable shard number, as in INFO's shardN lines
+	Addr                 string // the source node the link follows
+	State                State
+	ReplID               string
+	SourceOffset         int64   // the source's replication offset, as last seen
+	ReceivedOffset       int64   // offset of the last byte received
+	AppliedOffset        int64   // offset up to which everything is acknowledged by the destination
+	LagBytes             int64   // SourceOffset - AppliedOffset (never negative)
+	LagSeconds           float64 // age of the oldest received command not yet applied
+	KeysDone             int64   // full sync: keys applied
+	KeysTotal            int64   // full sync: estimate from the source's keyspace
+	BytesDone            int64   // full sync: snapshot bytes read
+	BytesTotal           int64   // full sync: snapshot size, 0 when the master streams it diskless
+	OpsSubmitted         int64   // operations handed to the destination (the applier counts acknowledgements for all shards together)
+	OpsWithoutCheckpoint int64   // of them, stream assignments sent without their slot's checkpoint (checkpoint.go)
+	Errors               int64   // errors counted (skipped commands, link failures)
+	FullSyncs            int64   // full syncs done by this shard
+	LastError            string  // the last error, for INFO
 }
 
 // Status is a snapshot of the whole job.

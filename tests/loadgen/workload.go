@@ -28,6 +28,13 @@ type WorkOptions struct {
 	// NonIdempotentOnly restricts the workload to commands whose double application
 	// would show (LPUSH, RPUSH, INCR, APPEND, HINCRBY, ZINCRBY, SETRANGE, XADD).
 	NonIdempotentOnly bool
+	// Assignments adds, to NonIdempotentOnly, one command in four that sets a key
+	// whole (SET and SET PXAT of the strings and counters, DEL of the strings and
+	// lists), on the keys of the first half of the groups only: xsync sends these
+	// without a checkpoint, and mixed into the same keys a replayed assignment that
+	// undid a later INCR, APPEND or RPUSH shows; the other half keeps the history
+	// of its non-idempotent commands whole, where an op applied twice shows.
+	Assignments bool
 	// NoScripts leaves out EVAL and FUNCTION commands.
 	NoScripts bool
 }
@@ -126,6 +133,9 @@ func (g *gen) keys(typ string, n int) []string {
 
 func (g *gen) one(typ string) string { return g.keys(typ, 1)[0] }
 
+// lowerHalf returns a key of type typ in one of the first half of the groups.
+func (g *gen) lowerHalf(typ string) string { return g.key(typ, g.rng.IntN(max(1, g.o.Groups/2))) }
+
 func (g *gen) val() string { return "v" + strconv.Itoa(g.rng.IntN(100000)) }
 
 // ignorable reports replies that are part of the workload's normal life (a key of
@@ -142,10 +152,15 @@ func (g *gen) do(ctx context.Context, c redis.UniversalClient, args ...any) erro
 	return fmt.Errorf("loadgen: %v: %w", args[0], err)
 }
 
+var assignments = []string{"SETSTRING", "SETSTRINGPXAT", "DELSTRING", "SETCOUNTER", "DELLIST"}
+
 var nonIdem = []string{"LPUSH", "RPUSH", "INCR", "APPEND", "HINCRBY", "ZINCRBY", "SETRANGE", "XADD"}
 
 func (g *gen) step(ctx context.Context, c redis.UniversalClient) error {
 	if g.o.NonIdempotentOnly {
+		if g.o.Assignments && g.rng.IntN(4) == 0 {
+			return g.command(ctx, c, assignments[g.rng.IntN(len(assignments))])
+		}
 		return g.command(ctx, c, nonIdem[g.rng.IntN(len(nonIdem))])
 	}
 	return g.command(ctx, c, allCommands[g.rng.IntN(len(allCommands))])
@@ -219,6 +234,16 @@ func (g *gen) command(ctx context.Context, c redis.UniversalClient, name string)
 		return g.do(ctx, c, "PERSIST", g.one("s"))
 	case "DEL":
 		return g.do(ctx, c, "DEL", g.one("s"))
+	case "DELLIST":
+		return g.do(ctx, c, "DEL", g.lowerHalf("l"))
+	case "SETCOUNTER":
+		return g.do(ctx, c, "SET", g.lowerHalf("c"), strconv.Itoa(g.rng.IntN(1000)))
+	case "SETSTRING":
+		return g.do(ctx, c, "SET", g.lowerHalf("s"), v)
+	case "SETSTRINGPXAT":
+		return g.do(ctx, c, "SET", g.lowerHalf("s"), v, "PXAT", strconv.FormatInt(time.Now().Add(2*time.Hour).UnixMilli(), 10))
+	case "DELSTRING":
+		return g.do(ctx, c, "DEL", g.lowerHalf("s"))
 	case "UNLINK":
 		return g.do(ctx, c, "UNLINK", g.one("S"))
 	case "RENAME", "RENAMENX":

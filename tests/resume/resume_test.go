@@ -67,7 +67,7 @@ func TestKillNineAndResume(t *testing.T) {
 	defer wcancel()
 	wdone := make(chan *loadgen.Stats, 1)
 	go func() {
-		st, _ := loadgen.Run(wctx, src.Client(), loadgen.WorkOptions{NonIdempotentOnly: true, Clients: 4, Rate: 2000})
+		st, _ := loadgen.Run(wctx, src.Client(), loadgen.WorkOptions{NonIdempotentOnly: true, Assignments: true, Clients: 4, Rate: 2000})
 		wdone <- st
 	}()
 
