@@ -5,51 +5,13 @@ import (
 	"context"
 	"fmt"
 	"net"
-	"os"
-	"slices"
 	"strconv"
-	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/xsync/xsync/resp"
 	"github.com/xsync/xsync/slots"
 )
-
-// unthrottled as a rate asks the writers for more than they can send: only
-// their window of unanswered commands holds them back.
-const unthrottled = 100_000_000
-
-// loadStep is one run of the rate-limited writer with end-to-end probes.
-type loadStep struct {
-	target     int     // commands per second asked for
-	achieved   float64 // commands acknowledged by the sources per second
-	probes     []time.Duration
-	native     []time.Duration // the same probes on native replicas, when attached
-	maxLagSec  float64         // highest INFO xsync lag_seconds seen
-	maxLagByte int64           // highest INFO xsync lag_bytes seen
-	maxTrueLag int64           // highest source master_repl_offset minus xsync applied_offset seen
-	lagSecs    []float64
-	xsyncCPU   time.Duration
-	srcCPU     time.Duration // the 3 source masters
-	dstCPU     time.Duration // the 3 destination masters
-	benchCPU   time.Duration // the bench itself (writers and probes)
-	otherCPU   time.Duration // every other process on the machine
-	elapsed    time.Duration
-	drained    float64 // seconds from the end of the load until lag_bytes 0
-	ok         bool
-}
-
-func (s *loadStep) pct(p float64) time.Duration { return pct(s.probes, p) }
-
-func pct(d []time.Duration, p float64) time.Duration {
-	if len(d) == 0 {
-		return 0
-	}
-	v := slices.Clone(d)
-	slices.Sort(v)
-	return v[min(len(v)-1, int(p*float64(len(v))))]
-}
 
 // writerKeys returns, per source master, key names that hash to its slots.
 func (b *bench) writerKeys(perNode int) [][]string {
@@ -68,75 +30,6 @@ func (b *bench) writerKeys(perNode int) [][]string {
 			return out
 		}
 	}
-}
-
-// runLoad writes SET key <value> at rate commands per second in total, spread over the
-// source masters, pipelined (one connection per master), for dur; meanwhile a probe
-// writes a key to the source and polls the destination until it appears.
-func (b *bench) runLoad(ctx context.Context, rate int, dur time.Duration, keys [][]string, natives []*server) (*loadStep, error) {
-	st := &loadStep{target: rate}
-	lctx, cancel := context.WithTimeout(ctx, dur)
-	defer cancel()
-	var acked, ackedInTime atomic.Int64
-	go func() { <-lctx.Done(); ackedInTime.Store(acked.Load()) }()
-	var wg sync.WaitGroup
-	errs := make(chan error, len(b.src.nodes)+2)
-	start := time.Now()
-	xcpu0, _ := cpuTime(b.xsync.Pid(), false)
-	var srcSet, dstSet cpuSet
-	for _, n := range b.src.nodes {
-		srcSet.add(n.p.Pid(), true)
-	}
-	for _, n := range b.dst.nodes {
-		dstSet.add(n.p.Pid(), true)
-	}
-	src0, dst0, busy0 := srcSet.sample(), dstSet.sample(), machineBusy()
-	self0, _ := cpuTime(os.Getpid(), false)
-	for i, s := range b.src.nodes {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if err := writeAt(lctx, s.addr(), float64(rate)/float64(len(b.src.nodes)), keys[i], b.cfg.valueSize, &acked); err != nil {
-				errs <- err
-			}
-		}()
-	}
-	wg.Add(2)
-	go func() {
-		defer wg.Done()
-		lats, nat, err := b.probe(lctx, natives)
-		st.probes, st.native = lats, nat
-		if err != nil {
-			errs <- err
-		}
-	}()
-	go func() {
-		defer wg.Done()
-		b.sampleLag(lctx, st)
-	}()
-	wg.Wait()
-	st.elapsed = time.Since(start)
-	st.achieved = float64(ackedInTime.Load()) / dur.Seconds()
-	xcpu1, _ := cpuTime(b.xsync.Pid(), false)
-	st.xsyncCPU = xcpu1 - xcpu0
-	st.srcCPU, st.dstCPU = sum(diff(src0, srcSet.sample())), sum(diff(dst0, dstSet.sample()))
-	self1, _ := cpuTime(os.Getpid(), false)
-	st.benchCPU = self1 - self0
-	st.otherCPU = max(0, machineBusy()-busy0-st.xsyncCPU-st.srcCPU-st.dstCPU-st.benchCPU)
-	select {
-	case err := <-errs:
-		return st, err
-	default:
-	}
-	if ctx.Err() != nil {
-		return st, ctx.Err()
-	}
-	var err error
-	if st.drained, err = b.drain(ctx, rate); err != nil {
-		return st, err
-	}
-	st.ok = st.achieved >= 0.95*float64(rate) && len(st.probes) > 0 && st.pct(1) < time.Second && st.maxLagSec < 1
-	return st, nil
 }
 
 // sampleLag reads INFO xsync and the sources' offsets every 100 ms until ctx is done.
@@ -280,11 +173,11 @@ func writeAt(ctx context.Context, addr string, rate float64, keys []string, valu
 }
 
 // probe measures end-to-end lag until ctx is done: SET probe:<n> on its source master,
-// then EXISTS on its destination master (and on the native replica of that source
-// master, when natives is set) every 200µs until it is there (30 s at most);
-// 10 ms between probes. A probe over 1 s is logged. The lag counts from before
-// the SET.
-func (b *bench) probe(ctx context.Context, natives []*server) (lats, nat []time.Duration, err error) {
+// then EXISTS on its destination master (when onDst: xsync follows) and on the
+// native replica of that source master (when natives is set) every 200µs until it
+// is there (30 s at most); 10 ms between probes. A probe over 1 s is logged. The
+// lag counts from before the SET.
+func (b *bench) probe(ctx context.Context, natives []*server, onDst bool) (lats, nat []time.Duration, err error) {
 	// Keys are new in every run: an EXISTS on a key of an earlier run would
 	// succeed at once.
 	run := strconv.FormatInt(time.Now().UnixNano(), 36)
@@ -292,7 +185,14 @@ func (b *bench) probe(ctx context.Context, natives []*server) (lats, nat []time.
 		k := "probe:" + run + ":" + strconv.Itoa(n)
 		sl := slots.SlotString(k)
 		si := b.src.owner[sl]
-		src, dst := b.src.nodes[si], b.dst.nodes[b.dst.owner[sl]]
+		src := b.src.nodes[si]
+		var where []*server
+		if onDst {
+			where = append(where, b.dst.nodes[b.dst.owner[sl]])
+		}
+		if natives != nil {
+			where = append(where, natives[si])
+		}
 		t0 := time.Now()
 		if err := src.c.Set(ctx, k, t0.UnixNano(), 0).Err(); err != nil {
 			if ctx.Err() != nil {
@@ -301,43 +201,57 @@ func (b *bench) probe(ctx context.Context, natives []*server) (lats, nat []time.
 			return lats, nat, fmt.Errorf("bench: probe SET: %w", err)
 		}
 		acked := time.Now()
-		var seen, seenNative time.Duration
-		for seen == 0 || (natives != nil && seenNative == 0) {
-			if seen == 0 {
-				v, err := dst.c.Exists(context.Background(), k).Result()
-				if err != nil {
-					return lats, nat, fmt.Errorf("bench: probe EXISTS: %w", err)
-				}
-				if v == 1 {
-					seen = time.Since(t0)
-				}
-			}
-			if natives != nil && seenNative == 0 {
-				v, err := natives[si].c.Exists(context.Background(), k).Result()
-				if err != nil {
-					return lats, nat, fmt.Errorf("bench: probe EXISTS on a native replica: %w", err)
-				}
-				if v == 1 {
-					seenNative = time.Since(t0)
-				}
-			}
-			if time.Since(t0) > 30*time.Second {
-				b.logf("    probe %s (slot %d, source %s, destination %s) not everywhere after 30s", k, sl, src.addr(), dst.addr())
-				seen, seenNative = max(seen, time.Since(t0)), max(seenNative, time.Since(t0))
-				break
-			}
-			time.Sleep(200 * time.Microsecond)
+		seen, err := b.waitSeen(k, where, t0)
+		if err != nil {
+			return lats, nat, err
 		}
-		lats = append(lats, seen)
+		if onDst {
+			lats = append(lats, seen[0])
+		}
 		if natives != nil {
-			nat = append(nat, seenNative)
+			nat = append(nat, seen[len(seen)-1])
 		}
-		if seen > time.Second {
-			b.logf("    probe %s (slot %d, source %s, destination %s): %s (the source acknowledged the SET after %s)", k, sl, src.addr(), dst.addr(), seen, acked.Sub(t0))
+		for i, s := range where {
+			if seen[i] > time.Second {
+				b.logf("    probe %s (slot %d, source %s, on %s): %s (the source acknowledged the SET after %s)", k, sl, src.addr(), s.addr(), seen[i], acked.Sub(t0))
+			}
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
 	return lats, nat, nil
+}
+
+// waitSeen polls EXISTS k on every server of where until it is there on all (30 s
+// at most) and returns, per server, the time from t0 until it was seen.
+func (b *bench) waitSeen(k string, where []*server, t0 time.Time) ([]time.Duration, error) {
+	seen := make([]time.Duration, len(where))
+	for left := len(where); left > 0; {
+		for i, s := range where {
+			if seen[i] != 0 {
+				continue
+			}
+			v, err := s.c.Exists(context.Background(), k).Result()
+			if err != nil {
+				return seen, fmt.Errorf("bench: probe EXISTS on %s: %w", s.addr(), err)
+			}
+			if v == 1 {
+				seen[i] = time.Since(t0)
+				left--
+			}
+		}
+		if left == 0 {
+			break
+		}
+		if time.Since(t0) > 30*time.Second {
+			b.logf("    probe %s not everywhere after 30s", k)
+			for i := range seen {
+				seen[i] = max(seen[i], time.Since(t0))
+			}
+			break
+		}
+		time.Sleep(200 * time.Microsecond)
+	}
+	return seen, nil
 }
 
 // findMaxRate steps the rate up (×2 while lag stays under 1 s), then bisects between
@@ -387,19 +301,6 @@ func (b *bench) findMaxRate(ctx context.Context, keys [][]string) (good *loadSte
 	}
 	return good, steps, nil
 }
-
-func (b *bench) logStep(st *loadStep) {
-	verdict := "lag < 1 s"
-	if !st.ok {
-		verdict = "FAIL"
-	}
-	b.logf("  rate %7d/s: achieved %8.0f/s, probe p50 %s p99 %s max %s (%d probes), INFO lag_seconds max %.3f, lag_bytes max %d, source offset - applied max %d, cores: xsync %.2f sources %.2f destinations %.2f bench %.2f others %.2f; drained in %.1fs: %s",
-		st.target, st.achieved, ms(st.pct(0.5)), ms(st.pct(0.99)), ms(st.pct(1)), len(st.probes), st.maxLagSec, st.maxLagByte, st.maxTrueLag,
-		st.xsyncCPU.Seconds()/st.elapsed.Seconds(), st.srcCPU.Seconds()/st.elapsed.Seconds(), st.dstCPU.Seconds()/st.elapsed.Seconds(),
-		st.benchCPU.Seconds()/st.elapsed.Seconds(), st.otherCPU.Seconds()/st.elapsed.Seconds(), st.drained, verdict)
-}
-
-func ms(d time.Duration) string { return strconv.FormatFloat(float64(d)/1e6, 'f', 1, 64) + "ms" }
 
 // trueLag returns the largest difference, over the source masters, between the
 // master's replication offset and what xsync reports applied for it (INFO's

@@ -7,6 +7,9 @@
 //   - xsync's full sync: time, keys/s, MB/s, CPU, peak RSS, share of all CPU;
 //   - xsync's incremental sync: the highest source write rate with lag under 1 s, and
 //     end-to-end lag p50/p99 at half of it;
+//   - the load generators' ceilings: the Go writers unthrottled with xsync following,
+//     redis-benchmark unthrottled with xsync following, and the Go writers
+//     unthrottled again with only native replicas following (xsync stopped);
 //
 // and prints every figure beside its reference and the issue's target. Every process
 // it starts is stopped at the end, on failure and on Ctrl-C. `make bench` runs it.
@@ -48,6 +51,10 @@ type config struct {
 	perfDir               string
 	repeat                int
 	slowDest              float64
+	redisBench            string // redis-benchmark binary
+	noRedisBench          bool
+	rbPipeline, rbClients int
+	rbThreads, rbKeyspace int
 }
 
 type bench struct {
@@ -88,9 +95,15 @@ func main() {
 	flag.IntVar(&c.valueSize, "value-size", 64, "incremental: bytes per SET value")
 	flag.DurationVar(&c.timeout, "timeout", 30*time.Minute, "longest wait for one sync")
 	flag.BoolVar(&c.keep, "keep", false, "keep the data directory (logs) at the end")
-	flag.BoolVar(&c.noNative, "skip-native", false, "skip the native replication reference")
+	flag.BoolVar(&c.noNative, "skip-native", false, "skip the native replication references (the full sync, and the incremental steps with native replicas)")
 	flag.BoolVar(&c.noRestore, "skip-restore", false, "skip the RESTORE ceiling reference")
 	flag.BoolVar(&c.noIncr, "skip-incremental", false, "skip the incremental part")
+	flag.BoolVar(&c.noRedisBench, "skip-redis-benchmark", false, "skip the incremental step driven by redis-benchmark (skipped anyway when it is not installed)")
+	flag.StringVar(&c.redisBench, "redis-benchmark", "redis-benchmark", "redis-benchmark binary: an unthrottled SET load (--cluster) with xsync following")
+	flag.IntVar(&c.rbPipeline, "redis-benchmark-pipeline", 128, "redis-benchmark -P: requests per pipeline")
+	flag.IntVar(&c.rbClients, "redis-benchmark-clients", 24, "redis-benchmark -c: connections, spread over the source masters")
+	flag.IntVar(&c.rbThreads, "redis-benchmark-threads", 0, "redis-benchmark --threads (0 or 1: single-threaded)")
+	flag.IntVar(&c.rbKeyspace, "redis-benchmark-keyspace", 100000, "redis-benchmark -r: random key numbers (its keys carry a hash tag per source master)")
 	flag.StringVar(&c.perfDir, "perf", "", "record xsync with `perf record -g` during the full sync and the half-rate run into this directory")
 	flag.Parse()
 
@@ -216,15 +229,18 @@ func (b *bench) run(ctx context.Context) error {
 			return err
 		}
 	}
-	if b.xsync != nil {
+	if b.xsync != nil && rep.finalRSSKiB == 0 {
 		rep.finalRSSKiB, _ = statusKB(b.xsync.Pid(), "VmHWM")
 	}
 	rep.print(os.Stdout)
 	return nil
 }
 
-// runIncremental finds the highest write rate with lag under 1 s, measures the lag at
-// half of it, and then again with native replicas probed too (the reference).
+// runIncremental finds the highest write rate with lag under 1 s, drives the sources
+// unthrottled (the Go writers, then redis-benchmark), measures the lag at half the
+// max rate, then again with native replicas probed too (the reference), and last
+// the Go writers unthrottled with only the native replicas following (xsync is
+// stopped for it).
 func (b *bench) runIncremental(ctx context.Context, rep *report) error {
 	keys := b.writerKeys(100000)
 	b.logf("incremental: stepping the write rate up from %d/s (%s per step)", b.cfg.incrStart, b.cfg.stepDur)
@@ -241,9 +257,12 @@ func (b *bench) runIncremental(ctx context.Context, rep *report) error {
 	if rep.ceiling, err = b.runLoad(ctx, unthrottled, b.cfg.stepDur, keys, nil); err != nil {
 		return err
 	}
-	c := rep.ceiling
-	c.ok = len(c.probes) > 0 && c.pct(1) < time.Second && c.maxLagSec < 1
-	b.logStep(c)
+	rep.ceiling.label = "generator unthrottled"
+	rep.ceiling.ok = rep.ceiling.xsyncKeptUp()
+	b.logStep(rep.ceiling)
+	if err := b.runRedisBenchmark(ctx, rep); err != nil {
+		return err
+	}
 	half := good.target / 2
 	b.logf("incremental: lag at half the max rate, %d/s for %s", half, b.cfg.lagDur)
 	stopPerf := b.perfRecord("incremental", b.xsync.Pid())
@@ -271,7 +290,7 @@ func (b *bench) runIncremental(ctx context.Context, rep *report) error {
 		return err
 	}
 	b.logStep(rep.halfNative)
-	return nil
+	return b.runNativeCeiling(ctx, rep, keys, natives)
 }
 
 // fill runs loadgen.Fill in parallel workers with distinct prefixes and seeds.

@@ -112,3 +112,92 @@ func (b *bench) attachReplicas(ctx context.Context, reps []*server) (float64, er
 	}
 	return time.Since(start).Seconds(), nil
 }
+
+// nativeLag returns the largest difference, over the source masters, between the
+// master's replication offset and the offset its native replica has processed
+// (natives[i] follows source master i). The replica is read first: a figure
+// errs on the high side.
+func (b *bench) nativeLag(ctx context.Context, natives []*server) (int64, error) {
+	var worst int64
+	for i, r := range natives {
+		ri, err := r.c.Info(ctx, "replication").Result()
+		if err != nil {
+			return 0, err
+		}
+		mi, err := b.src.nodes[i].c.Info(ctx, "replication").Result()
+		if err != nil {
+			return 0, err
+		}
+		roff, err := strconv.ParseInt(infoField(ri, "slave_repl_offset"), 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("bench: replica %s: slave_repl_offset: %w", r.addr(), err)
+		}
+		moff, _ := strconv.ParseInt(infoField(mi, "master_repl_offset"), 10, 64)
+		worst = max(worst, moff-roff)
+	}
+	return worst, nil
+}
+
+// sampleNativeLag samples nativeLag every 100 ms until ctx is done.
+func (b *bench) sampleNativeLag(ctx context.Context, natives []*server, st *loadStep) {
+	t := time.NewTicker(100 * time.Millisecond)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if l, err := b.nativeLag(ctx, natives); err == nil {
+			st.maxNativeLag = max(st.maxNativeLag, l)
+		}
+	}
+}
+
+// drainNatives waits until every native replica has processed its master's whole
+// replication stream and returns how long that took.
+func (b *bench) drainNatives(ctx context.Context, natives []*server) (float64, error) {
+	t0 := time.Now()
+	for {
+		l, err := b.nativeLag(ctx, natives)
+		if err == nil && l <= 0 {
+			return time.Since(t0).Seconds(), nil
+		}
+		if ctx.Err() != nil {
+			return 0, ctx.Err()
+		}
+		if time.Since(t0) > 3*time.Minute {
+			return 0, fmt.Errorf("bench: native replicas did not catch up within 3 minutes (source offset - replica offset %d, %v)", l, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// runNativeCeiling stops xsync and runs the Go writers unthrottled (as for
+// rep.ceiling: same step duration, same keys) with only the native replicas
+// following: does native replication keep up with what the generator drives into
+// the sources? xsync's peak RSS is read before it is stopped.
+func (b *bench) runNativeCeiling(ctx context.Context, rep *report, keys [][]string, natives []*server) error {
+	if b.xsync != nil {
+		rep.finalRSSKiB, _ = statusKB(b.xsync.Pid(), "VmHWM")
+		b.xsync.stop(10 * time.Second)
+		b.xsync = nil
+	}
+	b.logf("incremental: the load generator unthrottled, native replicas following (xsync stopped)")
+	st, err := b.runStep(ctx, stepSpec{label: "generator unthrottled, native replicas only", rate: unthrottled,
+		dur: b.cfg.stepDur, gen: b.goWriters(unthrottled, keys), natives: natives, noXsync: true})
+	if err != nil {
+		return err
+	}
+	st.ok = st.nativeKeptUp()
+	for _, r := range natives {
+		info, err := r.c.Info(ctx, "replication").Result()
+		if err != nil || infoField(info, "master_link_status") != "up" {
+			b.logf("WARNING: native replica %s: link to its master not up after the step (%v)", r.addr(), err)
+			st.ok = false
+		}
+	}
+	rep.nativeCeiling = st
+	b.logStep(st)
+	return nil
+}

@@ -11,19 +11,21 @@ import (
 
 // report collects the figures of one run and prints them as a table.
 type report struct {
-	cfg         config
-	srcKeys     int64
-	srcUsed     int64
-	restore     *restoreResult
-	native      *nativeResult
-	full        *fullSyncResult
-	runs        []fullSyncRun // every full sync, when --xsync or --repeat asked for several
-	steps       []*loadStep
-	maxRate     *loadStep
-	ceiling     *loadStep // the generator unthrottled
-	half        *loadStep
-	halfNative  *loadStep // the half-rate run again, probing native replicas too
-	finalRSSKiB int64
+	cfg           config
+	srcKeys       int64
+	srcUsed       int64
+	restore       *restoreResult
+	native        *nativeResult
+	full          *fullSyncResult
+	runs          []fullSyncRun // every full sync, when --xsync or --repeat asked for several
+	steps         []*loadStep
+	maxRate       *loadStep
+	ceiling       *loadStep // the Go writers unthrottled, xsync following
+	redisBench    *loadStep // redis-benchmark unthrottled, xsync following
+	nativeCeiling *loadStep // the Go writers unthrottled, native replicas following (xsync stopped)
+	half          *loadStep
+	halfNative    *loadStep // the half-rate run again, probing native replicas too
+	finalRSSKiB   int64
 }
 
 func yesNo(ok bool) string {
@@ -83,15 +85,7 @@ func (r *report) print(w io.Writer) {
 	} else if len(r.steps) > 0 {
 		row("incremental max rate with lag < 1 s", fmt.Sprintf("below %d cmd/s", r.cfg.incrStart), "-", "-", "-", "-")
 	}
-	if c := r.ceiling; c != nil {
-		kept := fmt.Sprintf("probe p99 %s (max %s)", ms(c.pct(0.99)), ms(c.pct(1)))
-		ratio := "-"
-		if r.maxRate != nil && c.achieved > 0 {
-			ratio = fmt.Sprintf("%.2f", float64(r.maxRate.target)/c.achieved)
-		}
-		row("load generator unthrottled, xsync following: rate, xsync's lag", fmt.Sprintf("%.0f cmd/s, %s", c.achieved, kept),
-			"incremental max rate / this rate", ratio, "keeps up (lag < 1 s)", yesNo(c.ok))
-	}
+	r.printCeilings(row)
 	if h := r.half; h != nil {
 		ref, ratio := "-", "-"
 		if hn := r.halfNative; hn != nil && len(hn.native) > 0 {
@@ -137,19 +131,45 @@ func (r *report) print(w io.Writer) {
 	}
 	if len(r.steps) > 0 {
 		fmt.Fprintln(w, "incremental steps (SET, pipelined, over the 3 source masters):")
-		for _, s := range append(slices.Clone(r.steps), r.half, r.halfNative) {
+		for _, s := range append(slices.Clone(r.steps), r.ceiling, r.redisBench, r.half, r.halfNative, r.nativeCeiling) {
 			if s == nil {
 				continue
 			}
-			fmt.Fprintf(w, "  %7d/s asked, %8.0f/s achieved: probe p50 %s p99 %s max %s; INFO lag_seconds max %.3f; source offset - applied max %d B; cores: xsync %.2f sources %.2f destinations %.2f bench %.2f others %.2f; %s\n",
-				s.target, s.achieved, ms(s.pct(0.5)), ms(s.pct(0.99)), ms(s.pct(1)), s.maxLagSec, s.maxTrueLag,
-				s.xsyncCPU.Seconds()/s.elapsed.Seconds(), s.srcCPU.Seconds()/s.elapsed.Seconds(), s.dstCPU.Seconds()/s.elapsed.Seconds(),
-				s.benchCPU.Seconds()/s.elapsed.Seconds(), s.otherCPU.Seconds()/s.elapsed.Seconds(), map[bool]string{true: "ok", false: "lag >= 1 s or rate not reached"}[s.ok])
-			if len(s.native) > 0 {
-				fmt.Fprintf(w, "           same probes on native replicas: p50 %s p99 %s max %s\n", ms(pct(s.native, 0.5)), ms(pct(s.native, 0.99)), ms(pct(s.native, 1)))
+			what := fmt.Sprintf("%7d/s asked", s.target)
+			if s.label != "" {
+				what = s.label
 			}
+			fmt.Fprintf(w, "  %s, %8.0f/s achieved: %s; cores: %s; %s\n", what, s.achieved, s.lagText(), s.coresText(),
+				map[bool]string{true: "ok", false: "lag >= 1 s or rate not reached"}[s.ok])
 		}
 	}
 }
 
 func mib(b int64) float64 { return float64(b) / (1 << 20) }
+
+// printCeilings prints the rows of the unthrottled steps: how fast each load
+// generator drives the sources and whether xsync, or native replication, keeps up.
+func (r *report) printCeilings(row func(cols ...string)) {
+	ratio := func(s *loadStep) string {
+		if r.maxRate == nil || s.achieved <= 0 {
+			return "-"
+		}
+		return fmt.Sprintf("%.2f", float64(r.maxRate.target)/s.achieved)
+	}
+	xsyncLag := func(s *loadStep) string {
+		return fmt.Sprintf("probe p99 %s (max %s), INFO lag_seconds max %.3f", ms(s.pct(0.99)), ms(s.pct(1)), s.maxLagSec)
+	}
+	if c := r.ceiling; c != nil {
+		row("load generator unthrottled, xsync following: rate, xsync's lag", fmt.Sprintf("%.0f cmd/s, %s", c.achieved, xsyncLag(c)),
+			"incremental max rate / this rate", ratio(c), "keeps up (lag < 1 s)", yesNo(c.ok))
+	}
+	if n := r.nativeCeiling; n != nil {
+		lag := fmt.Sprintf("probe p99 %s (max %s), source offset - replica offset max %d B", ms(pct(n.native, 0.99)), ms(pct(n.native, 1)), n.maxNativeLag)
+		row("load generator unthrottled, native replicas following: rate, replicas' lag", fmt.Sprintf("%.0f cmd/s, %s", n.achieved, lag),
+			"incremental max rate / this rate", ratio(n), "keeps up (lag < 1 s)", yesNo(n.ok))
+	}
+	if rb := r.redisBench; rb != nil {
+		row("redis-benchmark unthrottled, xsync following: rate, xsync's lag", fmt.Sprintf("%.0f cmd/s, %s", rb.achieved, xsyncLag(rb)),
+			"incremental max rate / this rate", ratio(rb), "keeps up (lag < 1 s)", yesNo(rb.ok))
+	}
+}
