@@ -168,18 +168,10 @@ func (s *shard) submit(ctx context.Context, op apply.Op) error {
 // the translator set (on the last part of a command only), so the applier's
 // watermark never passes a command that is half applied.
 func (s *shard) submitCkpt(ctx context.Context, op apply.Op, cmdOffset int64, db int) error {
-	if err := s.flushSnap(ctx); err != nil { // the snapshot's ops go first
+	if err := s.flushSnap(ctx); err != nil { // the batch's ops go first
 		return err
 	}
-	if cmdOffset > 0 && s.r.ckKeys != nil && op.Slot >= 0 && op.Barrier == nil {
-		s.valBuf = append(s.valBuf[:0], s.replID...)
-		s.valBuf = append(s.valBuf, ' ')
-		s.valBuf = strconv.AppendInt(s.valBuf, cmdOffset, 10)
-		s.valBuf = append(s.valBuf, ' ')
-		s.valBuf = strconv.AppendInt(s.valBuf, int64(db), 10)
-		s.wrapBuf, op.N = wrapWithCkpt(s.wrapBuf[:0], op, s.r.ckKeys[op.Slot], s.valBuf)
-		op.Cmd = s.wrapBuf
-	}
+	s.wrapCkpt(&op, cmdOffset, db)
 	if err := s.r.applier.Submit(ctx, op); err != nil {
 		return &submitError{err}
 	}
@@ -188,6 +180,20 @@ func (s *shard) submitCkpt(ctx context.Context, op apply.Op, cmdOffset int64, db
 		s.lastSubmitted.Store(op.Offset)
 	}
 	return nil
+}
+
+// wrapCkpt puts the slot's checkpoint into op (see submitCkpt); op.Cmd then
+// points into s.wrapBuf, valid until the next call.
+func (s *shard) wrapCkpt(op *apply.Op, cmdOffset int64, db int) {
+	if cmdOffset > 0 && s.r.ckKeys != nil && op.Slot >= 0 && op.Barrier == nil {
+		s.valBuf = append(s.valBuf[:0], s.replID...)
+		s.valBuf = append(s.valBuf, ' ')
+		s.valBuf = strconv.AppendInt(s.valBuf, cmdOffset, 10)
+		s.valBuf = append(s.valBuf, ' ')
+		s.valBuf = strconv.AppendInt(s.valBuf, int64(db), 10)
+		s.wrapBuf, op.N = wrapWithCkpt(s.wrapBuf[:0], *op, s.r.ckKeys[op.Slot], s.valBuf)
+		op.Cmd = s.wrapBuf
+	}
 }
 
 // Continue implements source.Handler.
@@ -206,8 +212,14 @@ func (s *shard) Continue(ctx context.Context, replID string, offset int64) error
 
 // Command implements source.Handler.
 func (s *shard) Command(ctx context.Context, db int, args [][]byte, offset int64) error {
-	if err := s.r.waitPaused(ctx); err != nil {
-		return err
+	if s.r.isPaused() {
+		// What is read is applied before the pause takes hold.
+		if err := s.flushSnap(ctx); err != nil {
+			return err
+		}
+		if err := s.r.waitPaused(ctx); err != nil {
+			return err
+		}
 	}
 	now := s.r.cfg.Now()
 	s.received.Store(offset)
@@ -252,7 +264,13 @@ func (s *shard) Command(ctx context.Context, db int, args [][]byte, offset int64
 				s.opsBare.Add(1)
 			}
 		}
-		if err := s.submitCkpt(ctx, op, ckOff, db); err != nil {
+		var err error
+		if moved {
+			err = s.submitCkpt(ctx, op, ckOff, db) // at once, under the moves' order lock
+		} else {
+			err = s.submitStream(ctx, op, ckOff, db)
+		}
+		if err != nil {
 			return err
 		}
 	}

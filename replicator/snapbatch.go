@@ -33,7 +33,6 @@ type snapBatch struct {
 // submitSnap adds op to the batch, sending the batch when it is full. op's
 // slices are copied: the caller may reuse them.
 func (s *shard) submitSnap(ctx context.Context, op apply.Op) error {
-	b := &s.batch
 	need := len(op.Cmd) + len(op.Key)
 	if need > snapBatchBytes/2 { // a big op alone: no copy into the batch
 		if err := s.flushSnap(ctx); err != nil {
@@ -41,6 +40,37 @@ func (s *shard) submitSnap(ctx context.Context, op apply.Op) error {
 		}
 		return s.submitCkpt(ctx, op, 0, 0)
 	}
+	return s.addToBatch(ctx, op, need)
+}
+
+// submitStream submits a stream op with its slot's checkpoint (see submitCkpt)
+// through the batch: the link calls Flush (below) before it may wait for the
+// master, so the ops of all the commands it had at hand go to the applier
+// together, and none waits for the next command. Barriers, ops for every
+// master and big ops go alone, after the batch.
+func (s *shard) submitStream(ctx context.Context, op apply.Op, cmdOffset int64, db int) error {
+	if op.Barrier != nil || op.Slot < 0 || len(op.Cmd)+len(op.Key) > snapBatchBytes/4 {
+		return s.submitCkpt(ctx, op, cmdOffset, db)
+	}
+	s.wrapCkpt(&op, cmdOffset, db)
+	if err := s.addToBatch(ctx, op, len(op.Cmd)+len(op.Key)); err != nil {
+		return err
+	}
+	// Counted as submitted now: applied() must not take the handled offset for
+	// applied while the op waits in the batch.
+	if op.Offset > s.lastSubmitted.Load() {
+		s.lastSubmitted.Store(op.Offset)
+	}
+	return nil
+}
+
+// Flush implements source.Flusher.
+func (s *shard) Flush(ctx context.Context) error { return s.flushSnap(ctx) }
+
+// addToBatch copies op, of need bytes, into the batch, sending the batch first
+// when op does not fit.
+func (s *shard) addToBatch(ctx context.Context, op apply.Op, need int) error {
+	b := &s.batch
 	if len(b.ops) >= snapBatchOps || len(b.buf)+need > cap(b.buf) {
 		if err := s.flushSnap(ctx); err != nil {
 			return err

@@ -40,7 +40,17 @@ type Reader struct {
 	skip skipper
 	// bigSeen counts the drains of an outsized buffer since an item needed it.
 	bigSeen int
+	// beforeRead, when set, runs before every read of the wrapped io.Reader
+	// (SetBeforeRead).
+	beforeRead func() error
 }
+
+// SetBeforeRead makes r call f before each read of the wrapped io.Reader, that
+// is whenever what is buffered does not hold the next item; nil removes it. An
+// error of f ends the call that was reading, is returned as it is, and is not
+// sticky. A replication link uses it to hand over the work it collected before
+// it may wait for the network.
+func (r *Reader) SetBeforeRead(f func() error) { r.beforeRead = f }
 
 // NewReader returns a Reader of rd; zero fields of lim take the defaults.
 func NewReader(rd io.Reader, lim Limits) *Reader {
@@ -256,6 +266,11 @@ func (r *Reader) fill(need int) error {
 		return r.endErr(err)
 	}
 	for empty, got := 0, 0; ; {
+		if r.beforeRead != nil {
+			if err := r.beforeRead(); err != nil {
+				return err
+			}
+		}
 		r.makeRoom(need)
 		n, err := r.rd.Read(r.buf[r.w:])
 		if n < 0 || n > len(r.buf)-r.w {

@@ -445,3 +445,38 @@ func (d *dataThenErr) Read(p []byte) (int, error) {
 	d.data = d.data[n:]
 	return n, d.err
 }
+
+// TestReaderBeforeRead checks that the hook runs exactly when the buffer does
+// not hold the next item (before each read of the wrapped reader), and that its
+// error ends the call without being sticky.
+func TestReaderBeforeRead(t *testing.T) {
+	pr, pw := io.Pipe()
+	r := NewReader(pr, Limits{})
+	calls := 0
+	var fail error
+	r.SetBeforeRead(func() error { calls++; return fail })
+	go func() {
+		// Two commands in one write, then one split over two writes.
+		pw.Write([]byte("*1\r\n$4\r\nPING\r\n*1\r\n$4\r\nPING\r\n")) //nolint:errcheck
+		pw.Write([]byte("*2\r\n$3\r\nGET\r\n"))                      //nolint:errcheck
+		pw.Write([]byte("$1\r\nk\r\n"))                              //nolint:errcheck
+		pw.Close()
+	}()
+	for i, want := range []int{1, 1, 3} { // the first read; none; two reads for the split command
+		if _, _, err := r.ReadCommand(); err != nil {
+			t.Fatalf("command %d: %v", i, err)
+		}
+		if calls != want {
+			t.Errorf("after command %d: hook called %d times, want %d", i, calls, want)
+		}
+	}
+	fail = errors.New("flush failed")
+	if _, _, err := r.ReadCommand(); err != fail {
+		t.Errorf("ReadCommand with a failing hook: %v, want the hook's error", err)
+	}
+	fail = nil
+	r.SetBeforeRead(nil)
+	if _, _, err := r.ReadCommand(); err != io.EOF {
+		t.Errorf("after the hook's error: %v, want EOF (not sticky)", err)
+	}
+}

@@ -29,6 +29,15 @@ type Handler interface {
 	Command(ctx context.Context, db int, args [][]byte, offset int64) error
 }
 
+// Flusher is an optional interface of a Handler. Flush is called during the
+// stream whenever the link has no complete command at hand and is about to read
+// from the master (it may wait there), and when the stream ends: a Handler that
+// collects the work of several commands hands it over then, so that collecting
+// adds no delay.
+type Flusher interface {
+	Flush(ctx context.Context) error
+}
+
 // Progresser is an optional interface of a Handler. Progress is called with the
 // master offset after stream bytes that carry no command for the Handler (PING,
 // SELECT, REPLCONF GETACK), so that an applied offset can reach the master's offset

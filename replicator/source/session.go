@@ -173,8 +173,24 @@ func (s *session) stream(ctx context.Context) error {
 	s.prog, _ = l.h.(Progresser)
 	s.db = int(l.st.db.Load())
 	s.off = l.st.offset.Load()
+	var flushErr error
+	if fl, ok := l.h.(Flusher); ok {
+		r.SetBeforeRead(func() error {
+			flushErr = fl.Flush(ctx)
+			return flushErr
+		})
+		defer func() {
+			r.SetBeforeRead(nil)
+			if flushErr == nil {
+				fl.Flush(ctx) //nolint:errcheck // the stream ended anyway; what stays is sent by the next submit
+			}
+		}()
+	}
 	for {
 		args, n, err := r.ReadCommand()
+		if flushErr != nil {
+			return handlerErr(ctx, "Flush", flushErr)
+		}
 		if err != nil {
 			if errors.Is(err, io.EOF) {
 				err = fmt.Errorf("connection closed by the master: %w", io.ErrUnexpectedEOF)
