@@ -5,11 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"net/http/pprof"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -181,16 +183,24 @@ func ReplyLatency(reg prometheus.Registerer) func(node string, d time.Duration) 
 		Buckets: prometheus.ExponentialBuckets(0.0001, 2, 16), // 100µs to ~3.3s
 	}, []string{"node"})
 	reg.MustRegister(h)
+	// Called for every op acknowledged: the observers are looked up without a
+	// lock in a map that is copied when a node is new.
 	var mu sync.Mutex
-	obs := map[string]prometheus.Observer{}
+	var obs atomic.Pointer[map[string]prometheus.Observer]
+	obs.Store(&map[string]prometheus.Observer{})
 	return func(node string, d time.Duration) {
-		mu.Lock()
-		o, ok := obs[node]
+		o, ok := (*obs.Load())[node]
 		if !ok {
-			o = h.WithLabelValues(node)
-			obs[node] = o
+			mu.Lock()
+			m := *obs.Load()
+			if o, ok = m[node]; !ok {
+				o = h.WithLabelValues(node)
+				n := maps.Clone(m)
+				n[node] = o
+				obs.Store(&n)
+			}
+			mu.Unlock()
 		}
-		mu.Unlock()
 		o.Observe(d.Seconds())
 	}
 }

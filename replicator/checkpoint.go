@@ -161,7 +161,8 @@ func isPlainSet(cmd []byte) bool {
 	return cmd[11] == '\r' && cmd[12] == '\n'
 }
 
-// bareOp reports whether cmd, an op's only command, is an assignment that
+// bareOp reports whether cmd, an op's only command (op.N == 1: the caller
+// checks), is an assignment that
 // travels without a checkpoint (see the top of this file): SET key value, SET key
 // value PXAT|EXAT t, DEL key..., UNLINK key.... args is a buffer for the parse,
 // returned for reuse. SET with NX, XX, GET, KEEPTTL or a relative expiry
@@ -169,6 +170,9 @@ func isPlainSet(cmd []byte) bool {
 func bareOp(cmd []byte, args [][]byte) (bool, [][]byte) {
 	if len(cmd) < 4 || cmd[0] != '*' {
 		return false, args
+	}
+	if isPlainSet(cmd) && bytes.HasSuffix(cmd, []byte("\r\n")) {
+		return true, args // the most common op, without a parse
 	}
 	a, n, err := resp.ParseCommand(cmd, args[:0], nil)
 	if err != nil || n != len(cmd) || len(a) < 2 {

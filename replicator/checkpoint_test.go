@@ -114,9 +114,9 @@ func TestBareOp(t *testing.T) {
 			t.Errorf("bareOp(%q) = %v, want %v", tc.args, bare, tc.bare)
 		}
 	}
-	two := resp.AppendCommandString(resp.AppendCommandString(nil, "SET", "k", "v"), "INCR", "k")
+	two := resp.AppendCommandString(resp.AppendCommandString(nil, "DEL", "k"), "INCR", "k")
 	if bare, _ := bareOp(two, nil); bare {
-		t.Error("two commands (SET, INCR) taken as one assignment")
+		t.Error("two commands (DEL, INCR) taken as one assignment")
 	}
 	for _, bad := range []string{"", "*", "*3\r\n$3\r\nSET\r\n$1\r\nk", "PING\r\n"} {
 		if bare, _ := bareOp([]byte(bad), nil); bare {

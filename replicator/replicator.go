@@ -155,6 +155,7 @@ type Replicator struct {
 
 	pauseMu sync.Mutex
 	paused  chan struct{} // non-nil while paused: closed by Resume
+	pausedF atomic.Bool   // paused != nil, read without the lock on every command
 	stopped atomic.Bool
 
 	mu     sync.Mutex
@@ -277,6 +278,7 @@ func (r *Replicator) Pause() error {
 	}
 	if r.paused == nil {
 		r.paused = make(chan struct{})
+		r.pausedF.Store(true)
 		r.log.Info("paused")
 	}
 	return nil
@@ -294,6 +296,7 @@ func (r *Replicator) resumeLocked() {
 	if r.paused != nil {
 		close(r.paused)
 		r.paused = nil
+		r.pausedF.Store(false)
 		r.log.Info("resumed")
 	}
 }
@@ -314,11 +317,7 @@ func (r *Replicator) waitPaused(ctx context.Context) error {
 	}
 }
 
-func (r *Replicator) isPaused() bool {
-	r.pauseMu.Lock()
-	defer r.pauseMu.Unlock()
-	return r.paused != nil
-}
+func (r *Replicator) isPaused() bool { return r.pausedF.Load() }
 
 // Applier returns the applier (for tests and the admin port).
 func (r *Replicator) Applier() *apply.Applier { return r.applier }

@@ -54,6 +54,9 @@ type shard struct {
 	wmWritten   int64 // the last watermark written (watermark goroutine only)
 	wmCand      ckpt  // pos at the previous watermark tick (watermark goroutine only)
 	bareArgs    [][]byte
+	now         time.Time // the clock at the last read from the master (Command)
+	nowFresh    bool      // now may be reused: no read from the master since
+	flushing    bool      // the link calls Flush before each read (source.Flusher)
 
 	// Progress, read by Status from other goroutines.
 	state         atomic.Value // State
@@ -221,7 +224,12 @@ func (s *shard) Command(ctx context.Context, db int, args [][]byte, offset int64
 			return err
 		}
 	}
-	now := s.r.cfg.Now()
+	// One clock read per read from the master: the commands of one read arrived
+	// together (Flush, called before each read, marks the time stale).
+	if !s.nowFresh {
+		s.now, s.nowFresh = s.r.cfg.Now(), s.flushing
+	}
+	now := s.now
 	s.received.Store(offset)
 	s.lag.received(offset, now)
 	if !s.tr.InTransaction() {

@@ -64,8 +64,12 @@ func (s *shard) submitStream(ctx context.Context, op apply.Op, cmdOffset int64, 
 	return nil
 }
 
-// Flush implements source.Flusher.
-func (s *shard) Flush(ctx context.Context) error { return s.flushSnap(ctx) }
+// Flush implements source.Flusher. The link calls it before each read from the
+// master, so the clock Command read is stale from now on.
+func (s *shard) Flush(ctx context.Context) error {
+	s.flushing, s.nowFresh = true, false
+	return s.flushSnap(ctx)
+}
 
 // addToBatch copies op, of need bytes, into the batch, sending the batch first
 // when op does not fit.
