@@ -36,17 +36,10 @@ func (b *bench) writerKeys(perNode int) [][]string {
 func (b *bench) sampleLag(ctx context.Context, st *loadStep) {
 	adm := b.admin()
 	defer adm.Close()
-	t := time.NewTicker(100 * time.Millisecond)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
+	every(ctx, 100*time.Millisecond, func() {
 		x, err := b.xsyncInfo(ctx, adm)
 		if err != nil {
-			continue
+			return
 		}
 		ls := x.float("lag_seconds")
 		st.lagSecs = append(st.lagSecs, ls)
@@ -55,6 +48,20 @@ func (b *bench) sampleLag(ctx context.Context, st *loadStep) {
 		if tl, err := b.trueLag(ctx, x); err == nil {
 			st.maxTrueLag = max(st.maxTrueLag, tl)
 		}
+	})
+}
+
+// every calls f every d until ctx is done.
+func every(ctx context.Context, d time.Duration, f func()) {
+	t := time.NewTicker(d)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		f()
 	}
 }
 

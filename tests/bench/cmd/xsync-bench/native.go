@@ -140,18 +140,11 @@ func (b *bench) nativeLag(ctx context.Context, natives []*server) (int64, error)
 
 // sampleNativeLag samples nativeLag every 100 ms until ctx is done.
 func (b *bench) sampleNativeLag(ctx context.Context, natives []*server, st *loadStep) {
-	t := time.NewTicker(100 * time.Millisecond)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
+	every(ctx, 100*time.Millisecond, func() {
 		if l, err := b.nativeLag(ctx, natives); err == nil {
 			st.maxNativeLag = max(st.maxNativeLag, l)
 		}
-	}
+	})
 }
 
 // drainNatives waits until every native replica has processed its master's whole
