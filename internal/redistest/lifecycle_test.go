@@ -66,7 +66,8 @@ func TestDiesWithTestBinary(t *testing.T) {
 		t.Skip("Pdeathsig is Linux only")
 	}
 	cmd := exec.Command(os.Args[0], "-test.run", "^TestDiesWithTestBinary$")
-	cmd.Env = append(os.Environ(), "REDISTEST_CHILD=1")
+	// The child's t.TempDir is never removed (it is killed): put it in ours.
+	cmd.Env = append(os.Environ(), "REDISTEST_CHILD=1", "TMPDIR="+t.TempDir())
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
