@@ -258,7 +258,6 @@ func (b *bench) runIncremental(ctx context.Context, rep *report) error {
 		return err
 	}
 	rep.ceiling.label = "generator unthrottled"
-	rep.ceiling.ok = rep.ceiling.xsyncKeptUp()
 	b.logStep(rep.ceiling)
 	if err := b.runRedisBenchmark(ctx, rep); err != nil {
 		return err

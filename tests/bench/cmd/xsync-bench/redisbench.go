@@ -36,7 +36,6 @@ func (b *bench) runRedisBenchmark(ctx context.Context, rep *report) error {
 	if err != nil {
 		return err
 	}
-	st.ok = st.xsyncKeptUp()
 	rep.redisBench = st
 	b.logStep(st)
 	keys1, _ := b.src.dbsize(ctx)
