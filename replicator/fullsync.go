@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/xsync/xsync/replicator/apply"
-	"github.com/xsync/xsync/replicator/convert"
+	"github.com/xsync/xsync/replicator/snapshot"
 	"github.com/xsync/xsync/replicator/rdb"
 	"github.com/xsync/xsync/resp"
 	"github.com/xsync/xsync/slots"
@@ -207,7 +207,7 @@ func (s *shard) record(ctx context.Context, rec *rdb.Record, ver int) error {
 		if errors.As(err, &se) {
 			return se.err
 		}
-		if errors.Is(err, convert.ErrModule) || errors.Is(err, convert.ErrUnsupported) {
+		if errors.Is(err, snapshot.ErrModule) || errors.Is(err, snapshot.ErrUnsupported) {
 			s.errors.Add(1)
 			s.r.log.Warn("key skipped", "shard", s.index, "key", printable(key), "err", err)
 			return nil
@@ -226,7 +226,7 @@ type snapKey struct {
 	selectDB []byte // SELECT of a standalone destination's target db, or nil
 }
 
-// emitSnapKey is the convert.Emit of a snapshot key (s.snapKey).
+// emitSnapKey is the snapshot.Emit of a snapshot key (s.snapKey).
 func (s *shard) emitSnapKey(cmd []byte, n int) error {
 	k := &s.snapKey
 	if k.selectDB != nil {

@@ -15,7 +15,7 @@ import (
 
 	"github.com/xsync/xsync/internal/redistest"
 	"github.com/xsync/xsync/replicator/apply"
-	"github.com/xsync/xsync/replicator/convert"
+	"github.com/xsync/xsync/replicator/snapshot"
 	"github.com/xsync/xsync/tests/loadgen"
 )
 
@@ -257,9 +257,9 @@ func TestFullSyncBigKeys(t *testing.T) {
 	for k, cmd := range map[string]string{zkey: "zadd", hkey: "hset"} {
 		stats := dst.MasterFor(k).Client().Info(ctx, "commandstats").Val()
 		calls := commandCalls(stats, cmd)
-		if calls < int64(n/convert.DefaultMaxElements) {
+		if calls < int64(n/snapshot.DefaultMaxElements) {
 			t.Errorf("%s: %d %s calls on its destination master, want at least %d (chunks of %d elements)",
-				k, calls, strings.ToUpper(cmd), n/convert.DefaultMaxElements, convert.DefaultMaxElements)
+				k, calls, strings.ToUpper(cmd), n/snapshot.DefaultMaxElements, snapshot.DefaultMaxElements)
 		}
 	}
 
@@ -360,13 +360,13 @@ func checkChunked(t *testing.T, c *redis.Client) {
 					fmt.Sscanf(p[i:], "... (%d more bytes)", &more)
 					p = p[:i]
 				}
-				if size := len(p) + more; size > convert.DefaultMaxBytes {
-					t.Errorf("%v: RESTORE %s with a payload of %d bytes, over %d", l.Duration, l.Args[1], size, convert.DefaultMaxBytes)
+				if size := len(p) + more; size > snapshot.DefaultMaxBytes {
+					t.Errorf("%v: RESTORE %s with a payload of %d bytes, over %d", l.Duration, l.Args[1], size, snapshot.DefaultMaxBytes)
 				}
 			}
 		}
-		if elems > convert.DefaultMaxElements {
-			t.Errorf("%v: %s %s with %d elements, over %d", l.Duration, name, l.Args[1], elems, convert.DefaultMaxElements)
+		if elems > snapshot.DefaultMaxElements {
+			t.Errorf("%v: %s %s with %d elements, over %d", l.Duration, name, l.Args[1], elems, snapshot.DefaultMaxElements)
 		}
 	}
 	t.Logf("  %d commands of 10 ms or more, the slowest %v", len(logs), slowest)
@@ -525,7 +525,7 @@ func TestFullSyncConflicts(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			before := writeConflictDest(t, dst, tc.restore, tc.big)
 			cfg := Config{SourceSeeds: []string{src.Addr()}, TargetSeeds: dst.Addrs(), Conflict: tc.conflict, EmptyFirst: tc.emptyFirst,
-				Convert: convert.Options{BigKeyBytes: 8 << 10}}
+				Convert: snapshot.Options{BigKeyBytes: 8 << 10}}
 			rr := startReplicator(t, cfg)
 			wantStop := tc.conflict == ConflictStop && !tc.emptyFirst
 			if wantStop {

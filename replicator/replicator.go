@@ -16,7 +16,7 @@ import (
 
 	"github.com/xsync/xsync/replicator/apply"
 	"github.com/xsync/xsync/replicator/conn"
-	"github.com/xsync/xsync/replicator/convert"
+	"github.com/xsync/xsync/replicator/snapshot"
 	"github.com/xsync/xsync/replicator/rdb"
 	"github.com/xsync/xsync/replicator/source"
 	"github.com/xsync/xsync/replicator/translate"
@@ -74,7 +74,7 @@ type Config struct {
 	Translate translate.Config
 	// Convert tunes how snapshot keys are written (chunk sizes, big keys); Target
 	// and Replace are set from the destination and Conflict.
-	Convert convert.Options
+	Convert snapshot.Options
 	// Decode tunes the RDB decoder (raw limit, chunk sizes).
 	Decode rdb.Options
 	// Conflict is the full-sync policy for keys already on the destination.
@@ -127,9 +127,9 @@ func (c *Config) validate() error {
 	}
 	switch c.Conflict {
 	case ConflictReplace:
-		c.Convert.Replace = convert.ReplaceKey
+		c.Convert.Replace = snapshot.ReplaceKey
 	case ConflictSkip, ConflictStop:
-		c.Convert.Replace = convert.ReplaceNever
+		c.Convert.Replace = snapshot.ReplaceNever
 		if c.Apply.Policies == nil {
 			c.Apply.Policies = map[apply.ErrorKind]apply.Policy{}
 		}
@@ -187,9 +187,9 @@ func New(cfg Config) (*Replicator, error) {
 		return nil, err
 	}
 	r.applier = a
-	src, err := source.NewSource(source.SourceConfig{
+	src, err := source.NewSource(source.Config{
 		Seeds: cfg.SourceSeeds,
-		Link: source.Config{
+		Link: source.LinkConfig{
 			Conn:              cfg.SourceConn,
 			SpoolDir:          cfg.SpoolDir,
 			SnapshotRateLimit: cfg.SnapshotRateLimit,

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/xsync/xsync/replicator/apply"
-	"github.com/xsync/xsync/replicator/convert"
+	"github.com/xsync/xsync/replicator/snapshot"
 	"github.com/xsync/xsync/replicator/rdb"
 	"github.com/xsync/xsync/resp"
 	"github.com/xsync/xsync/slots"
@@ -41,7 +41,7 @@ func (s *shard) isNewerRestore(args [][]byte) bool {
 		return false
 	}
 	v := s.r.applier.Version()
-	return payloadVersion(args[3]) > convert.Version{Major: v.Major, Minor: v.Minor}.RDBVersion()
+	return payloadVersion(args[3]) > snapshot.Version{Major: v.Major, Minor: v.Minor}.RDBVersion()
 }
 
 // restore applies a RESTORE command whose payload is newer than the destination.
@@ -81,8 +81,8 @@ func (s *shard) restore(ctx context.Context, db int, args [][]byte, offset int64
 	}
 	if s.restoreConv == nil {
 		cc := s.conv.Options()
-		cc.Replace = convert.ReplaceKey // the source accepted it: the key is replaced
-		if s.restoreConv, err = convert.New(cc); err != nil {
+		cc.Replace = snapshot.ReplaceKey // the source accepted it: the key is replaced
+		if s.restoreConv, err = snapshot.New(cc); err != nil {
 			return err
 		}
 	}

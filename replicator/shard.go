@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/xsync/xsync/replicator/apply"
-	"github.com/xsync/xsync/replicator/convert"
+	"github.com/xsync/xsync/replicator/snapshot"
 	"github.com/xsync/xsync/replicator/source"
 	"github.com/xsync/xsync/replicator/translate"
 	"github.com/xsync/xsync/resp"
@@ -29,7 +29,7 @@ type shard struct {
 	r     *Replicator
 	index int
 	tr    *translate.Translator
-	conv  *convert.Converter
+	conv  *snapshot.Converter
 	kf    *translate.KeyFilter
 
 	ranges atomic.Pointer[[]slots.Range] // new slot ranges for the translator, set by events
@@ -48,7 +48,7 @@ type shard struct {
 	conflicts   atomic.Int64       // snapshot keys kept because they existed (ConflictSkip)
 	standalone  bool               // the source is a standalone server
 	argBuf      [][]byte           // moveArgs' rewritten command
-	restoreConv *convert.Converter // for stream RESTOREs newer than the destination (restore.go)
+	restoreConv *snapshot.Converter // for stream RESTOREs newer than the destination (restore.go)
 	posMu       sync.Mutex
 	pos         ckpt  // replid, handled offset and the db selected there; guarded by posMu
 	wmWritten   int64 // the last watermark written (watermark goroutine only)
@@ -76,7 +76,7 @@ type shard struct {
 	keyBuf  []byte
 	batch   snapBatch    // snapshot ops not yet handed to the applier (snapbatch.go)
 	snapKey snapKey      // the snapshot key being converted (fullsync.go)
-	emitKey convert.Emit // s.emitSnapKey
+	emitKey snapshot.Emit // s.emitSnapKey
 }
 
 func newShard(r *Replicator, info source.ShardInfo) (*shard, error) {
@@ -107,11 +107,11 @@ func newShard(r *Replicator, info source.ShardInfo) (*shard, error) {
 		return nil, err
 	}
 	cc := r.cfg.Convert
-	cc.Target = convert.Version{Major: v.Major, Minor: v.Minor}
+	cc.Target = snapshot.Version{Major: v.Major, Minor: v.Minor}
 	if cc.Now == nil {
 		cc.Now = r.cfg.Now
 	}
-	conv, err := convert.New(cc)
+	conv, err := snapshot.New(cc)
 	if err != nil {
 		return nil, err
 	}

@@ -7,7 +7,7 @@ import (
 	"io"
 	"os"
 
-	"github.com/xsync/xsync/replicator/convert"
+	"github.com/xsync/xsync/replicator/snapshot"
 )
 
 const rdbAbout = `Decodes an RDB file (any version from 1 to 12) and prints its keys, streaming: the
@@ -64,7 +64,7 @@ func runRDB(_ context.Context, env *cliEnv, args []string) int {
 		r = f
 	}
 	w := bufio.NewWriterSize(env.stdout, 256<<10)
-	err := convert.Dump(w, bufio.NewReaderSize(r, 256<<10), *format, *sorted)
+	err := snapshot.Dump(w, bufio.NewReaderSize(r, 256<<10), *format, *sorted)
 	if ferr := w.Flush(); err == nil {
 		err = ferr
 	}

@@ -16,7 +16,7 @@ import (
 	"github.com/xsync/xsync/proxy"
 	"github.com/xsync/xsync/replicator"
 	"github.com/xsync/xsync/replicator/apply"
-	"github.com/xsync/xsync/replicator/convert"
+	"github.com/xsync/xsync/replicator/snapshot"
 	"github.com/xsync/xsync/replicator/precheck"
 	"github.com/xsync/xsync/replicator/source"
 	"github.com/xsync/xsync/replicator/translate"
@@ -390,11 +390,11 @@ func (f *syncFlags) config(env *cliEnv) (replicator.Config, error) {
 	}
 	switch f.mode {
 	case "auto":
-		cfg.Convert.Mode = convert.ModeAuto
+		cfg.Convert.Mode = snapshot.ModeAuto
 	case "restore":
-		cfg.Convert.Mode = convert.ModeRestore
+		cfg.Convert.Mode = snapshot.ModeRestore
 	case "commands":
-		cfg.Convert.Mode = convert.ModeCommands
+		cfg.Convert.Mode = snapshot.ModeCommands
 	default:
 		return cfg, bad("mode", f.mode, "auto, restore or commands")
 	}

@@ -523,7 +523,7 @@ var ErrFormat = errors.New("xsync/rdb: unknown format")
 
 // Dump writes the RDB read from r to w in the given format ("json", sorted
 // like the fixtures when sorted is set). The RESP format lives in package
-// convert (convert.Dump).
+// package snapshot (snapshot.Dump).
 func Dump(w io.Writer, r io.Reader, format string, sorted bool) error {
 	if format != "json" && format != "" {
 		return ErrFormat

@@ -74,7 +74,7 @@ func BenchmarkLinkStream(b *testing.B) {
 		<-finished // keep the connection until the benchmark ends
 	}()
 	h := &countHandler{target: total, done: make(chan struct{})}
-	l, err := NewLink(Config{Addr: ln.Addr().String()}, h)
+	l, err := NewLink(LinkConfig{Addr: ln.Addr().String()}, h)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -21,8 +21,8 @@ const (
 	DefaultExpectedSnapshotRate = 50 << 20 // bytes/s assumed for a transfer without rate limit
 )
 
-// Config configures one Link.
-type Config struct {
+// LinkConfig configures one Link.
+type LinkConfig struct {
 	// Addr is the node to replicate from, host:port. Required.
 	Addr string
 	// Conn holds credentials, TLS and dial settings; its Addr is ignored.
@@ -63,7 +63,7 @@ type Config struct {
 	OnError func(err error)
 }
 
-func (c *Config) validate() error {
+func (c *LinkConfig) validate() error {
 	if c.Addr == "" {
 		return errors.New("xsync/source: Config.Addr is empty: give the node as host:port")
 	}

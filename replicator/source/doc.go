@@ -57,7 +57,7 @@
 // TopologyInterval (10s) and whenever a link fails.
 //
 // Shards and routing: every shard gets a stable Index, from 0 in discovery order,
-// for the life of the Source. SourceConfig.NewShard is called once per new shard
+// for the life of the Source. Config.NewShard is called once per new shard
 // with its ShardInfo (Index, slot Ranges, Master, followed Node) and returns the
 // shard's Handler and where to resume it (ShardStart), so the caller knows which
 // shard every Handler call belongs to: route each shard's commands and record each

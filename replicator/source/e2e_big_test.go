@@ -56,7 +56,7 @@ func TestE2EBigSnapshot(t *testing.T) {
 	}
 	runtime.GC()
 	h := &heapWatcher{done: make(chan struct{})}
-	l, err := NewLink(Config{Addr: srv.Addr(), Logger: testLogger(t)}, h)
+	l, err := NewLink(LinkConfig{Addr: srv.Addr(), Logger: testLogger(t)}, h)
 	if err != nil {
 		t.Fatal(err)
 	}

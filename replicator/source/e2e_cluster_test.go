@@ -26,7 +26,7 @@ func TestE2ECluster(t *testing.T) {
 		cl.Set(ctx, fmt.Sprintf("pre:%d", i), "v", 0)
 	}
 	var events sync.Map // kind -> count
-	src, handlers, mu, _ := startSource(t, SourceConfig{
+	src, handlers, mu, _ := startSource(t, Config{
 		Seeds: []string{c.Addrs()[0]},
 		OnEvent: func(ev Event) {
 			n, _ := events.LoadOrStore(ev.Kind, new(int))
@@ -180,7 +180,7 @@ func TestE2EClusterKillMaster(t *testing.T) {
 	c := redistest.StartCluster(t, redistest.ClusterOptions{Masters: 3, Replicas: 1})
 	ctx := context.Background()
 	cl := c.Client()
-	src, handlers, mu, _ := startSource(t, SourceConfig{Seeds: c.Addrs()})
+	src, handlers, mu, _ := startSource(t, Config{Seeds: c.Addrs()})
 	waitStreaming(t, src, 3)
 	wctx, stopWrites := context.WithCancel(ctx)
 	var w writer
@@ -245,7 +245,7 @@ func TestE2EFollowReplica(t *testing.T) {
 	c := redistest.StartCluster(t, redistest.ClusterOptions{Masters: 3, Replicas: 1})
 	ctx := context.Background()
 	cl := c.Client()
-	src, handlers, mu, _ := startSource(t, SourceConfig{Seeds: c.Addrs()[:1], Follow: FollowReplica})
+	src, handlers, mu, _ := startSource(t, Config{Seeds: c.Addrs()[:1], Follow: FollowReplica})
 	waitStreaming(t, src, 3)
 	for _, st := range src.Shards() {
 		if st.Node.Addr == st.Master.Addr || st.Node.Primary {

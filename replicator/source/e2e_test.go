@@ -126,7 +126,7 @@ func infoField(t *testing.T, c redis.UniversalClient, section, field string) int
 }
 
 // startSource runs a Source in the background; it is stopped at cleanup.
-func startSource(t *testing.T, cfg SourceConfig) (*Source, map[int]*keyHandler, *sync.Mutex, chan error) {
+func startSource(t *testing.T, cfg Config) (*Source, map[int]*keyHandler, *sync.Mutex, chan error) {
 	t.Helper()
 	var mu sync.Mutex
 	handlers := map[int]*keyHandler{}
@@ -183,11 +183,11 @@ func TestE2EStandalone(t *testing.T) {
 	tests := []struct {
 		name   string
 		config []string
-		link   Config
+		link   LinkConfig
 	}{
 		{name: "diskless", config: []string{"repl-diskless-sync yes"}},
 		{name: "disk-based", config: []string{"repl-diskless-sync no"}},
-		{name: "spool and rate limit", link: Config{SpoolDir: t.TempDir(), SnapshotRateLimit: 1 << 20}},
+		{name: "spool and rate limit", link: LinkConfig{SpoolDir: t.TempDir(), SnapshotRateLimit: 1 << 20}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -196,7 +196,7 @@ func TestE2EStandalone(t *testing.T) {
 	}
 }
 
-func testStandalone(t *testing.T, config []string, link Config) {
+func testStandalone(t *testing.T, config []string, link LinkConfig) {
 	srv := redistest.Start(t, redistest.Options{Password: "pw", Config: config})
 	ctx := context.Background()
 	cl := srv.Client()
@@ -205,7 +205,7 @@ func testStandalone(t *testing.T, config []string, link Config) {
 	}
 	link.Conn = conn.Options{Password: "pw"}
 	link.ListeningPort = 4242
-	src, handlers, mu, _ := startSource(t, SourceConfig{Seeds: []string{srv.Addr()}, Link: link})
+	src, handlers, mu, _ := startSource(t, Config{Seeds: []string{srv.Addr()}, Link: link})
 	waitStreaming(t, src, 1)
 	mu.Lock()
 	h := handlers[0]
@@ -241,7 +241,7 @@ func TestE2EResume(t *testing.T) {
 	ctx := context.Background()
 	cl := srv.Client()
 	cl.Set(ctx, "pre", "v", 0)
-	src, handlers, mu, _ := startSource(t, SourceConfig{Seeds: []string{srv.Addr()}})
+	src, handlers, mu, _ := startSource(t, Config{Seeds: []string{srv.Addr()}})
 	waitStreaming(t, src, 1)
 	mu.Lock()
 	h := handlers[0]
@@ -278,9 +278,9 @@ func TestE2EResume(t *testing.T) {
 
 func TestE2EWrongPassword(t *testing.T) {
 	srv := redistest.Start(t, redistest.Options{Password: "right"})
-	src, err := NewSource(SourceConfig{
+	src, err := NewSource(Config{
 		Seeds:    []string{srv.Addr()},
-		Link:     Config{Conn: conn.Options{Password: "wrong"}},
+		Link:     LinkConfig{Conn: conn.Options{Password: "wrong"}},
 		NewShard: func(context.Context, ShardInfo) (ShardStart, error) { return ShardStart{}, errors.New("unreachable") },
 	})
 	if err != nil {
@@ -297,7 +297,7 @@ func TestE2EWrongPassword(t *testing.T) {
 func TestE2ENoPermission(t *testing.T) {
 	srv := redistest.Start(t, redistest.Options{Users: []redistest.User{{Name: "app", Password: "p", Rules: "~* &* +@all -psync -sync"}}})
 	h := &keyHandler{}
-	l, err := NewLink(Config{Addr: srv.Addr(), Conn: conn.Options{Username: "app", Password: "p"}}, h)
+	l, err := NewLink(LinkConfig{Addr: srv.Addr(), Conn: conn.Options{Username: "app", Password: "p"}}, h)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -321,7 +321,7 @@ func TestE2ETLS(t *testing.T) {
 	for i := range 100 {
 		cl.Set(ctx, "pre:"+strconv.Itoa(i), "v", 0)
 	}
-	src, handlers, mu, _ := startSource(t, SourceConfig{Seeds: seeds, Link: Config{Conn: opts}})
+	src, handlers, mu, _ := startSource(t, Config{Seeds: seeds, Link: LinkConfig{Conn: opts}})
 	waitStreaming(t, src, 1)
 	mu.Lock()
 	h := handlers[0]
@@ -404,7 +404,7 @@ func TestE2EStandaloneReplica(t *testing.T) {
 		{name: "replica", follow: FollowReplica, want: replica.Addr()},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			src, handlers, mu, _ := startSource(t, SourceConfig{Seeds: []string{replica.Addr()}, Follow: tt.follow})
+			src, handlers, mu, _ := startSource(t, Config{Seeds: []string{replica.Addr()}, Follow: tt.follow})
 			waitStreaming(t, src, 1)
 			if got := src.Shards()[0].Node.Addr; got != tt.want {
 				t.Fatalf("follows %s, want %s", got, tt.want)

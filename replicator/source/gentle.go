@@ -26,7 +26,7 @@ type bufferFacts struct {
 // limit or backlog look too small to hold the writes made during the transfer: the
 // master would drop the link (and the transfer would start over) or a resume after a
 // short drop would need another full sync. It only logs.
-func checkBuffers(ctx context.Context, c *conn.Conn, cfg *Config) {
+func checkBuffers(ctx context.Context, c *conn.Conn, cfg *LinkConfig) {
 	log := cfg.Logger.With("node", cfg.Addr)
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()

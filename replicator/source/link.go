@@ -17,7 +17,7 @@ import (
 // error that reconnecting cannot fix (wrong password, missing permission, Handler
 // error).
 type Link struct {
-	cfg Config
+	cfg LinkConfig
 	h   Handler
 	st  linkStatus
 
@@ -29,7 +29,7 @@ type Link struct {
 }
 
 // NewLink checks cfg and returns a Link that feeds h.
-func NewLink(cfg Config, h Handler) (*Link, error) {
+func NewLink(cfg LinkConfig, h Handler) (*Link, error) {
 	if h == nil {
 		return nil, errors.New("xsync/source: NewLink: nil Handler")
 	}

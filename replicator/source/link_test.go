@@ -28,8 +28,8 @@ func testLogger(t *testing.T) *slog.Logger {
 	return slog.New(slog.NewTextHandler(io.Discard, nil))
 }
 
-func fastConfig(t *testing.T, addr string) Config {
-	return Config{
+func fastConfig(t *testing.T, addr string) LinkConfig {
+	return LinkConfig{
 		Addr:        addr,
 		Logger:      testLogger(t),
 		Backoff:     Backoff{Min: 5 * time.Millisecond, Max: 50 * time.Millisecond},
@@ -427,7 +427,7 @@ func (nopHandler) Progress(context.Context, int, int64) error                   
 
 // TestDispatchAllocs: the stream path allocates nothing per command.
 func TestDispatchAllocs(t *testing.T) {
-	l, err := NewLink(Config{Addr: "x:1"}, nopHandler{})
+	l, err := NewLink(LinkConfig{Addr: "x:1"}, nopHandler{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -455,7 +455,7 @@ func TestDispatchAllocs(t *testing.T) {
 }
 
 func BenchmarkDispatch(b *testing.B) {
-	l, _ := NewLink(Config{Addr: "x:1"}, nopHandler{})
+	l, _ := NewLink(LinkConfig{Addr: "x:1"}, nopHandler{})
 	s := &session{l: l}
 	args := [][]byte{[]byte("SET"), []byte("key:000001"), []byte("value")}
 	ctx := context.Background()

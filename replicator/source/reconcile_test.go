@@ -81,10 +81,10 @@ func TestReconcile(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			var mu sync.Mutex
 			var events []string
-			s, err := NewSource(SourceConfig{
+			s, err := NewSource(Config{
 				Seeds:  []string{"127.0.0.1:1"},
 				Follow: tt.follow,
-				Link:   Config{Backoff: Backoff{Min: 50 * time.Millisecond, Max: time.Second}},
+				Link:   LinkConfig{Backoff: Backoff{Min: 50 * time.Millisecond, Max: time.Second}},
 				NewShard: func(ctx context.Context, sh ShardInfo) (ShardStart, error) {
 					return ShardStart{Handler: nopHandler{}}, nil
 				},
@@ -128,7 +128,7 @@ func TestReconcile(t *testing.T) {
 }
 
 func TestRunOnceCloseIdempotent(t *testing.T) {
-	s, err := NewSource(SourceConfig{Seeds: []string{"127.0.0.1:1"}, NewShard: func(context.Context, ShardInfo) (ShardStart, error) {
+	s, err := NewSource(Config{Seeds: []string{"127.0.0.1:1"}, NewShard: func(context.Context, ShardInfo) (ShardStart, error) {
 		return ShardStart{Handler: nopHandler{}}, nil
 	}})
 	if err != nil {
@@ -140,7 +140,7 @@ func TestRunOnceCloseIdempotent(t *testing.T) {
 	if err := s.Run(context.Background()); err != ErrClosed {
 		t.Fatalf("Run after Close: %v", err)
 	}
-	l, err := NewLink(Config{Addr: "127.0.0.1:1", Backoff: Backoff{Min: time.Millisecond, Max: 10 * time.Millisecond}}, nopHandler{})
+	l, err := NewLink(LinkConfig{Addr: "127.0.0.1:1", Backoff: Backoff{Min: time.Millisecond, Max: 10 * time.Millisecond}}, nopHandler{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -168,14 +168,14 @@ func TestRunOnceCloseIdempotent(t *testing.T) {
 func TestConfigValidate(t *testing.T) {
 	tests := []struct {
 		name   string
-		cfg    Config
+		cfg    LinkConfig
 		errHas string
 	}{
-		{name: "no addr", cfg: Config{}, errHas: "Addr is empty"},
-		{name: "negative offset", cfg: Config{Addr: "h:1", Offset: -1}, errHas: "negative"},
-		{name: "bad port", cfg: Config{Addr: "h:1", ListeningPort: 70000}, errHas: "listening port"},
-		{name: "bad spool", cfg: Config{Addr: "h:1", SpoolDir: "/nonexistent/dir"}, errHas: "SpoolDir"},
-		{name: "defaults", cfg: Config{Addr: "h:1"}},
+		{name: "no addr", cfg: LinkConfig{}, errHas: "Addr is empty"},
+		{name: "negative offset", cfg: LinkConfig{Addr: "h:1", Offset: -1}, errHas: "negative"},
+		{name: "bad port", cfg: LinkConfig{Addr: "h:1", ListeningPort: 70000}, errHas: "listening port"},
+		{name: "bad spool", cfg: LinkConfig{Addr: "h:1", SpoolDir: "/nonexistent/dir"}, errHas: "SpoolDir"},
+		{name: "defaults", cfg: LinkConfig{Addr: "h:1"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -198,9 +198,9 @@ func TestConfigValidate(t *testing.T) {
 func TestReconcileSkip(t *testing.T) {
 	var mu sync.Mutex
 	offered := map[string]int{}
-	s, err := NewSource(SourceConfig{
+	s, err := NewSource(Config{
 		Seeds: []string{"127.0.0.1:1"},
-		Link:  Config{Backoff: Backoff{Min: 50 * time.Millisecond, Max: time.Second}},
+		Link:  LinkConfig{Backoff: Backoff{Min: 50 * time.Millisecond, Max: time.Second}},
 		NewShard: func(ctx context.Context, sh ShardInfo) (ShardStart, error) {
 			mu.Lock()
 			offered[sh.Master.ID]++

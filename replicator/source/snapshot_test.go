@@ -164,7 +164,7 @@ func FuzzHandshakeParsers(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, line string) {
-		s := &session{l: &Link{cfg: Config{Addr: "fuzz"}}}
+		s := &session{l: &Link{cfg: LinkConfig{Addr: "fuzz"}}}
 		_, _ = s.parsePSYNCReply(line) // no panic
 		_, _, _ = parseRDBHeader(line)
 	})

@@ -32,15 +32,15 @@ const (
 	FollowReplica               // a replica of the shard, the master when it has none
 )
 
-// SourceConfig configures a Source.
-type SourceConfig struct {
+// Config configures a Source.
+type Config struct {
 	// Seeds are nodes to read the topology from (any node of a cluster, or the
 	// standalone server). Required.
 	Seeds []string
 	// Link is the template of every link: Conn (credentials, TLS), ListeningPort,
 	// Backoff, ReadTimeout, AckInterval, SpoolDir, SnapshotRateLimit, Clock, Logger.
 	// Addr, ReplID, Offset, DB and OnError are set per shard.
-	Link Config
+	Link LinkConfig
 	// Follow says whether to replicate from masters (default) or replicas.
 	Follow Follow
 	// TopologyInterval is the period of topology reads; a link failure triggers one
@@ -57,12 +57,12 @@ type SourceConfig struct {
 	Logger *slog.Logger
 }
 
-func (c *SourceConfig) validate() error {
+func (c *Config) validate() error {
 	if len(c.Seeds) == 0 {
-		return errors.New("xsync/source: SourceConfig.Seeds is empty: give at least one source node")
+		return errors.New("xsync/source: Config.Seeds is empty: give at least one source node")
 	}
 	if c.NewShard == nil {
-		return errors.New("xsync/source: SourceConfig.NewShard is nil")
+		return errors.New("xsync/source: Config.NewShard is nil")
 	}
 	if c.Follow != FollowMaster && c.Follow != FollowReplica {
 		return fmt.Errorf("xsync/source: unknown Follow mode %d", c.Follow)
@@ -154,7 +154,7 @@ type shard struct {
 // a timer and whenever a link fails, new shards picked up and failed-over masters
 // replaced by their successors with PSYNC from the old link's position.
 type Source struct {
-	cfg     SourceConfig
+	cfg     Config
 	refresh chan struct{}
 	shards  atomic.Pointer[[]*shard]
 
@@ -166,7 +166,7 @@ type Source struct {
 }
 
 // NewSource checks cfg and returns a Source; Run starts it.
-func NewSource(cfg SourceConfig) (*Source, error) {
+func NewSource(cfg Config) (*Source, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}

@@ -281,7 +281,7 @@ func (t *Translator) command(db int, args [][]byte, offset int64, recv time.Time
 		return t.function(args)
 	case "hexpire", "hpexpire", "hexpireat", "hpexpireat", "hpersist":
 		if !t.cfg.DestVersion.AtLeast(7, 4) {
-			// Like the snapshot path (convert drops and counts field expires), the
+			// Like the snapshot path (package snapshot drops and counts field expires), the
 			// fields stay, without their expire: the destination cannot hold one.
 			t.st.unsupported.Add(1)
 			t.skip("hash field expires need Redis 7.4 on the destination; the fields are kept without expire", args, offset)

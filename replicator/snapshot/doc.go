@@ -1,4 +1,4 @@
-// Package convert turns decoded RDB records (package rdb) into the commands
+// Package snapshot turns decoded RDB records (package rdb) into the commands
 // that recreate them on a destination Redis.
 //
 // A key becomes either one RESTORE (key ttl payload REPLACE ABSTTL
@@ -25,4 +25,4 @@
 // refused (ModuleRefuse), with an error naming key and module. Module aux
 // data, aux fields and slot info produce no command. Consumers' seen and active
 // times are not rebuilt (XCLAIM sets them to the time it runs).
-package convert
+package snapshot

@@ -1,4 +1,4 @@
-package convert
+package snapshot
 
 import (
 	"errors"
@@ -117,7 +117,7 @@ type Options struct {
 }
 
 // ErrOptions reports a bad combination of options.
-var ErrOptions = errors.New("xsync/convert: bad options")
+var ErrOptions = errors.New("xsync/snapshot: bad options")
 
 func (o *Options) validate() error {
 	if o.Target == (Version{}) {

@@ -1,4 +1,4 @@
-package convert
+package snapshot
 
 import (
 	"errors"
@@ -12,11 +12,11 @@ import (
 // Sentinel errors.
 var (
 	// ErrModule reports a module value that cannot be passed through.
-	ErrModule = errors.New("xsync/convert: module value")
+	ErrModule = errors.New("xsync/snapshot: module value")
 	// ErrRestore reports a key that ModeRestore cannot write as RESTORE.
-	ErrRestore = errors.New("xsync/convert: cannot RESTORE")
+	ErrRestore = errors.New("xsync/snapshot: cannot RESTORE")
 	// ErrUnsupported reports something the destination version cannot hold.
-	ErrUnsupported = errors.New("xsync/convert: not supported by the destination")
+	ErrUnsupported = errors.New("xsync/snapshot: not supported by the destination")
 )
 
 // Emit receives RESP-encoded commands: cmd holds ncmds whole commands (all of
