@@ -16,8 +16,8 @@ import (
 
 	"github.com/xsync/xsync/replicator/apply"
 	"github.com/xsync/xsync/replicator/conn"
-	"github.com/xsync/xsync/replicator/snapshot"
 	"github.com/xsync/xsync/replicator/rdb"
+	"github.com/xsync/xsync/replicator/snapshot"
 	"github.com/xsync/xsync/replicator/source"
 	"github.com/xsync/xsync/replicator/translate"
 	"github.com/xsync/xsync/slots"

@@ -10,8 +10,8 @@ import (
 	"time"
 
 	"github.com/xsync/xsync/replicator/apply"
-	"github.com/xsync/xsync/replicator/snapshot"
 	"github.com/xsync/xsync/replicator/rdb"
+	"github.com/xsync/xsync/replicator/snapshot"
 	"github.com/xsync/xsync/resp"
 	"github.com/xsync/xsync/slots"
 )

@@ -44,10 +44,10 @@ type shard struct {
 	valBuf    []byte
 	selBuf    []byte
 
-	resized     bool               // a RESIZEDB hint of the current snapshot was seen
-	conflicts   atomic.Int64       // snapshot keys kept because they existed (ConflictSkip)
-	standalone  bool               // the source is a standalone server
-	argBuf      [][]byte           // moveArgs' rewritten command
+	resized     bool                // a RESIZEDB hint of the current snapshot was seen
+	conflicts   atomic.Int64        // snapshot keys kept because they existed (ConflictSkip)
+	standalone  bool                // the source is a standalone server
+	argBuf      [][]byte            // moveArgs' rewritten command
 	restoreConv *snapshot.Converter // for stream RESTOREs newer than the destination (restore.go)
 	posMu       sync.Mutex
 	pos         ckpt  // replid, handled offset and the db selected there; guarded by posMu
@@ -74,8 +74,8 @@ type shard struct {
 	lag           *lagClock
 
 	keyBuf  []byte
-	batch   snapBatch    // snapshot ops not yet handed to the applier (snapbatch.go)
-	snapKey snapKey      // the snapshot key being converted (fullsync.go)
+	batch   snapBatch     // snapshot ops not yet handed to the applier (snapbatch.go)
+	snapKey snapKey       // the snapshot key being converted (fullsync.go)
 	emitKey snapshot.Emit // s.emitSnapKey
 }
 

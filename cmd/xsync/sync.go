@@ -16,8 +16,8 @@ import (
 	"github.com/xsync/xsync/proxy"
 	"github.com/xsync/xsync/replicator"
 	"github.com/xsync/xsync/replicator/apply"
-	"github.com/xsync/xsync/replicator/snapshot"
 	"github.com/xsync/xsync/replicator/precheck"
+	"github.com/xsync/xsync/replicator/snapshot"
 	"github.com/xsync/xsync/replicator/source"
 	"github.com/xsync/xsync/replicator/translate"
 )
