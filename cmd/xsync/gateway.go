@@ -11,7 +11,8 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
-	"github.com/xsync/xsync/proxy"
+	"github.com/xsync/xsync/proxy/cutover"
+	"github.com/xsync/xsync/proxy/gateway"
 	"github.com/xsync/xsync/replicator"
 	"github.com/xsync/xsync/replicator/conn"
 	"github.com/xsync/xsync/slots"
@@ -86,14 +87,14 @@ func (f *gatewayFlags) run(ctx context.Context, env *cliEnv, log *slog.Logger) e
 	if err != nil {
 		return err
 	}
-	cfg := proxy.GatewayConfig{Addr: f.listen, Source: proxy.Backend{Seeds: s.seeds, Conn: s.opts},
+	cfg := gateway.Config{Addr: f.listen, Source: gateway.Backend{Seeds: s.seeds, Conn: s.opts},
 		ConnsPerNode: f.connsPerNode, Multicore: f.multicore, Logger: log}
 	if f.dst.url != "" {
 		t, err := f.dst.parse(env)
 		if err != nil {
 			return err
 		}
-		cfg.Target = proxy.Backend{Seeds: t.seeds, Conn: t.opts}
+		cfg.Target = gateway.Backend{Seeds: t.seeds, Conn: t.opts}
 	}
 	if f.control != "" && f.dst.url == "" {
 		return fmt.Errorf("%w: --control needs --target (where to switch to)", errUsage)
@@ -101,7 +102,7 @@ func (f *gatewayFlags) run(ctx context.Context, env *cliEnv, log *slog.Logger) e
 	if cfg.Password, err = f.password.get(env); err != nil {
 		return err
 	}
-	g, err := proxy.NewGateway(ctx, cfg)
+	g, err := gateway.New(ctx, cfg)
 	if err != nil {
 		return err
 	}
@@ -112,12 +113,12 @@ func (f *gatewayFlags) run(ctx context.Context, env *cliEnv, log *slog.Logger) e
 		if err != nil {
 			return err
 		}
-		fl, err := proxy.NewFollower(proxy.FollowerConfig{Control: f.control, Conn: conn.Options{Password: pass}, Poll: f.poll, Logger: log}, g)
+		fl, err := cutover.NewFollower(cutover.FollowerConfig{Control: f.control, Conn: conn.Options{Password: pass}, Poll: f.poll, Logger: log}, g)
 		if err != nil {
 			return err
 		}
 		// A cutover done before (the marker exists on the target): never the source.
-		if v, ok, err := proxy.ReadMarker(ctx, cfg.Target.Seeds, cfg.Target.Conn, f.markerKey); err != nil {
+		if v, ok, err := cutover.ReadMarker(ctx, cfg.Target.Seeds, cfg.Target.Conn, f.markerKey); err != nil {
 			return fmt.Errorf("%w (the gateway cannot tell whether the cutover is done; it does not start)", err)
 		} else if ok {
 			log.Info("gateway: the cutover marker exists on the target: forwarding to the target", "key", f.markerKey, "at_ms", v)
@@ -152,7 +153,7 @@ type syncGatewayFlags struct {
 	addr     string
 	password secretFlag
 	timeout  time.Duration
-	gw       *proxy.Gateway
+	gw       *gateway.Server
 }
 
 func (s *syncGatewayFlags) register(fs *flag.FlagSet) {
@@ -165,8 +166,8 @@ func (s *syncGatewayFlags) register(fs *flag.FlagSet) {
 // it holds the gateway's writes and those of every 'xsync gateway --control'
 // polling the admin port, and marks the destination (<internal-prefix>cutover =
 // unix ms) just before the switch.
-func (s *syncGatewayFlags) setup(ctx context.Context, env *cliEnv, cfg replicator.Config, r *replicator.Replicator, log *slog.Logger) (*proxy.Cutover, error) {
-	ccfg := proxy.CutoverConfig{Status: r.Status, Timeout: s.timeout, SourceConn: cfg.SourceConn, Logger: log,
+func (s *syncGatewayFlags) setup(ctx context.Context, env *cliEnv, cfg replicator.Config, r *replicator.Replicator, log *slog.Logger) (*cutover.Coordinator, error) {
+	ccfg := cutover.Config{Status: r.Status, Timeout: s.timeout, SourceConn: cfg.SourceConn, Logger: log,
 		// After the switch the source's own expirations (DEL in its stream) must not
 		// reach keys the clients write anew on the destination.
 		OnSwitch: r.Pause}
@@ -175,9 +176,9 @@ func (s *syncGatewayFlags) setup(ctx context.Context, env *cliEnv, cfg replicato
 		if err != nil {
 			return nil, err
 		}
-		s.gw, err = proxy.NewGateway(ctx, proxy.GatewayConfig{Addr: s.addr, Password: pass, Logger: log,
-			Source: proxy.Backend{Seeds: cfg.SourceSeeds, Conn: cfg.SourceConn},
-			Target: proxy.Backend{Seeds: cfg.TargetSeeds, Conn: cfg.TargetConn}})
+		s.gw, err = gateway.New(ctx, gateway.Config{Addr: s.addr, Password: pass, Logger: log,
+			Source: gateway.Backend{Seeds: cfg.SourceSeeds, Conn: cfg.SourceConn},
+			Target: gateway.Backend{Seeds: cfg.TargetSeeds, Conn: cfg.TargetConn}})
 		if err != nil {
 			return nil, err
 		}
@@ -192,12 +193,12 @@ func (s *syncGatewayFlags) setup(ctx context.Context, env *cliEnv, cfg replicato
 		_, err := r.Applier().Do(ctx, slots.SlotString(key), []byte("SET"), []byte(key), []byte(strconv.FormatInt(at.UnixMilli(), 10)))
 		return err
 	}
-	co, err := proxy.NewCutover(ccfg)
+	co, err := cutover.New(ccfg)
 	if err != nil {
 		return nil, err
 	}
 	// A cutover done by an earlier run: the clients stay on the destination.
-	v, done, err := proxy.ReadMarker(ctx, cfg.TargetSeeds, cfg.TargetConn, key)
+	v, done, err := cutover.ReadMarker(ctx, cfg.TargetSeeds, cfg.TargetConn, key)
 	if err != nil {
 		return nil, err
 	}

@@ -13,7 +13,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"golang.org/x/sync/errgroup"
 
-	"github.com/xsync/xsync/proxy"
+	"github.com/xsync/xsync/proxy/admin"
+	"github.com/xsync/xsync/proxy/metrics"
 	"github.com/xsync/xsync/replicator"
 	"github.com/xsync/xsync/replicator/apply"
 	"github.com/xsync/xsync/replicator/precheck"
@@ -179,7 +180,7 @@ func runSyncJob(ctx context.Context, env *cliEnv, f *syncFlags, cfg replicator.C
 	if f.metrics != "" {
 		reg = prometheus.NewRegistry()
 		reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-		cfg.Apply.OnReply = proxy.ReplyLatency(reg)
+		cfg.Apply.OnReply = metrics.ReplyLatency(reg)
 	}
 	var hj *haJob
 	if f.ha.lease != "" {
@@ -205,11 +206,11 @@ func runSyncJob(ctx context.Context, env *cliEnv, f *syncFlags, cfg replicator.C
 	// applier): a standby may read it.
 	gcfg := cfg
 	gcfg.TargetConn.OnConnect = nil
-	var ctl proxy.Controller = r
+	var ctl admin.Controller = r
 	if hj != nil {
 		ctl = haController{r, hj}
 	}
-	cutover, err := f.gateway.setup(ctx, env, gcfg, r, log)
+	co, err := f.gateway.setup(ctx, env, gcfg, r, log)
 	if err != nil {
 		return err
 	}
@@ -220,11 +221,11 @@ func runSyncJob(ctx context.Context, env *cliEnv, f *syncFlags, cfg replicator.C
 		if err != nil {
 			return err
 		}
-		acfg := proxy.AdminConfig{Addr: f.admin, Password: pass, Version: version, Logger: log, Settings: f.settings, Cutover: cutover}
+		acfg := admin.Config{Addr: f.admin, Password: pass, Version: version, Logger: log, Settings: f.settings, Cutover: co}
 		if hj != nil {
 			acfg.Extra = hj.info
 		}
-		adm, err := proxy.NewAdmin(acfg, ctl)
+		adm, err := admin.New(acfg, ctl)
 		if err != nil {
 			return err
 		}
@@ -232,7 +233,7 @@ func runSyncJob(ctx context.Context, env *cliEnv, f *syncFlags, cfg replicator.C
 		g.Go(func() error { return adm.Serve(gctx) })
 	}
 	if f.metrics != "" {
-		m, err := proxy.NewMetrics(proxy.MetricsConfig{Addr: f.metrics, Logger: log, Registry: reg, Pprof: f.pprof}, ctl)
+		m, err := metrics.New(metrics.Config{Addr: f.metrics, Logger: log, Registry: reg, Pprof: f.pprof}, ctl)
 		if err != nil {
 			return err
 		}

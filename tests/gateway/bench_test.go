@@ -11,7 +11,7 @@ import (
 	"testing"
 
 	"github.com/xsync/xsync/internal/redistest"
-	"github.com/xsync/xsync/proxy"
+	"github.com/xsync/xsync/proxy/gateway"
 )
 
 // benchResult is one line of redis-benchmark --csv.
@@ -72,7 +72,7 @@ func TestBenchmark(t *testing.T) {
 	}
 	for _, masters := range masterSets {
 		c := redistest.StartCluster(t, redistest.ClusterOptions{Masters: masters})
-		gw := startGateway(t, proxy.GatewayConfig{Source: proxy.Backend{Seeds: c.Addrs()}, Logger: testLogger(t)})
+		gw := startGateway(t, gateway.Config{Source: gateway.Backend{Seeds: c.Addrs()}, Logger: testLogger(t)})
 		gwPort := gw.Addr()[strings.LastIndexByte(gw.Addr(), ':')+1:]
 		nodePort := strconv.Itoa(c.Nodes()[0].Port())
 		// Warm up both ways: connections, heap, CPU caches.

@@ -10,7 +10,8 @@ import (
 	"time"
 
 	"github.com/xsync/xsync/internal/redistest"
-	"github.com/xsync/xsync/proxy"
+	"github.com/xsync/xsync/proxy/admin"
+	"github.com/xsync/xsync/proxy/gateway"
 	"github.com/xsync/xsync/replicator"
 )
 
@@ -39,13 +40,13 @@ func (w tWriter) Write(p []byte) (int, error) {
 }
 
 // startGateway serves cfg on a free port until the test ends.
-func startGateway(t *testing.T, cfg proxy.GatewayConfig) *proxy.Gateway {
+func startGateway(t *testing.T, cfg gateway.Config) *gateway.Server {
 	t.Helper()
 	if cfg.Addr == "" {
 		cfg.Addr = "127.0.0.1:0"
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	g, err := proxy.NewGateway(ctx, cfg)
+	g, err := gateway.New(ctx, cfg)
 	if err != nil {
 		cancel()
 		t.Fatal(err)
@@ -67,11 +68,11 @@ func startGateway(t *testing.T, cfg proxy.GatewayConfig) *proxy.Gateway {
 }
 
 // startAdmin serves the admin port on a free port until the test ends.
-func startAdmin(t *testing.T, cfg proxy.AdminConfig, ctl proxy.Controller) *proxy.Admin {
+func startAdmin(t *testing.T, cfg admin.Config, ctl admin.Controller) *admin.Server {
 	t.Helper()
 	cfg.Addr = "127.0.0.1:0"
 	cfg.Logger = testLogger(t)
-	a, err := proxy.NewAdmin(cfg, ctl)
+	a, err := admin.New(cfg, ctl)
 	if err != nil {
 		t.Fatal(err)
 	}

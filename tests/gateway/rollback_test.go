@@ -9,7 +9,9 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/xsync/xsync/proxy"
+	"github.com/xsync/xsync/proxy/admin"
+	"github.com/xsync/xsync/proxy/cutover"
+	"github.com/xsync/xsync/proxy/gateway"
 )
 
 // TestCutoverRollbackThenRetry: with the replicator paused the destination cannot
@@ -19,12 +21,12 @@ import (
 func TestCutoverRollbackThenRetry(t *testing.T) {
 	src, dst, r := startReplication(t)
 	ctx := context.Background()
-	gw := startGateway(t, proxy.GatewayConfig{Source: proxy.Backend{Seeds: src.Addrs()}, Target: proxy.Backend{Seeds: dst.Addrs()}, Logger: testLogger(t)})
-	co, err := proxy.NewCutover(proxy.CutoverConfig{Status: r.Status, Gate: gw, OnSwitch: r.Pause, Logger: testLogger(t)})
+	gw := startGateway(t, gateway.Config{Source: gateway.Backend{Seeds: src.Addrs()}, Target: gateway.Backend{Seeds: dst.Addrs()}, Logger: testLogger(t)})
+	co, err := cutover.New(cutover.Config{Status: r.Status, Gate: gw, OnSwitch: r.Pause, Logger: testLogger(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	adm := startAdmin(t, proxy.AdminConfig{Cutover: co}, r)
+	adm := startAdmin(t, admin.Config{Cutover: co}, r)
 	waitStreaming(t, r, 3)
 
 	wctx, wcancel := context.WithCancel(ctx)

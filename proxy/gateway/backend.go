@@ -1,4 +1,4 @@
-package proxy
+package gateway
 
 import (
 	"context"
@@ -18,7 +18,7 @@ import (
 // backend is one cluster (or standalone server) the gateway forwards to: its slot
 // table and a pool of pipelined connections per node.
 type backend struct {
-	gw    *Gateway
+	gw    *Server
 	name  string // "source" or "destination"
 	seeds []string
 	opts  conn.Options
@@ -36,7 +36,7 @@ type backend struct {
 	closed   bool
 }
 
-func newBackend(g *Gateway, name string, b Backend) *backend {
+func newBackend(g *Server, name string, b Backend) *backend {
 	return &backend{gw: g, name: name, seeds: b.Seeds, opts: b.Conn, drained: make(chan struct{}, 1),
 		nodes: map[string]*nodePool{}, blocking: map[*blockingConn]struct{}{}}
 }
@@ -67,7 +67,7 @@ func (be *backend) waitWrites(ctx context.Context) error {
 		select {
 		case <-be.drained:
 		case <-ctx.Done():
-			return fmt.Errorf("xsync/proxy: %d writes to the %s still unanswered: %w", be.writes.Load(), be.name, ctx.Err())
+			return fmt.Errorf("xsync/gateway: %d writes to the %s still unanswered: %w", be.writes.Load(), be.name, ctx.Err())
 		}
 	}
 	return nil
@@ -122,7 +122,7 @@ func (be *backend) addrOf(r *request) (string, error) {
 func (be *backend) anyNode() (string, error) {
 	t := be.table.Load()
 	if t == nil || len(t.Topology().Shards) == 0 {
-		return "", errors.New("xsync/proxy: no topology")
+		return "", errors.New("xsync/gateway: no topology")
 	}
 	return t.Topology().Shards[0].Primary.Addr, nil
 }
@@ -231,7 +231,7 @@ func (be *backend) refresh(ctx context.Context) error {
 		be.table.Store(slots.NewTable(topo))
 		return nil
 	}
-	return fmt.Errorf("xsync/proxy: %s topology: %w", be.name, errors.Join(errs...))
+	return fmt.Errorf("xsync/gateway: %s topology: %w", be.name, errors.Join(errs...))
 }
 
 func (be *backend) topologyFrom(ctx context.Context, addr string) (slots.Topology, error) {
@@ -272,7 +272,7 @@ func (be *backend) topologyFrom(ctx context.Context, addr string) (slots.Topolog
 func (be *backend) prewarm(ctx context.Context) error {
 	t := be.table.Load()
 	if t == nil {
-		return errors.New("xsync/proxy: no topology")
+		return errors.New("xsync/gateway: no topology")
 	}
 	var wg sync.WaitGroup
 	var mu sync.Mutex
@@ -372,7 +372,7 @@ func (np *nodePool) ensure(ctx context.Context, proto, idx int) error {
 	sl.waiting = nil
 	switch {
 	case err == nil && closed:
-		drop, err = p, ErrGatewayClosed
+		drop, err = p, ErrClosed
 	case err == nil && sl.p != nil && !sl.p.broken():
 		drop, p = p, sl.p // another dial won: keep its pipe
 	case err == nil:

@@ -1,4 +1,4 @@
-package proxy
+package gateway
 
 import (
 	"context"
@@ -14,20 +14,19 @@ import (
 	"github.com/redis/go-redis/v9/maintnotifications"
 
 	"github.com/xsync/xsync/internal/redistest"
-	"github.com/xsync/xsync/replicator"
 )
 
 func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
 // startGateway serves cfg until the test ends.
-func startGateway(t *testing.T, cfg GatewayConfig) *Gateway {
+func startGateway(t *testing.T, cfg Config) *Server {
 	t.Helper()
 	cfg.Addr = "127.0.0.1:0"
 	if cfg.Logger == nil {
 		cfg.Logger = quietLogger()
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	g, err := NewGateway(ctx, cfg)
+	g, err := New(ctx, cfg)
 	if err != nil {
 		cancel()
 		t.Fatal(err)
@@ -59,7 +58,7 @@ func gwClient(t *testing.T, addr string, proto int, password string) *redis.Clie
 
 func TestGatewayCommands(t *testing.T) {
 	src := redistest.StartCluster(t, redistest.ClusterOptions{Masters: 3})
-	g := startGateway(t, GatewayConfig{Source: Backend{Seeds: src.Addrs()}})
+	g := startGateway(t, Config{Source: Backend{Seeds: src.Addrs()}})
 	ctx := context.Background()
 	for _, proto := range []int{2, 3} {
 		t.Run(fmt.Sprintf("resp%d", proto), func(t *testing.T) {
@@ -156,7 +155,7 @@ func TestGatewayCommands(t *testing.T) {
 
 func TestGatewayAuthAndPubSub(t *testing.T) {
 	src := redistest.StartCluster(t, redistest.ClusterOptions{Masters: 3})
-	g := startGateway(t, GatewayConfig{Source: Backend{Seeds: src.Addrs()}, Password: "pw"})
+	g := startGateway(t, Config{Source: Backend{Seeds: src.Addrs()}, Password: "pw"})
 	ctx := context.Background()
 	if err := gwClient(t, g.Addr(), 2, "").Ping(ctx).Err(); err == nil || !strings.HasPrefix(err.Error(), "NOAUTH") {
 		t.Fatalf("no password: %v", err)
@@ -188,88 +187,6 @@ func TestGatewayAuthAndPubSub(t *testing.T) {
 	}
 }
 
-// TestGatewayHoldAndFollower: two gateways on the same source; the second follows
-// the cutover run by the first's process through the admin port. While held,
-// writes wait and reads go on; after the switch both write to the destination.
-func TestGatewayHoldAndFollower(t *testing.T) {
-	src := redistest.StartCluster(t, redistest.ClusterOptions{Masters: 3})
-	dst := redistest.StartCluster(t, redistest.ClusterOptions{Masters: 3})
-	ctx := context.Background()
-	cfg := GatewayConfig{Source: Backend{Seeds: src.Addrs()}, Target: Backend{Seeds: dst.Addrs()}}
-	g1, g2 := startGateway(t, cfg), startGateway(t, cfg)
-	c1, c2 := gwClient(t, g1.Addr(), 2, ""), gwClient(t, g2.Addr(), 3, "")
-	if err := c1.Set(ctx, "before", "1", 0).Err(); err != nil {
-		t.Fatal(err)
-	}
-
-	release := make(chan struct{})
-	co, err := NewCutover(CutoverConfig{
-		Gate: g1,
-		Status: func() replicator.Status {
-			return replicator.Status{Shards: []replicator.ShardStatus{{Index: 0, Addr: "x", State: replicator.StateStream}}}
-		},
-		SourceOffset: func(context.Context, string) (int64, error) { <-release; return 0, nil },
-		Logger:       quietLogger(),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	adm := startAdmin(t, AdminConfig{Cutover: co}, &fakeCtl{st: testStatus()})
-	f, err := NewFollower(FollowerConfig{Control: adm.Addr(), ID: "g2", Logger: quietLogger()}, g2)
-	if err != nil {
-		t.Fatal(err)
-	}
-	fctx, fcancel := context.WithCancel(ctx)
-	fdone := make(chan error, 1)
-	go func() { fdone <- f.Run(fctx) }()
-	defer func() { fcancel(); <-fdone }()
-	waitFor(t, "follower registered", func() bool { return co.Info().Followers == 1 })
-
-	admin := redis.NewClient(&redis.Options{Addr: adm.Addr(), Protocol: 2, DisableIdentity: true})
-	defer admin.Close()
-	cut := make(chan string, 1)
-	go func() { s, err := admin.Do(ctx, "XSYNC", "CUTOVER", "10").Text(); cut <- fmt.Sprint(s, err) }()
-	waitFor(t, "both gateways holding", func() bool {
-		h1, _ := g1.Holding()
-		return h1 && f.State() == FollowerHeld
-	})
-	// Writes wait; reads of other clients go on.
-	w1, w2 := make(chan error, 1), make(chan error, 1)
-	go func() { w1 <- c1.Set(ctx, "k1", "v1", 0).Err() }()
-	go func() { w2 <- c2.Incr(ctx, "k2").Err() }()
-	waitFor(t, "writes held", func() bool { return g1.Held() == 1 && g2.Held() == 1 })
-	if v, err := gwClient(t, g2.Addr(), 2, "").Get(ctx, "before").Result(); err != nil || v != "1" {
-		t.Fatalf("read during the hold = %q, %v", v, err)
-	}
-	close(release)
-	if s := <-cut; !strings.HasPrefix(s, "OK cutover done") {
-		t.Fatalf("XSYNC CUTOVER = %s", s)
-	}
-	for _, w := range []chan error{w1, w2} {
-		if err := <-w; err != nil {
-			t.Fatal(err)
-		}
-	}
-	dc, sc := dst.Client(), src.Client()
-	if v, _ := dc.Get(ctx, "k1").Result(); v != "v1" {
-		t.Errorf("k1 on the destination = %q", v)
-	}
-	if v, _ := dc.Get(ctx, "k2").Result(); v != "1" {
-		t.Errorf("k2 on the destination = %q", v)
-	}
-	if n, _ := sc.Exists(ctx, "k1", "k2").Result(); n != 0 {
-		t.Errorf("%d held keys reached the source", n)
-	}
-	if g1.Backend() != "destination" || g2.Backend() != "destination" {
-		t.Errorf("backends after the cutover: %s, %s", g1.Backend(), g2.Backend())
-	}
-	info, _ := admin.Info(ctx, "xsync").Result()
-	if !strings.Contains(info, "cutover_state:done\r\n") || !strings.Contains(info, "cutover_pause_ms:") ||
-		!strings.Contains(info, "gateway_backend:destination\r\n") || !strings.Contains(info, "gateway_held:0\r\n") {
-		t.Errorf("INFO xsync lacks the cutover lines:\n%s", info)
-	}
-}
-
 func waitFor(t *testing.T, what string, f func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
@@ -289,7 +206,7 @@ func TestGatewayBlockingAndPubSubAcrossSwitch(t *testing.T) {
 	src := redistest.StartCluster(t, redistest.ClusterOptions{Masters: 3})
 	dst := redistest.StartCluster(t, redistest.ClusterOptions{Masters: 3})
 	ctx := context.Background()
-	g := startGateway(t, GatewayConfig{Source: Backend{Seeds: src.Addrs()}, Target: Backend{Seeds: dst.Addrs()}})
+	g := startGateway(t, Config{Source: Backend{Seeds: src.Addrs()}, Target: Backend{Seeds: dst.Addrs()}})
 	c, pusher := gwClient(t, g.Addr(), 2, ""), gwClient(t, g.Addr(), 3, "")
 
 	popped := make(chan []string, 1)

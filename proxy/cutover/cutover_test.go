@@ -1,10 +1,12 @@
-package proxy
+package cutover
 
 import (
 	"bufio"
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"log/slog"
 	"os"
 	"sort"
 	"strconv"
@@ -133,7 +135,7 @@ func runCutoverCase(t *testing.T, tc cutoverCase) []string {
 		}
 		return st
 	}
-	co, err := NewCutover(CutoverConfig{
+	co, err := New(Config{
 		Status: status, Gate: gate, Poll: time.Millisecond, Logger: quietLogger(),
 		SourceOffset: func(_ context.Context, addr string) (int64, error) {
 			mu.Lock()
@@ -210,15 +212,17 @@ func runCutoverCase(t *testing.T, tc cutoverCase) []string {
 }
 
 func TestCutoverMarkDone(t *testing.T) {
-	co, err := NewCutover(CutoverConfig{Status: func() replicator.Status { return replicator.Status{} }, Logger: quietLogger()})
+	co, err := New(Config{Status: func() replicator.Status { return replicator.Status{} }, Logger: quietLogger()})
 	if err != nil {
 		t.Fatal(err)
 	}
 	co.MarkDone()
-	if st, e := co.Report("f", FollowerOpen, 0); st != CutoverDone || e != 1 {
+	if st, e := co.Report("f", FollowerOpen, 0); st != StateDone || e != 1 {
 		t.Fatalf("a follower is told %s %d, want done 1", st, e)
 	}
 	if _, err := co.Run(context.Background(), time.Second); err == nil || !strings.Contains(err.Error(), "already done") {
 		t.Fatalf("Run after MarkDone: %v", err)
 	}
 }
+
+func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }

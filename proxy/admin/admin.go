@@ -1,4 +1,4 @@
-package proxy
+package admin
 
 import (
 	"context"
@@ -14,6 +14,8 @@ import (
 
 	"github.com/tidwall/redcon"
 
+	"github.com/xsync/xsync/proxy/cutover"
+	"github.com/xsync/xsync/proxy/listener"
 	"github.com/xsync/xsync/replicator"
 )
 
@@ -24,8 +26,8 @@ type Controller interface {
 	Resume() error
 }
 
-// AdminConfig configures the admin port.
-type AdminConfig struct {
+// Config configures the admin port.
+type Config struct {
 	// Addr to listen on. Default "127.0.0.1:6380".
 	Addr string
 	// Password required (AUTH) from clients. Required when Addr is not a loopback
@@ -38,13 +40,13 @@ type AdminConfig struct {
 	// Logger. Default slog.Default().
 	Logger *slog.Logger
 	// Cutover answers XSYNC CUTOVER and adds cutover_* to INFO xsync. Default none.
-	Cutover *Cutover
+	Cutover *cutover.Coordinator
 	// Extra adds fields (name, value) to INFO xsync, after the job's own: the
 	// HA election's ha_* for example. Default none.
 	Extra func() [][2]string
 }
 
-func (c *AdminConfig) validate() error {
+func (c *Config) validate() error {
 	if c.Addr == "" {
 		c.Addr = "127.0.0.1:6380"
 	}
@@ -56,50 +58,42 @@ func (c *AdminConfig) validate() error {
 	}
 	host, _, err := net.SplitHostPort(c.Addr)
 	if err != nil {
-		return fmt.Errorf("xsync/proxy: admin address %q: %w", c.Addr, err)
+		return fmt.Errorf("xsync/admin: admin address %q: %w", c.Addr, err)
 	}
-	if c.Password == "" && !isLoopback(host) {
-		return fmt.Errorf("xsync/proxy: the admin port %s is not on loopback: set --admin-password (or bind it to 127.0.0.1)", c.Addr)
+	if c.Password == "" && !listener.IsLoopback(host) {
+		return fmt.Errorf("xsync/admin: the admin port %s is not on loopback: set --admin-password (or bind it to 127.0.0.1)", c.Addr)
 	}
 	return nil
 }
 
-func isLoopback(host string) bool {
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
-}
-
-// Admin is the admin RESP server.
-type Admin struct {
-	cfg  AdminConfig
+// Server is the admin RESP server.
+type Server struct {
+	cfg  Config
 	ctl  Controller
 	srv  *redcon.Server
 	ln   net.Listener
 	once sync.Once
 }
 
-// NewAdmin listens on cfg.Addr. Serve answers requests until Close.
-func NewAdmin(cfg AdminConfig, ctl Controller) (*Admin, error) {
+// New listens on cfg.Addr. Serve answers requests until Close.
+func New(cfg Config, ctl Controller) (*Server, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
-		return nil, fmt.Errorf("xsync/proxy: admin port: %w (is another xsync or a Redis on %s? choose another --admin)", err, cfg.Addr)
+		return nil, fmt.Errorf("xsync/admin: admin port: %w (is another xsync or a Redis on %s? choose another --admin)", err, cfg.Addr)
 	}
-	a := &Admin{cfg: cfg, ctl: ctl, ln: ln}
+	a := &Server{cfg: cfg, ctl: ctl, ln: ln}
 	a.srv = redcon.NewServer(cfg.Addr, a.handle, a.accept, nil)
 	return a, nil
 }
 
 // Addr is the address the admin port listens on.
-func (a *Admin) Addr() string { return a.ln.Addr().String() }
+func (a *Server) Addr() string { return a.ln.Addr().String() }
 
 // Serve answers clients until ctx is cancelled or Close is called.
-func (a *Admin) Serve(ctx context.Context) error {
+func (a *Server) Serve(ctx context.Context) error {
 	stop := context.AfterFunc(ctx, func() { a.Close() })
 	defer stop()
 	err := a.srv.Serve(a.ln)
@@ -113,7 +107,7 @@ func (a *Admin) Serve(ctx context.Context) error {
 }
 
 // Close stops the server; it is idempotent.
-func (a *Admin) Close() error {
+func (a *Server) Close() error {
 	var err error
 	a.once.Do(func() { err = a.srv.Close() })
 	return err
@@ -121,12 +115,12 @@ func (a *Admin) Close() error {
 
 type session struct{ authed bool }
 
-func (a *Admin) accept(c redcon.Conn) bool {
+func (a *Server) accept(c redcon.Conn) bool {
 	c.SetContext(&session{authed: a.cfg.Password == ""})
 	return true
 }
 
-func (a *Admin) handle(c redcon.Conn, cmd redcon.Command) {
+func (a *Server) handle(c redcon.Conn, cmd redcon.Command) {
 	s, _ := c.Context().(*session)
 	if s == nil {
 		s = &session{authed: a.cfg.Password == ""}
@@ -197,7 +191,7 @@ func (a *Admin) handle(c redcon.Conn, cmd redcon.Command) {
 	}
 }
 
-func (a *Admin) xsync(c redcon.Conn, args [][]byte) {
+func (a *Server) xsync(c redcon.Conn, args [][]byte) {
 	if len(args) == 0 {
 		c.WriteError("ERR wrong number of arguments for 'xsync' command: XSYNC STATUS|PAUSE|RESUME")
 		return
@@ -224,7 +218,7 @@ func (a *Admin) xsync(c redcon.Conn, args [][]byte) {
 	}
 }
 
-func (a *Admin) config(c redcon.Conn, args [][]byte) {
+func (a *Server) config(c redcon.Conn, args [][]byte) {
 	if len(args) != 2 || !strings.EqualFold(string(args[0]), "GET") {
 		c.WriteError("ERR the admin port supports CONFIG GET <pattern> only")
 		return

@@ -1,4 +1,4 @@
-package proxy
+package cutover
 
 import (
 	"context"
@@ -17,19 +17,22 @@ import (
 	"github.com/xsync/xsync/resp"
 )
 
-// CutoverState is where a cutover stands, as INFO xsync reports it (cutover_state).
-type CutoverState string
+// State is where a cutover stands, as INFO xsync reports it (cutover_state).
+type State string
 
-// Cutover states. Followers (gateways of other processes) hold in CutoverHold,
-// switch in CutoverDone and release to the source in CutoverRolledBack.
+// Cutover states. Followers (gateways of other processes) hold in StateHold,
+// switch in StateDone and release to the source in StateRolledBack.
 const (
-	CutoverIdle       CutoverState = "idle"       // none yet
-	CutoverHold       CutoverState = "hold"       // writes held; waiting for the destination to catch up
-	CutoverDone       CutoverState = "done"       // the destination is the backend
-	CutoverRolledBack CutoverState = "rolledback" // the last attempt failed; the source is still the backend
+	StateIdle       State = "idle"       // none yet
+	StateHold       State = "hold"       // writes held; waiting for the destination to catch up
+	StateDone       State = "done"       // the destination is the backend
+	StateRolledBack State = "rolledback" // the last attempt failed; the source is still the backend
 )
 
-// Gate is what a cutover steers: a gateway (Gateway implements it).
+// ErrNotHolding is what a Gate returns from Switch or Rollback without a Hold.
+var ErrNotHolding = errors.New("xsync/cutover: the gateway is not holding writes")
+
+// Gate is what a cutover steers: a gateway (gateway.Server implements it).
 type Gate interface {
 	// Hold holds new writes and returns when no write is in flight any more.
 	Hold(ctx context.Context) error
@@ -45,8 +48,8 @@ type Preparer interface {
 	Prepare(ctx context.Context) error
 }
 
-// CutoverConfig configures a Cutover.
-type CutoverConfig struct {
+// Config configures a Coordinator.
+type Config struct {
 	// Status is the replicator's status (per shard: the source node followed and
 	// the applied offset). Required.
 	Status func() replicator.Status
@@ -81,9 +84,9 @@ type CutoverConfig struct {
 	offsets *offsetReader // the default SourceOffset
 }
 
-func (c *CutoverConfig) validate() error {
+func (c *Config) validate() error {
 	if c.Status == nil {
-		return errors.New("xsync/proxy: cutover: no replicator status")
+		return errors.New("xsync/cutover: cutover: no replicator status")
 	}
 	if c.Timeout <= 0 {
 		c.Timeout = 30 * time.Second
@@ -107,14 +110,14 @@ func (c *CutoverConfig) validate() error {
 	return nil
 }
 
-// Cutover moves the clients of the gateways from the source to the destination
+// Coordinator moves the clients of the gateways from the source to the destination
 // without losing or reordering a write: hold writes, note each source master's
 // offset, wait until the replicator has applied it, switch, release.
-type Cutover struct {
-	cfg CutoverConfig
+type Coordinator struct {
+	cfg Config
 
 	mu        sync.Mutex
-	state     CutoverState
+	state     State
 	epoch     int64 // attempt number; followers report the epoch they hold for
 	running   bool
 	pause     time.Duration
@@ -129,16 +132,16 @@ type followerSeen struct {
 	seen  time.Time
 }
 
-// NewCutover checks cfg.
-func NewCutover(cfg CutoverConfig) (*Cutover, error) {
+// New checks cfg.
+func New(cfg Config) (*Coordinator, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	return &Cutover{cfg: cfg, state: CutoverIdle, followers: map[string]*followerSeen{}}, nil
+	return &Coordinator{cfg: cfg, state: StateIdle, followers: map[string]*followerSeen{}}, nil
 }
 
-// CutoverResult says how a cutover went.
-type CutoverResult struct {
+// Result says how a cutover went.
+type Result struct {
 	Pause   time.Duration    // from the hold to the release: the longest write pause a client saw
 	Offsets map[int]int64    // per source shard: the master offset waited for
 	Waits   map[string]int64 // per phase, in ms: hold, followers, offsets, catchup, switch
@@ -146,7 +149,7 @@ type CutoverResult struct {
 
 // Run performs one cutover within timeout (0: the configured one). On failure
 // the held writes go to the source and the error says why.
-func (c *Cutover) Run(ctx context.Context, timeout time.Duration) (CutoverResult, error) {
+func (c *Coordinator) Run(ctx context.Context, timeout time.Duration) (Result, error) {
 	if timeout <= 0 {
 		timeout = c.cfg.Timeout
 	}
@@ -154,10 +157,10 @@ func (c *Cutover) Run(ctx context.Context, timeout time.Duration) (CutoverResult
 	switch {
 	case c.running:
 		c.mu.Unlock()
-		return CutoverResult{}, errors.New("xsync/proxy: a cutover is already running")
-	case c.state == CutoverDone:
+		return Result{}, errors.New("xsync/cutover: a cutover is already running")
+	case c.state == StateDone:
 		c.mu.Unlock()
-		return CutoverResult{}, errors.New("xsync/proxy: the cutover is already done")
+		return Result{}, errors.New("xsync/cutover: the cutover is already done")
 	}
 	c.running = true
 	epoch := c.epoch + 1 // published with the hold: followers hold from then on
@@ -174,9 +177,9 @@ func (c *Cutover) Run(ctx context.Context, timeout time.Duration) (CutoverResult
 		err := p.Prepare(pctx)
 		cancel()
 		if err != nil {
-			err = fmt.Errorf("xsync/proxy: cutover: preparing the gateway: %w", err)
+			err = fmt.Errorf("xsync/cutover: cutover: preparing the gateway: %w", err)
 			c.rollback(err, c.cfg.Now())
-			return CutoverResult{}, err
+			return Result{}, err
 		}
 	}
 	if c.cfg.offsets != nil {
@@ -185,7 +188,7 @@ func (c *Cutover) Run(ctx context.Context, timeout time.Duration) (CutoverResult
 	}
 	start := c.cfg.Now()
 	c.mu.Lock()
-	c.heldAt, c.state, c.epoch = start, CutoverHold, epoch
+	c.heldAt, c.state, c.epoch = start, StateHold, epoch
 	c.mu.Unlock()
 	log.Info("cutover: holding writes", "timeout", timeout)
 	res, err := c.run(ctx, timeout, epoch, start)
@@ -198,8 +201,8 @@ func (c *Cutover) Run(ctx context.Context, timeout time.Duration) (CutoverResult
 	return res, nil
 }
 
-func (c *Cutover) run(ctx context.Context, timeout time.Duration, epoch int64, start time.Time) (CutoverResult, error) {
-	res := CutoverResult{Offsets: map[int]int64{}, Waits: map[string]int64{}}
+func (c *Coordinator) run(ctx context.Context, timeout time.Duration, epoch int64, start time.Time) (Result, error) {
+	res := Result{Offsets: map[int]int64{}, Waits: map[string]int64{}}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	phase := start
@@ -210,9 +213,9 @@ func (c *Cutover) run(ctx context.Context, timeout time.Duration, epoch int64, s
 	}
 	why := func(what string, err error) error {
 		if errors.Is(err, context.DeadlineExceeded) {
-			return fmt.Errorf("xsync/proxy: cutover timed out after %v %s: %w", timeout, what, err)
+			return fmt.Errorf("xsync/cutover: cutover timed out after %v %s: %w", timeout, what, err)
 		}
-		return fmt.Errorf("xsync/proxy: cutover: %s: %w", what, err)
+		return fmt.Errorf("xsync/cutover: cutover: %s: %w", what, err)
 	}
 	if c.cfg.Gate != nil {
 		if err := c.cfg.Gate.Hold(ctx); err != nil {
@@ -254,7 +257,7 @@ func (c *Cutover) run(ctx context.Context, timeout time.Duration, epoch int64, s
 		}
 	}
 	c.mu.Lock()
-	c.state = CutoverDone // followers switch from their next poll on
+	c.state = StateDone // followers switch from their next poll on
 	c.mu.Unlock()
 	if c.cfg.Gate != nil {
 		if err := c.cfg.Gate.Switch(); err != nil {
@@ -271,7 +274,7 @@ func (c *Cutover) run(ctx context.Context, timeout time.Duration, epoch int64, s
 }
 
 // sourceOffsets reads every shard's master offset, in parallel.
-func (c *Cutover) sourceOffsets(ctx context.Context, shards []replicator.ShardStatus) (map[int]int64, error) {
+func (c *Coordinator) sourceOffsets(ctx context.Context, shards []replicator.ShardStatus) (map[int]int64, error) {
 	out := make(map[int]int64, len(shards))
 	errs := make([]error, len(shards))
 	var mu sync.Mutex
@@ -291,7 +294,7 @@ func (c *Cutover) sourceOffsets(ctx context.Context, shards []replicator.ShardSt
 }
 
 // waitFollowers returns when every live follower holds for epoch.
-func (c *Cutover) waitFollowers(ctx context.Context, epoch int64) error {
+func (c *Coordinator) waitFollowers(ctx context.Context, epoch int64) error {
 	t := time.NewTicker(c.cfg.Poll)
 	defer t.Stop()
 	for {
@@ -307,7 +310,7 @@ func (c *Cutover) waitFollowers(ctx context.Context, epoch int64) error {
 	}
 }
 
-func (c *Cutover) pendingFollowers(epoch int64) []string {
+func (c *Coordinator) pendingFollowers(epoch int64) []string {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	now := c.cfg.Now()
@@ -326,7 +329,7 @@ func (c *Cutover) pendingFollowers(epoch int64) []string {
 }
 
 // waitApplied returns when every shard's applied offset reached want.
-func (c *Cutover) waitApplied(ctx context.Context, want map[int]int64) error {
+func (c *Coordinator) waitApplied(ctx context.Context, want map[int]int64) error {
 	t := time.NewTicker(c.cfg.Poll)
 	defer t.Stop()
 	for {
@@ -356,9 +359,9 @@ func (c *Cutover) waitApplied(ctx context.Context, want map[int]int64) error {
 	}
 }
 
-func (c *Cutover) rollback(err error, start time.Time) {
+func (c *Coordinator) rollback(err error, start time.Time) {
 	c.mu.Lock()
-	c.state, c.lastErr = CutoverRolledBack, err.Error()
+	c.state, c.lastErr = StateRolledBack, err.Error()
 	c.pause = c.cfg.Now().Sub(start)
 	c.mu.Unlock()
 	if c.cfg.Gate != nil {
@@ -370,16 +373,16 @@ func (c *Cutover) rollback(err error, start time.Time) {
 
 // Report records a follower's poll and returns the state it must follow and the
 // epoch of the attempt.
-func (c *Cutover) Report(id string, st FollowerState, epoch int64) (CutoverState, int64) {
+func (c *Coordinator) Report(id string, st FollowerState, epoch int64) (State, int64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.followers[id] = &followerSeen{state: st, epoch: epoch, seen: c.cfg.Now()}
 	return c.state, c.epoch
 }
 
-// CutoverInfo is the cutover's part of INFO xsync.
-type CutoverInfo struct {
-	State     CutoverState
+// Info is the cutover's part of INFO xsync.
+type Info struct {
+	State     State
 	Epoch     int64
 	Pause     time.Duration
 	Error     string
@@ -389,10 +392,10 @@ type CutoverInfo struct {
 }
 
 // Info returns the cutover's state for INFO.
-func (c *Cutover) Info() CutoverInfo {
+func (c *Coordinator) Info() Info {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return CutoverInfo{State: c.state, Epoch: c.epoch, Pause: c.pause, Error: c.lastErr, Followers: len(c.followers),
+	return Info{State: c.state, Epoch: c.epoch, Pause: c.pause, Error: c.lastErr, Followers: len(c.followers),
 		HeldAt: c.heldAt, ReleasedAt: c.heldAt.Add(c.pause)}
 }
 
@@ -443,7 +446,7 @@ func (r *offsetReader) read(ctx context.Context, addr string) (int64, error) {
 	for range 2 {
 		v, err := r.do(ctx, addr)
 		if err != nil {
-			return 0, fmt.Errorf("xsync/proxy: INFO replication on %s: %w", addr, err)
+			return 0, fmt.Errorf("xsync/cutover: INFO replication on %s: %w", addr, err)
 		}
 		f := infoFields(string(v.Str))
 		if f["role"] == "slave" && f["master_host"] != "" {
@@ -452,11 +455,11 @@ func (r *offsetReader) read(ctx context.Context, addr string) (int64, error) {
 		}
 		off, err := strconv.ParseInt(f["master_repl_offset"], 10, 64)
 		if err != nil {
-			return 0, fmt.Errorf("xsync/proxy: %s: no master_repl_offset in INFO replication", addr)
+			return 0, fmt.Errorf("xsync/cutover: %s: no master_repl_offset in INFO replication", addr)
 		}
 		return off, nil
 	}
-	return 0, fmt.Errorf("xsync/proxy: %s: cannot find the master", addr)
+	return 0, fmt.Errorf("xsync/cutover: %s: cannot find the master", addr)
 }
 
 func infoFields(s string) map[string]string {

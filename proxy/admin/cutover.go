@@ -1,4 +1,4 @@
-package proxy
+package admin
 
 import (
 	"context"
@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/tidwall/redcon"
+
+	"github.com/xsync/xsync/proxy/cutover"
 )
 
 // cutover answers XSYNC CUTOVER on the admin port:
@@ -15,7 +17,7 @@ import (
 //	XSYNC CUTOVER [timeout]                  run a cutover (timeout: seconds or a Go duration)
 //	XSYNC CUTOVER STATUS                     the cutover lines of INFO xsync
 //	XSYNC CUTOVER STATE <id> <state> <epoch> a follower's poll; reply "+<state> <epoch>"
-func (a *Admin) cutover(c redcon.Conn, args [][]byte) {
+func (a *Server) cutover(c redcon.Conn, args [][]byte) {
 	co := a.cfg.Cutover
 	if co == nil {
 		c.WriteError("ERR no cutover here: start xsync sync with --gateway ADDR (or followers polling its admin port)")
@@ -24,7 +26,7 @@ func (a *Admin) cutover(c redcon.Conn, args [][]byte) {
 	if len(args) > 0 {
 		switch strings.ToUpper(string(args[0])) {
 		case "STATUS":
-			c.WriteBulkString(co.infoLines())
+			c.WriteBulkString(co.InfoLines())
 			return
 		case "STATE":
 			if len(args) != 4 {
@@ -36,7 +38,7 @@ func (a *Admin) cutover(c redcon.Conn, args [][]byte) {
 				c.WriteError("ERR XSYNC CUTOVER STATE: epoch is not an integer")
 				return
 			}
-			st, e := co.Report(string(args[1]), FollowerState(args[2]), epoch)
+			st, e := co.Report(string(args[1]), cutover.FollowerState(args[2]), epoch)
 			c.WriteString(string(st) + " " + strconv.FormatInt(e, 10))
 			return
 		}
@@ -61,7 +63,7 @@ func (a *Admin) cutover(c redcon.Conn, args [][]byte) {
 	// the connection that asked.
 	res, err := co.Run(context.Background(), timeout)
 	if err != nil {
-		c.WriteError("ERR cutover rolled back, writes released to the source: " + strings.Map(noCRLF, err.Error()))
+		c.WriteError("ERR cutover rolled back, writes released to the source: " + oneLine(err.Error()))
 		return
 	}
 	c.WriteString(fmt.Sprintf("OK cutover done: writes paused %d ms (hold %d ms, followers %d ms, offsets %d ms, catch-up %d ms, switch %d ms)",
@@ -69,31 +71,23 @@ func (a *Admin) cutover(c redcon.Conn, args [][]byte) {
 }
 
 // cutoverInfo returns the cutover lines appended to INFO's Xsync section.
-func (a *Admin) cutoverInfo(section string) string {
+func (a *Server) cutoverInfo(section string) string {
 	if a.cfg.Cutover == nil {
 		return ""
 	}
 	switch section {
 	case "default", "all", "everything", "xsync":
-		return a.cfg.Cutover.infoLines()
+		return a.cfg.Cutover.InfoLines()
 	}
 	return ""
 }
 
-func (co *Cutover) infoLines() string {
-	in := co.Info()
-	var b strings.Builder
-	b.WriteString("cutover_state:" + string(in.State) + "\r\n")
-	b.WriteString("cutover_epoch:" + strconv.FormatInt(in.Epoch, 10) + "\r\n")
-	b.WriteString("cutover_pause_ms:" + strconv.FormatInt(in.Pause.Milliseconds(), 10) + "\r\n")
-	b.WriteString("cutover_followers:" + strconv.Itoa(in.Followers) + "\r\n")
-	b.WriteString("cutover_error:" + strings.Map(noCRLF, in.Error) + "\r\n")
-	if g, ok := co.cfg.Gate.(*Gateway); ok && g != nil {
-		st := g.Stats()
-		fmt.Fprintf(&b, "gateway_addr:%s\r\ngateway_backend:%s\r\ngateway_clients:%d\r\ngateway_commands:%d\r\ngateway_held:%d\r\n",
-			g.Addr(), g.Backend(), st.Clients, st.Commands, g.Held())
-		fmt.Fprintf(&b, "gateway_moved:%d\r\ngateway_ask:%d\r\ngateway_tryagain:%d\r\ngateway_redirects_exhausted:%d\r\n",
-			st.Moved, st.Ask, st.TryAgain, st.Redirects)
-	}
-	return b.String()
+// oneLine replaces CR and LF so that s fits in a simple string or an error reply.
+func oneLine(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r == '\r' || r == '\n' {
+			return ' '
+		}
+		return r
+	}, s)
 }

@@ -1,16 +1,14 @@
-package proxy
+package admin
 
 import (
 	"context"
 	"io"
 	"log/slog"
-	"net/http"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/xsync/xsync/replicator"
@@ -42,11 +40,11 @@ func testStatus() replicator.Status {
 	}
 }
 
-func startAdmin(t *testing.T, cfg AdminConfig, ctl Controller) *Admin {
+func startAdmin(t *testing.T, cfg Config, ctl Controller) *Server {
 	t.Helper()
 	cfg.Addr = "127.0.0.1:0"
 	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
-	a, err := NewAdmin(cfg, ctl)
+	a, err := New(cfg, ctl)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -64,7 +62,7 @@ func startAdmin(t *testing.T, cfg AdminConfig, ctl Controller) *Admin {
 
 func TestAdminInfoAndCommands(t *testing.T) {
 	ctl := &fakeCtl{st: testStatus()}
-	a := startAdmin(t, AdminConfig{Version: "test"}, ctl)
+	a := startAdmin(t, Config{Version: "test"}, ctl)
 	c := redis.NewClient(&redis.Options{Addr: a.Addr(), Protocol: 2})
 	defer c.Close()
 	ctx := context.Background()
@@ -119,10 +117,10 @@ func TestAdminInfoAndCommands(t *testing.T) {
 }
 
 func TestAdminPassword(t *testing.T) {
-	if _, err := NewAdmin(AdminConfig{Addr: "0.0.0.0:0"}, &fakeCtl{}); err == nil || !strings.Contains(err.Error(), "admin-password") {
+	if _, err := New(Config{Addr: "0.0.0.0:0"}, &fakeCtl{}); err == nil || !strings.Contains(err.Error(), "admin-password") {
 		t.Fatalf("non-loopback without password: err = %v", err)
 	}
-	a := startAdmin(t, AdminConfig{Password: "s3cret"}, &fakeCtl{st: testStatus()})
+	a := startAdmin(t, Config{Password: "s3cret"}, &fakeCtl{st: testStatus()})
 	ctx := context.Background()
 	c := redis.NewClient(&redis.Options{Addr: a.Addr(), Protocol: 2, DisableIdentity: true})
 	defer c.Close()
@@ -138,71 +136,5 @@ func TestAdminPassword(t *testing.T) {
 	defer good.Close()
 	if err := good.Info(ctx, "xsync").Err(); err != nil {
 		t.Fatalf("with password: %v", err)
-	}
-}
-
-func TestMetricsAndHealthz(t *testing.T) {
-	ctl := &fakeCtl{st: testStatus()}
-	m, err := NewMetrics(MetricsConfig{Addr: "127.0.0.1:0", StuckAfter: 50 * time.Millisecond}, ctl)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go m.Serve(ctx)
-	get := func(path string) (int, string) {
-		t.Helper()
-		resp, err := http.Get("http://" + m.Addr() + path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, string(b)
-	}
-	code, body := get("/metrics")
-	for _, want := range []string{`xsync_lag_bytes{shard="0"} 7`, `xsync_applied_offset{shard="0"} 93`, `xsync_shard_state{addr="127.0.0.1:7000",shard="0",state="stream"} 1`, `xsync_ops_submitted_total{shard="0"} 42`, `xsync_ops_applied_total 42`} {
-		if code != 200 || !strings.Contains(body, want) {
-			t.Errorf("/metrics lacks %q (code %d)", want, code)
-		}
-	}
-	if code, body := get("/healthz"); code != 200 {
-		t.Fatalf("/healthz = %d %s", code, body)
-	}
-	time.Sleep(80 * time.Millisecond) // shard 0 is 7 bytes behind and does not move
-	if code, body := get("/healthz"); code != 503 || !strings.Contains(body, "shard 0") {
-		t.Fatalf("stuck shard: /healthz = %d %s", code, body)
-	}
-}
-
-func TestReplyLatencyAndErrorKinds(t *testing.T) {
-	reg := prometheus.NewRegistry()
-	obs := ReplyLatency(reg)
-	obs("127.0.0.1:7000", 2*time.Millisecond)
-	obs("127.0.0.1:7000", 3*time.Millisecond)
-	st := testStatus()
-	st.DestErrors = map[string]int64{"oom": 2, "wrongtype": 0}
-	st.DestRetries = map[string]int64{"moved": 5}
-	m, err := NewMetrics(MetricsConfig{Addr: "127.0.0.1:0", Registry: reg}, &fakeCtl{st: st})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go m.Serve(ctx)
-	resp, err := http.Get("http://" + m.Addr() + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	for _, want := range []string{
-		`xsync_dest_reply_latency_seconds_count{node="127.0.0.1:7000"} 2`,
-		`xsync_dest_errors_total{kind="oom"} 2`,
-		`xsync_dest_retries_total{kind="moved"} 5`,
-	} {
-		if !strings.Contains(string(b), want) {
-			t.Errorf("/metrics lacks %q", want)
-		}
 	}
 }

@@ -1,4 +1,4 @@
-package proxy
+package gateway
 
 import (
 	"context"
@@ -22,7 +22,7 @@ type holdState struct {
 func (h *holdState) init() { h.pubsubs = map[*client]struct{}{} }
 
 // route hands r to the current backend, or holds it.
-func (g *Gateway) route(r *request) {
+func (g *Server) route(r *request) {
 	h := &g.hold
 	h.mu.RLock()
 	if !h.holding {
@@ -45,7 +45,7 @@ func (g *Gateway) route(r *request) {
 // flight and returns once every write already sent has been answered: from then
 // on the current backend receives no write until Switch or Rollback. With a
 // Target, it first loads the target's topology and opens its connections.
-func (g *Gateway) Hold(ctx context.Context) error {
+func (g *Server) Hold(ctx context.Context) error {
 	if !g.prepared.Load() {
 		// Before the hold, so that it does not lengthen the pause.
 		if err := g.Prepare(ctx); err != nil {
@@ -56,11 +56,11 @@ func (g *Gateway) Hold(ctx context.Context) error {
 	h.mu.Lock()
 	if h.holding {
 		h.mu.Unlock()
-		return errors.New("xsync/proxy: the gateway already holds writes")
+		return errors.New("xsync/gateway: the gateway already holds writes")
 	}
 	if g.ctx.Err() != nil {
 		h.mu.Unlock()
-		return ErrGatewayClosed
+		return ErrClosed
 	}
 	h.holding, h.since = true, time.Now()
 	h.mu.Unlock()
@@ -73,7 +73,7 @@ func (g *Gateway) Hold(ctx context.Context) error {
 // Prepare loads the Target's topology and opens its connections, so that a
 // later Hold and Switch do not wait for them. Hold calls it when it was not
 // called before.
-func (g *Gateway) Prepare(ctx context.Context) error {
+func (g *Server) Prepare(ctx context.Context) error {
 	if g.dst == nil || g.cur.Load() == g.dst {
 		return nil
 	}
@@ -81,14 +81,14 @@ func (g *Gateway) Prepare(ctx context.Context) error {
 		return err
 	}
 	if err := g.dst.prewarm(ctx); err != nil {
-		return fmt.Errorf("xsync/proxy: connecting to the destination: %w", err)
+		return fmt.Errorf("xsync/gateway: connecting to the destination: %w", err)
 	}
 	g.prepared.Store(true)
 	return nil
 }
 
 // Holding reports whether writes are held, and since when.
-func (g *Gateway) Holding() (bool, time.Time) {
+func (g *Server) Holding() (bool, time.Time) {
 	h := &g.hold
 	h.mu.RLock()
 	defer h.mu.RUnlock()
@@ -96,7 +96,7 @@ func (g *Gateway) Holding() (bool, time.Time) {
 }
 
 // Held returns the number of commands held.
-func (g *Gateway) Held() int {
+func (g *Server) Held() int {
 	h := &g.hold
 	h.mu.RLock()
 	defer h.mu.RUnlock()
@@ -106,18 +106,18 @@ func (g *Gateway) Held() int {
 // Switch makes the Target the backend and releases the held commands to it, in
 // the order they came. Pub/sub clients are disconnected so that they subscribe
 // again, on the Target.
-func (g *Gateway) Switch() error {
+func (g *Server) Switch() error {
 	if g.dst == nil {
-		return errors.New("xsync/proxy: the gateway has no target to switch to")
+		return errors.New("xsync/gateway: the gateway has no target to switch to")
 	}
 	return g.release(g.dst)
 }
 
 // Rollback releases the held commands to the current backend (the cutover did
 // not happen).
-func (g *Gateway) Rollback() error { return g.release(nil) }
+func (g *Server) Rollback() error { return g.release(nil) }
 
-func (g *Gateway) release(to *backend) error {
+func (g *Server) release(to *backend) error {
 	h := &g.hold
 	h.mu.Lock()
 	if !h.holding {
@@ -153,7 +153,7 @@ func (g *Gateway) release(to *backend) error {
 
 // SwitchNow holds and switches at once, for a gateway that starts after the
 // cutover is done.
-func (g *Gateway) SwitchNow(ctx context.Context) error {
+func (g *Server) SwitchNow(ctx context.Context) error {
 	if held, _ := g.Holding(); !held {
 		if err := g.Hold(ctx); err != nil {
 			return err

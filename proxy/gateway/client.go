@@ -1,4 +1,4 @@
-package proxy
+package gateway
 
 import (
 	"errors"
@@ -62,7 +62,7 @@ func (r *request) finishError(msg string) {
 
 // client is one client connection. Fields above mu belong to the event loop.
 type client struct {
-	g  *Gateway
+	g  *Server
 	c  gnet.Conn
 	id uint64
 
@@ -87,7 +87,7 @@ type client struct {
 	held     int // requests held by the cutover (under g.hold.mu)
 }
 
-func newClient(g *Gateway, c gnet.Conn, id uint64) *client {
+func newClient(g *Server, c gnet.Conn, id uint64) *client {
 	return &client{g: g, c: c, id: id, authed: g.cfg.Password == "", proto: 2}
 }
 

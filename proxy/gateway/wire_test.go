@@ -1,4 +1,4 @@
-package proxy
+package gateway
 
 import (
 	"bytes"
@@ -21,7 +21,7 @@ import (
 // the exact reply bytes; then garbage, which gets an error and a close.
 func TestGatewayRandomChunks(t *testing.T) {
 	src := redistest.StartCluster(t, redistest.ClusterOptions{Masters: 3})
-	g := startGateway(t, GatewayConfig{Source: Backend{Seeds: src.Addrs()}})
+	g := startGateway(t, Config{Source: Backend{Seeds: src.Addrs()}})
 	var in, want []byte
 	n := 0
 	for i := range 300 {
@@ -130,7 +130,7 @@ func TestGatewayRandomChunks(t *testing.T) {
 // error, and every acknowledged INCR and LPUSH is there exactly once.
 func TestGatewayReshard(t *testing.T) {
 	src := redistest.StartCluster(t, redistest.ClusterOptions{Masters: 3})
-	g := startGateway(t, GatewayConfig{Source: Backend{Seeds: src.Addrs()}})
+	g := startGateway(t, Config{Source: Backend{Seeds: src.Addrs()}})
 	ctx := context.Background()
 	sc := src.Client()
 	ms := src.Masters()
@@ -204,7 +204,7 @@ func TestGatewayReshard(t *testing.T) {
 // answer as one Redis would.
 func TestGatewayFanOut(t *testing.T) {
 	src := redistest.StartCluster(t, redistest.ClusterOptions{Masters: 3})
-	g := startGateway(t, GatewayConfig{Source: Backend{Seeds: src.Addrs()}})
+	g := startGateway(t, Config{Source: Backend{Seeds: src.Addrs()}})
 	ctx := context.Background()
 	for _, proto := range []int{2, 3} {
 		c := gwClient(t, g.Addr(), proto, "")

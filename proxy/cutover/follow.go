@@ -1,4 +1,4 @@
-package proxy
+package cutover
 
 import (
 	"context"
@@ -41,13 +41,23 @@ type FollowerConfig struct {
 	Logger *slog.Logger
 }
 
+// FollowerGate is the gateway a Follower steers (gateway.Server implements it).
+type FollowerGate interface {
+	Gate
+	// SwitchNow holds (unless holding already) and switches at once, for a
+	// gateway that missed the hold or started after the cutover.
+	SwitchNow(ctx context.Context) error
+	// Addr is where the gateway listens (part of the default ID).
+	Addr() string
+}
+
 // Follower makes a gateway of another process follow the cutover decided by a
 // replicating xsync: it polls that xsync's admin port (XSYNC CUTOVER STATE) and
 // holds, switches or releases as told; the replicating xsync waits, in its hold
 // phase, until every follower polling it reports held.
 type Follower struct {
 	cfg FollowerConfig
-	g   *Gateway
+	g   FollowerGate
 
 	mu    sync.Mutex
 	state FollowerState
@@ -59,9 +69,9 @@ type Follower struct {
 }
 
 // NewFollower checks cfg.
-func NewFollower(cfg FollowerConfig, g *Gateway) (*Follower, error) {
+func NewFollower(cfg FollowerConfig, g FollowerGate) (*Follower, error) {
 	if cfg.Control == "" {
-		return nil, errors.New("xsync/proxy: follower: no control address (--control)")
+		return nil, errors.New("xsync/cutover: follower: no control address (--control)")
 	}
 	if cfg.ID == "" {
 		h, _ := os.Hostname()
@@ -144,20 +154,20 @@ func (f *Follower) Poll(ctx context.Context) error {
 	state, e, ok := strings.Cut(string(v.Str), " ")
 	n, err := strconv.ParseInt(e, 10, 64)
 	if !ok || err != nil {
-		return fmt.Errorf("xsync/proxy: follower: unexpected reply %q to XSYNC CUTOVER STATE", v.Str)
+		return fmt.Errorf("xsync/cutover: follower: unexpected reply %q to XSYNC CUTOVER STATE", v.Str)
 	}
-	f.act(ctx, CutoverState(state), n)
+	f.act(ctx, State(state), n)
 	return nil
 }
 
-func (f *Follower) act(ctx context.Context, main CutoverState, epoch int64) {
+func (f *Follower) act(ctx context.Context, main State, epoch int64) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.busy {
 		return // a Hold is draining: decide at the next poll
 	}
 	switch main {
-	case CutoverHold:
+	case StateHold:
 		f.epoch = epoch
 		if f.state != FollowerOpen {
 			return
@@ -184,7 +194,7 @@ func (f *Follower) act(ctx context.Context, main CutoverState, epoch int64) {
 			default:
 			}
 		}()
-	case CutoverDone:
+	case StateDone:
 		f.epoch = epoch
 		switch f.state {
 		case FollowerHeld:
@@ -204,7 +214,7 @@ func (f *Follower) act(ctx context.Context, main CutoverState, epoch int64) {
 		}
 		f.state = FollowerSwitched
 		f.cfg.Logger.Info("gateway: switched to the destination", "epoch", epoch)
-	case CutoverIdle, CutoverRolledBack:
+	case StateIdle, StateRolledBack:
 		if f.state == FollowerHeld {
 			_ = f.g.Rollback()
 			f.state = FollowerOpen

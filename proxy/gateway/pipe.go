@@ -1,4 +1,4 @@
-package proxy
+package gateway
 
 import (
 	"context"
@@ -45,7 +45,7 @@ func newPipe(ctx context.Context, np *nodePool, proto int) (*pipe, error) {
 	if proto == 3 {
 		if _, err := c.Do(ctx, "HELLO", "3"); err != nil {
 			c.Close()
-			return nil, fmt.Errorf("xsync/proxy: %s: HELLO 3: %w", np.addr, err)
+			return nil, fmt.Errorf("xsync/gateway: %s: HELLO 3: %w", np.addr, err)
 		}
 	}
 	_ = c.NetConn().SetDeadline(time.Time{})
@@ -103,7 +103,7 @@ func (p *pipe) fail(err error) {
 	}
 }
 
-func (p *pipe) close() { p.fail(errors.New("xsync/proxy: backend connection closed")) }
+func (p *pipe) close() { p.fail(errors.New("xsync/gateway: backend connection closed")) }
 
 // drainSent fails the requests written whose reply will never come.
 func (p *pipe) drainSent() {
@@ -136,7 +136,7 @@ func (p *pipe) writeLoop() error {
 						batch[i+j] = nil
 						r.be.retry(r, 0)
 					}
-					return fmt.Errorf("xsync/proxy: writing to %s: %w", p.node.addr, err)
+					return fmt.Errorf("xsync/gateway: writing to %s: %w", p.node.addr, err)
 				}
 			}
 			select {
@@ -152,7 +152,7 @@ func (p *pipe) writeLoop() error {
 			batch[i] = nil
 		}
 		if err := w.Flush(); err != nil {
-			return fmt.Errorf("xsync/proxy: writing to %s: %w", p.node.addr, err)
+			return fmt.Errorf("xsync/gateway: writing to %s: %w", p.node.addr, err)
 		}
 	}
 }
@@ -184,7 +184,7 @@ func (p *pipe) readLoop() error {
 				break
 			}
 			if perr != nil {
-				return fmt.Errorf("xsync/proxy: reply from %s: %w", p.node.addr, perr)
+				return fmt.Errorf("xsync/gateway: reply from %s: %w", p.node.addr, perr)
 			}
 			raw := buf[pos : pos+m]
 			pos += m
@@ -192,7 +192,7 @@ func (p *pipe) readLoop() error {
 				select {
 				case cur = <-p.sent:
 				default:
-					return fmt.Errorf("xsync/proxy: %s sent a reply nobody asked for", p.node.addr)
+					return fmt.Errorf("xsync/gateway: %s sent a reply nobody asked for", p.node.addr)
 				}
 				left = cur.replies()
 				redir = redir[:0]
@@ -233,7 +233,7 @@ func (p *pipe) readLoop() error {
 			if err == io.EOF {
 				err = io.ErrUnexpectedEOF
 			}
-			return fmt.Errorf("xsync/proxy: reading from %s: %w", p.node.addr, err)
+			return fmt.Errorf("xsync/gateway: reading from %s: %w", p.node.addr, err)
 		}
 	}
 }

@@ -1,4 +1,4 @@
-package proxy
+package admin
 
 import (
 	"fmt"
@@ -13,7 +13,7 @@ import (
 
 // info renders INFO in Redis's format: "# Section" headers, "field:value" lines,
 // CRLF line ends, a blank line between sections.
-func (a *Admin) info(section string) string {
+func (a *Server) info(section string) string {
 	st := a.ctl.Status()
 	var b strings.Builder
 	all := section == "default" || section == "all" || section == "everything"
@@ -40,7 +40,7 @@ func (a *Admin) info(section string) string {
 	return b.String()
 }
 
-func (a *Admin) infoServer(b *strings.Builder, st replicator.Status) {
+func (a *Server) infoServer(b *strings.Builder, st replicator.Status) {
 	up := time.Duration(0)
 	if !st.Started.IsZero() {
 		up = time.Since(st.Started)

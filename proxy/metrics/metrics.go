@@ -1,4 +1,4 @@
-package proxy
+package metrics
 
 import (
 	"context"
@@ -21,8 +21,14 @@ import (
 	"github.com/xsync/xsync/replicator"
 )
 
-// MetricsConfig configures the Prometheus endpoint.
-type MetricsConfig struct {
+// Statuser is what the endpoint reports: the replicator's status
+// (replicator.Replicator implements it).
+type Statuser interface {
+	Status() replicator.Status
+}
+
+// Config configures the Prometheus endpoint.
+type Config struct {
 	// Addr to listen on, e.g. "127.0.0.1:9121". Required.
 	Addr string
 	// Registry to serve; the status collector is registered into it. Other packages
@@ -39,19 +45,19 @@ type MetricsConfig struct {
 	Pprof bool
 }
 
-// Metrics serves /metrics and /healthz.
-type Metrics struct {
-	cfg   MetricsConfig
-	ctl   Controller
+// Server serves /metrics and /healthz.
+type Server struct {
+	cfg   Config
+	ctl   Statuser
 	ln    net.Listener
 	srv   *http.Server
 	stuck *stuckDetector
 }
 
-// NewMetrics listens on cfg.Addr.
-func NewMetrics(cfg MetricsConfig, ctl Controller) (*Metrics, error) {
+// New listens on cfg.Addr.
+func New(cfg Config, ctl Statuser) (*Server, error) {
 	if cfg.Addr == "" {
-		return nil, errors.New("xsync/proxy: metrics address is empty")
+		return nil, errors.New("xsync/metrics: metrics address is empty")
 	}
 	if cfg.Registry == nil {
 		cfg.Registry = prometheus.NewRegistry()
@@ -64,13 +70,13 @@ func NewMetrics(cfg MetricsConfig, ctl Controller) (*Metrics, error) {
 		cfg.Logger = slog.Default()
 	}
 	if err := cfg.Registry.Register(&statusCollector{ctl: ctl}); err != nil {
-		return nil, fmt.Errorf("xsync/proxy: metrics: %w", err)
+		return nil, fmt.Errorf("xsync/metrics: metrics: %w", err)
 	}
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
-		return nil, fmt.Errorf("xsync/proxy: metrics port: %w (choose another --metrics)", err)
+		return nil, fmt.Errorf("xsync/metrics: metrics port: %w (choose another --metrics)", err)
 	}
-	m := &Metrics{cfg: cfg, ctl: ctl, ln: ln, stuck: &stuckDetector{after: cfg.StuckAfter, seen: map[int]progress{}}}
+	m := &Server{cfg: cfg, ctl: ctl, ln: ln, stuck: &stuckDetector{after: cfg.StuckAfter, seen: map[int]progress{}}}
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", promhttp.HandlerFor(cfg.Registry, promhttp.HandlerOpts{}))
 	mux.HandleFunc("/healthz", m.healthz)
@@ -86,10 +92,10 @@ func NewMetrics(cfg MetricsConfig, ctl Controller) (*Metrics, error) {
 }
 
 // Addr is the address the endpoint listens on.
-func (m *Metrics) Addr() string { return m.ln.Addr().String() }
+func (m *Server) Addr() string { return m.ln.Addr().String() }
 
 // Serve answers until ctx is cancelled.
-func (m *Metrics) Serve(ctx context.Context) error {
+func (m *Server) Serve(ctx context.Context) error {
 	stop := context.AfterFunc(ctx, func() {
 		sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		defer cancel()
@@ -103,7 +109,7 @@ func (m *Metrics) Serve(ctx context.Context) error {
 	return err
 }
 
-func (m *Metrics) healthz(w http.ResponseWriter, _ *http.Request) {
+func (m *Server) healthz(w http.ResponseWriter, _ *http.Request) {
 	st := m.ctl.Status()
 	if msg := m.stuck.check(st, time.Now()); msg != "" {
 		http.Error(w, msg, http.StatusServiceUnavailable)
@@ -154,7 +160,7 @@ func (d *stuckDetector) check(st replicator.Status, now time.Time) string {
 
 // statusCollector turns the replicator's status into metrics at scrape time, so the
 // figures are the ones INFO shows, with no second bookkeeping.
-type statusCollector struct{ ctl Controller }
+type statusCollector struct{ ctl Statuser }
 
 var (
 	descState      = prometheus.NewDesc("xsync_shard_state", "1 for the state the source shard is in.", []string{"shard", "addr", "state"}, nil)

@@ -1,4 +1,4 @@
-package proxy
+package cutover
 
 import (
 	"context"
@@ -54,16 +54,16 @@ func ReadMarker(ctx context.Context, seeds []string, o conn.Options, key string)
 		}
 		return string(v.Str), true, nil
 	}
-	return "", false, fmt.Errorf("xsync/proxy: reading the cutover marker %s: %w", key, errors.Join(errs...))
+	return "", false, fmt.Errorf("xsync/cutover: reading the cutover marker %s: %w", key, errors.Join(errs...))
 }
 
 // MarkDone records a cutover done before this process started (the marker
 // exists): XSYNC CUTOVER then answers that it is done, and followers switch.
-func (c *Cutover) MarkDone() {
+func (c *Coordinator) MarkDone() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.state != CutoverDone {
-		c.state = CutoverDone
+	if c.state != StateDone {
+		c.state = StateDone
 		c.epoch++
 	}
 }

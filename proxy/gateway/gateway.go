@@ -1,4 +1,4 @@
-package proxy
+package gateway
 
 import (
 	"context"
@@ -14,15 +14,18 @@ import (
 
 	"github.com/panjf2000/gnet/v2"
 
+	"github.com/xsync/xsync/proxy/cutover"
+	"github.com/xsync/xsync/proxy/listener"
 	"github.com/xsync/xsync/replicator/conn"
 )
 
 // Errors of the gateway.
 var (
-	// ErrGatewayClosed is returned by a Gateway used after Close.
-	ErrGatewayClosed = errors.New("xsync/proxy: gateway closed")
-	// ErrNotHolding is returned by Switch and Rollback without a Hold.
-	ErrNotHolding = errors.New("xsync/proxy: the gateway is not holding writes")
+	// ErrClosed is returned by a Server used after Close.
+	ErrClosed = errors.New("xsync/gateway: gateway closed")
+	// ErrNotHolding is returned by Switch and Rollback without a Hold; it is
+	// cutover.ErrNotHolding, which the cutover tells apart.
+	ErrNotHolding = cutover.ErrNotHolding
 )
 
 // Backend names a cluster (or standalone server) the gateway forwards to.
@@ -33,8 +36,8 @@ type Backend struct {
 	Conn conn.Options
 }
 
-// GatewayConfig configures a Gateway.
-type GatewayConfig struct {
+// Config configures a Server.
+type Config struct {
 	// Addr to listen on. Default "127.0.0.1:6379"; port 0 picks a free port.
 	Addr string
 	// Password clients must give (AUTH or HELLO AUTH). Required when Addr is not a
@@ -60,12 +63,12 @@ type GatewayConfig struct {
 	Logger *slog.Logger
 }
 
-func (c *GatewayConfig) validate() error {
+func (c *Config) validate() error {
 	if c.Addr == "" {
 		c.Addr = "127.0.0.1:6379"
 	}
 	if len(c.Source.Seeds) == 0 {
-		return errors.New("xsync/proxy: gateway: no source seed")
+		return errors.New("xsync/gateway: gateway: no source seed")
 	}
 	if c.ConnsPerNode <= 0 {
 		c.ConnsPerNode = 4
@@ -81,15 +84,15 @@ func (c *GatewayConfig) validate() error {
 	}
 	host, port, err := net.SplitHostPort(c.Addr)
 	if err != nil {
-		return fmt.Errorf("xsync/proxy: gateway address %q: %w", c.Addr, err)
+		return fmt.Errorf("xsync/gateway: gateway address %q: %w", c.Addr, err)
 	}
-	if c.Password == "" && !isLoopback(host) {
-		return fmt.Errorf("xsync/proxy: the gateway %s is not on loopback: set --gateway-password (or bind it to 127.0.0.1)", c.Addr)
+	if c.Password == "" && !listener.IsLoopback(host) {
+		return fmt.Errorf("xsync/gateway: the gateway %s is not on loopback: set --gateway-password (or bind it to 127.0.0.1)", c.Addr)
 	}
 	if port == "0" { // gnet cannot tell the port it bound: pick one now
 		ln, err := net.Listen("tcp", c.Addr)
 		if err != nil {
-			return fmt.Errorf("xsync/proxy: gateway: %w", err)
+			return fmt.Errorf("xsync/gateway: gateway: %w", err)
 		}
 		c.Addr = ln.Addr().String()
 		ln.Close()
@@ -97,12 +100,12 @@ func (c *GatewayConfig) validate() error {
 	return nil
 }
 
-// Gateway is a RESP endpoint that looks like one non-cluster Redis to its clients
+// Server is a RESP endpoint that looks like one non-cluster Redis to its clients
 // and forwards their commands by hash slot to the current backend cluster. It holds
 // writes during a cutover and then forwards them to the new backend.
-type Gateway struct {
+type Server struct {
 	gnet.BuiltinEventEngine
-	cfg GatewayConfig
+	cfg Config
 	log *slog.Logger
 
 	ctx    context.Context
@@ -123,10 +126,10 @@ type Gateway struct {
 	served    chan struct{}
 	serving   atomic.Bool
 
-	stats gatewayStats
+	stats stats
 }
 
-type gatewayStats struct {
+type stats struct {
 	clients   atomic.Int64
 	commands  atomic.Int64
 	moved     atomic.Int64
@@ -135,8 +138,8 @@ type gatewayStats struct {
 	redirFail atomic.Int64 // gave up after MaxRedirects
 }
 
-// GatewayStats are counters of a Gateway.
-type GatewayStats struct {
+// Stats are counters of a Server.
+type Stats struct {
 	Clients   int64 // connected now
 	Commands  int64 // parsed since the start
 	Moved     int64 // -MOVED replies retried
@@ -146,19 +149,19 @@ type GatewayStats struct {
 }
 
 // Stats returns the gateway's counters.
-func (g *Gateway) Stats() GatewayStats {
+func (g *Server) Stats() Stats {
 	s := &g.stats
-	return GatewayStats{Clients: s.clients.Load(), Commands: s.commands.Load(), Moved: s.moved.Load(),
+	return Stats{Clients: s.clients.Load(), Commands: s.commands.Load(), Moved: s.moved.Load(),
 		Ask: s.ask.Load(), TryAgain: s.tryagain.Load(), Redirects: s.redirFail.Load()}
 }
 
-// NewGateway checks cfg and connects to the source (its topology); Serve accepts
+// New checks cfg and connects to the source (its topology); Serve accepts
 // clients.
-func NewGateway(ctx context.Context, cfg GatewayConfig) (*Gateway, error) {
+func New(ctx context.Context, cfg Config) (*Server, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	g := &Gateway{cfg: cfg, log: cfg.Logger, ready: make(chan struct{}), served: make(chan struct{})}
+	g := &Server{cfg: cfg, log: cfg.Logger, ready: make(chan struct{}), served: make(chan struct{})}
 	g.ctx, g.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	g.src = newBackend(g, "source", cfg.Source)
 	if err := g.src.refresh(ctx); err != nil {
@@ -174,15 +177,15 @@ func NewGateway(ctx context.Context, cfg GatewayConfig) (*Gateway, error) {
 }
 
 // Addr is the address the gateway listens on.
-func (g *Gateway) Addr() string { return g.cfg.Addr }
+func (g *Server) Addr() string { return g.cfg.Addr }
 
 // Ready is closed once the gateway accepts connections.
-func (g *Gateway) Ready() <-chan struct{} { return g.ready }
+func (g *Server) Ready() <-chan struct{} { return g.ready }
 
 // Serve runs the event loop until ctx is cancelled or Close is called.
-func (g *Gateway) Serve(ctx context.Context) error {
+func (g *Server) Serve(ctx context.Context) error {
 	if !g.serving.CompareAndSwap(false, true) {
-		return errors.New("xsync/proxy: gateway: Serve called twice")
+		return errors.New("xsync/gateway: gateway: Serve called twice")
 	}
 	defer close(g.served)
 	stop := context.AfterFunc(ctx, func() { g.Close() })
@@ -203,13 +206,13 @@ func (g *Gateway) Serve(ctx context.Context) error {
 	)
 	g.readyOnce.Do(func() { close(g.ready) }) // a failed Run must not leave Close waiting
 	if err != nil && g.ctx.Err() == nil {
-		return fmt.Errorf("xsync/proxy: gateway %s: %w", g.cfg.Addr, err)
+		return fmt.Errorf("xsync/gateway: gateway %s: %w", g.cfg.Addr, err)
 	}
 	return nil
 }
 
 // Close stops accepting, closes clients and backend connections; it is idempotent.
-func (g *Gateway) Close() error {
+func (g *Server) Close() error {
 	g.closeOnce.Do(func() {
 		g.cancel()
 		g.hold.closeAll()
@@ -223,10 +226,10 @@ func (g *Gateway) Close() error {
 }
 
 // Backend tells which backend the gateway forwards to: "source" or "destination".
-func (g *Gateway) Backend() string { return g.cur.Load().name }
+func (g *Server) Backend() string { return g.cur.Load().name }
 
 // OnBoot implements gnet.EventHandler.
-func (g *Gateway) OnBoot(eng gnet.Engine) gnet.Action {
+func (g *Server) OnBoot(eng gnet.Engine) gnet.Action {
 	g.eng = eng
 	g.readyOnce.Do(func() { close(g.ready) })
 	g.log.Info("gateway listening", "addr", g.cfg.Addr, "backend", g.Backend())
@@ -234,7 +237,7 @@ func (g *Gateway) OnBoot(eng gnet.Engine) gnet.Action {
 }
 
 // OnOpen implements gnet.EventHandler.
-func (g *Gateway) OnOpen(c gnet.Conn) ([]byte, gnet.Action) {
+func (g *Server) OnOpen(c gnet.Conn) ([]byte, gnet.Action) {
 	if g.ctx.Err() != nil {
 		return nil, gnet.Close
 	}
@@ -245,7 +248,7 @@ func (g *Gateway) OnOpen(c gnet.Conn) ([]byte, gnet.Action) {
 }
 
 // OnClose implements gnet.EventHandler.
-func (g *Gateway) OnClose(c gnet.Conn, _ error) gnet.Action {
+func (g *Server) OnClose(c gnet.Conn, _ error) gnet.Action {
 	if cl, ok := c.Context().(*client); ok {
 		cl.closeClient()
 		g.stats.clients.Add(-1)
@@ -254,7 +257,7 @@ func (g *Gateway) OnClose(c gnet.Conn, _ error) gnet.Action {
 }
 
 // OnTraffic implements gnet.EventHandler.
-func (g *Gateway) OnTraffic(c gnet.Conn) gnet.Action {
+func (g *Server) OnTraffic(c gnet.Conn) gnet.Action {
 	cl, ok := c.Context().(*client)
 	if !ok {
 		return gnet.Close
@@ -271,7 +274,7 @@ func (l gnetLogger) Warnf(f string, a ...any)  { l.l.Warn("gnet: " + fmt.Sprintf
 func (l gnetLogger) Errorf(f string, a ...any) { l.l.Error("gnet: " + fmt.Sprintf(f, a...)) }
 func (l gnetLogger) Fatalf(f string, a ...any) { l.l.Error("gnet: " + fmt.Sprintf(f, a...)) }
 
-var _ io.Closer = (*Gateway)(nil)
+var _ io.Closer = (*Server)(nil)
 
 // itoa is strconv.Itoa, short.
 func itoa(i int) string { return strconv.Itoa(i) }
