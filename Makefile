@@ -5,6 +5,9 @@ VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo de
 LDFLAGS   := -X main.version=$(VERSION)
 BIN       := bin/xsync
 TESTFLAGS ?= -race -count=1 -timeout 25m
+# staticcheck is fetched from the module proxy by `go run` at this version (not a module
+# dependency); its checks are chosen in staticcheck.conf.
+STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
 .PHONY: all build test bench demo lint deps fuzz clean
 
@@ -23,6 +26,7 @@ test: deps
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+	$(GO) run $(STATICCHECK) ./...
 
 bench: deps build
 	$(GO) build -o bin/xsync-bench ./tests/bench/cmd/xsync-bench

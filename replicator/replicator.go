@@ -257,7 +257,7 @@ func (r *Replicator) Run(ctx context.Context) error {
 	}
 	g.Go(func() error { r.pollSources(gctx); return nil })
 	err := g.Wait()
-	r.resumeLocked() // a paused handler must not hold the stop up
+	r.unpause() // a paused handler must not hold the stop up
 	cancelApply()
 	if aerr := <-applyDone; err == nil || errors.Is(err, context.Canceled) {
 		err = aerr
@@ -286,11 +286,11 @@ func (r *Replicator) Pause() error {
 
 // Resume ends a Pause.
 func (r *Replicator) Resume() error {
-	r.resumeLocked()
+	r.unpause()
 	return nil
 }
 
-func (r *Replicator) resumeLocked() {
+func (r *Replicator) unpause() {
 	r.pauseMu.Lock()
 	defer r.pauseMu.Unlock()
 	if r.paused != nil {

@@ -47,7 +47,7 @@ func randInline(rng *rand.Rand) ([]byte, []string) {
 	args := make([]string, 1+rng.IntN(5))
 	for i := range args {
 		if i > 0 {
-			line.WriteString(" \t"[rng.IntN(2):][:1+rng.IntN(1)])
+			line.WriteString([]string{" ", "\t", " \t"}[rng.IntN(3)])
 		}
 		word := string(randWord(rng))
 		args[i] = word

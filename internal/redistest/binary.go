@@ -49,6 +49,9 @@ func missing(tb testing.TB, what string, err error) {
 // findBinaries locates redis-server (and redis-cli when needCLI) and reads the version.
 func findBinaries(tb testing.TB, override string, needCLI bool) binaries {
 	tb.Helper()
+	if testing.Short() {
+		tb.Skip("xsync/redistest: -short runs no real redis-server (end-to-end test); run without -short")
+	}
 	var b binaries
 	name := override
 	if name == "" {

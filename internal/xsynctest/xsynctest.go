@@ -16,6 +16,9 @@ import (
 // binary's path.
 func Build(t testing.TB) string {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("xsync/xsynctest: -short builds and runs no xsync binary (end-to-end test); run without -short")
+	}
 	goBin, err := exec.LookPath("go")
 	if err != nil {
 		goBin = "/usr/local/go/bin/go"

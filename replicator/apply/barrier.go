@@ -95,14 +95,14 @@ func (a *Applier) Do(ctx context.Context, slot int, args ...[]byte) (resp.Value,
 		if addr == "" {
 			err = &conn.ReplyError{Msg: "CLUSTERDOWN slot not served"}
 		} else {
-			v, err = a.nodeLocked(addr).do(ctx, ask, sargs)
+			v, err = a.nodeFor(addr).do(ctx, ask, sargs)
 		}
 		if err == nil {
 			return v, nil
 		}
 		if body := a.noScriptBody(err, args); body != nil && attempt < 3 {
 			// EVALSHA of a script known here but not there: load it, run again.
-			if _, err := a.nodeLocked(addr).do(ctx, false, []string{"SCRIPT", "LOAD", string(body)}); err != nil {
+			if _, err := a.nodeFor(addr).do(ctx, false, []string{"SCRIPT", "LOAD", string(body)}); err != nil {
 				return resp.Value{}, err
 			}
 			a.stats.retries[RetryNoScript].Add(1)
@@ -202,7 +202,7 @@ func (a *Applier) DoAll(ctx context.Context, args ...[]byte) error {
 		if len(s.Ranges) == 0 && !a.standalone.Load() {
 			continue
 		}
-		n := a.nodeLocked(s.Primary.Addr)
+		n := a.nodeFor(s.Primary.Addr)
 		for attempt := 1; ; attempt++ {
 			_, err := n.do(ctx, false, sargs)
 			if err == nil {

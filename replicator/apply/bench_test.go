@@ -61,7 +61,7 @@ func benchBatching(b *testing.B, per int) {
 	a.installTopology(slots.Topology{Shards: []slots.Shard{{Primary: slots.Node{Addr: "bench:0", Primary: true},
 		Ranges: []slots.Range{{Start: 0, End: slots.NumSlots - 1}}}}})
 	a.ready = true
-	p := a.nodeLocked("bench:0").pipes[0]
+	p := a.nodeFor("bench:0").pipes[0]
 	ops := benchOps(4096)
 	ok := resp.Value{Type: resp.TypeSimpleString, Str: []byte("OK")}
 	ctx := context.Background()

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"crypto/sha1"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"net"
 	"strconv"
@@ -43,7 +42,6 @@ type fakeNode struct {
 	data    map[string]any // string ([]byte) or list ([][]byte)
 	scripts map[string]string
 	conns   map[net.Conn]bool
-	down    bool
 }
 
 // fault makes matching commands fail.
@@ -428,8 +426,6 @@ func (c *fakeCluster) clusterSlots() []byte {
 	}
 	return out
 }
-
-var errFake = errors.New("fake")
 
 func str(v any) string {
 	switch x := v.(type) {

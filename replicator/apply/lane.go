@@ -103,12 +103,12 @@ func (a *Applier) dispatchLocked(l *lane) {
 		ask := o.rk == RetryAsk && o.redirect != ""
 		var p *pipe
 		if ask {
-			p = a.nodeLocked(o.redirect).pipeFor(int(l.slot))
+			p = a.nodeFor(o.redirect).pipeFor(int(l.slot))
 		} else {
 			p = a.pipeForSlot(int(l.slot))
 			if o.rk == RetryMoved && o.redirect != "" && (p == nil || p.n.addr == o.node) {
 				// The table still names the node that said MOVED: trust the redirect.
-				p = a.nodeLocked(o.redirect).pipeFor(int(l.slot))
+				p = a.nodeFor(o.redirect).pipeFor(int(l.slot))
 			}
 		}
 		if p == nil {

@@ -22,9 +22,9 @@ type node struct {
 	ctl   *conn.Conn
 }
 
-// nodeLocked returns the node for addr, creating it (and starting its pipes when
+// nodeFor returns the node for addr, creating it (and starting its pipes when
 // Run is running). Callers hold Applier.mu or not: it takes nodesMu only.
-func (a *Applier) nodeLocked(addr string) *node {
+func (a *Applier) nodeFor(addr string) *node {
 	a.nodesMu.Lock()
 	defer a.nodesMu.Unlock()
 	if n := a.nodes[addr]; n != nil {

@@ -86,7 +86,7 @@ func (a *Applier) discover(ctx context.Context) error {
 }
 
 func (a *Applier) discoverFrom(ctx context.Context, addr string) error {
-	n := a.nodeLocked(addr)
+	n := a.nodeFor(addr)
 	n.ctlMu.Lock()
 	defer n.ctlMu.Unlock()
 	c, err := n.control(ctx)
@@ -157,7 +157,7 @@ func (a *Applier) installTopology(topo slots.Topology) {
 	shardNodes := make([]*node, len(topo.Shards))
 	for i, s := range topo.Shards {
 		if s.Primary.Addr != "" {
-			shardNodes[i] = a.nodeLocked(s.Primary.Addr)
+			shardNodes[i] = a.nodeFor(s.Primary.Addr)
 		}
 	}
 	for slot := range r.bySlot {
@@ -209,7 +209,7 @@ func (a *Applier) refresh(ctx context.Context, hint string) error {
 }
 
 func (a *Applier) topologyFrom(ctx context.Context, addr string) (slots.Topology, error) {
-	n := a.nodeLocked(addr)
+	n := a.nodeFor(addr)
 	n.ctlMu.Lock()
 	defer n.ctlMu.Unlock()
 	c, err := n.control(ctx)

@@ -66,7 +66,7 @@ func TestDialAuth(t *testing.T) {
 			if !errors.As(err, &re) || re.Code() != "ERR" {
 				t.Fatalf("want ReplyError ERR, got %v", err)
 			}
-			if c.Close() != nil || c.Close() != nil {
+			if err1, err2 := c.Close(), c.Close(); err1 != nil || err2 != nil {
 				t.Fatal("Close not idempotent")
 			}
 		})

@@ -28,7 +28,6 @@ type builder struct {
 	c        Chunk
 	views    [][]byte
 	ents     []StreamEntry
-	num      [24]byte
 }
 
 func (b *builder) reset(fn func(*Chunk) error, maxElems, maxBytes int) {

@@ -123,7 +123,6 @@ type jsonItem struct {
 
 type jsonGroup struct {
 	head []byte // "consumers": ... up to "pel": (without the pel)
-	pel  []byte
 }
 
 func (j *jsonWriter) str(s span) []byte { return j.arena[s.off : s.off+s.n] }

@@ -134,7 +134,6 @@ func (c *Converter) key1(rec *rdb.Record, srcVersion int) error {
 	return nil
 }
 
-// canRestore says whether rec goes as RESTORE, and if not why.
 // Restorable reports whether Convert writes rec as one RESTORE (rather than as
 // plain commands) for a source of RDB version srcVersion.
 func (c *Converter) Restorable(rec *rdb.Record, srcVersion int) bool {

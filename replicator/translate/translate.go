@@ -58,7 +58,6 @@ type pending struct {
 	start, end int
 	n          int
 	k0, k1     int
-	offset     int64
 	barrier    func(context.Context, apply.Dest) error
 	what       fmt.Stringer // what the barrier does, for tests and logs
 }

@@ -21,17 +21,17 @@ func (p *pager) streamDigest(ctx context.Context, c conn) (digest, error) {
 		if err != nil {
 			return d, err
 		}
-		n, last, err := hashEntries(h, reply)
-		if err != nil {
-			return d, err
+		n, last, herr := hashEntries(h, reply)
+		if herr != nil {
+			return d, herr
 		}
 		d.n += int64(n)
 		if n < p.cfg.PageSize {
 			break
 		}
-		from, err := nextID(last)
-		if err != nil {
-			return d, err
+		from, ierr := nextID(last)
+		if ierr != nil {
+			return d, ierr
 		}
 		reply, err = c.Do(ctx, "XRANGE", p.key, from, "+", "COUNT", p.cfg.PageSize).Result()
 	}

@@ -137,11 +137,12 @@ func TestActiveStandbyFenceAndTakeover(t *testing.T) {
 	waitInfo(t, a, 30*time.Second, "pod-a leads", role("leader"))
 	waitInfo(t, a, 2*time.Minute, "pod-a streams", func(m map[string]string) bool { return m["state"] == "stream" })
 	b := start("b", "pod-b")
-	mb := waitInfo(t, b, 30*time.Second, "pod-b stands by", func(m map[string]string) bool {
+	waitInfo(t, b, 30*time.Second, "pod-b stands by", func(m map[string]string) bool {
 		return m["ha_role"] == "standby" && m["ha_leader"] == "pod-a"
 	})
 	time.Sleep(time.Second)
-	if mb, _ = b.Info(ctx); mb["shards"] != "0" || mb["state"] != "standby" {
+	mb, _ := b.Info(ctx)
+	if mb["shards"] != "0" || mb["state"] != "standby" {
 		t.Fatalf("the standby follows %s source shards in state %q, want 0 in state standby", mb["shards"], mb["state"])
 	}
 	if h, _ := ls.holder("xsync", leaseName); h != "pod-a" {

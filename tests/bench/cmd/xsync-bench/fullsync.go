@@ -165,7 +165,6 @@ func (b *bench) runFullSync(ctx context.Context, bin string, srcKeys int64) (*fu
 	stopSlow()
 	xcpu, _ := cpuTime(p.Pid(), false)
 	stopPerf()
-	stopPerf = func() {}
 	r.peakRSSKiB, _ = statusKB(p.Pid(), "VmHWM")
 	noBgsave(ctx, b.src.nodes)
 	after := cpu.sample()

@@ -26,8 +26,7 @@ type dumped struct {
 type restoreResult struct {
 	seconds float64
 	keys    int64
-	bytes   int64 // payload bytes sent
-	dumpSec float64
+	bytes   int64         // payload bytes sent
 	allCPU  time.Duration // the destination servers during the RESTOREs
 	other   time.Duration // every other process on the machine (the bench's writers included)
 }
