@@ -1,5 +1,7 @@
 package loadgen
 
+import "slices"
+
 // ServerVersion is the version of the server that a dataset or a workload must fit:
 // what it lacks is left out. The zero value is the newest server (nothing left out).
 type ServerVersion struct{ Major, Minor int }
@@ -21,14 +23,11 @@ var since = map[string]ServerVersion{
 	"SETPXAT": {6, 2}, "SETSTRINGPXAT": {6, 2}, // SET ... PXAT
 }
 
-// commandsFor returns the commands of names that the server has.
-func commandsFor(v ServerVersion, names []string) []string {
-	if v.Major == 0 {
-		return names
-	}
+// commandsFor returns the commands of names that the server has, less skip.
+func commandsFor(v ServerVersion, skip, names []string) []string {
 	var out []string
 	for _, n := range names {
-		if s, ok := since[n]; !ok || v.has(s.Major, s.Minor) {
+		if s, ok := since[n]; (!ok || v.has(s.Major, s.Minor)) && !slices.Contains(skip, n) {
 			out = append(out, n)
 		}
 	}

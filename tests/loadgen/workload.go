@@ -40,6 +40,8 @@ type WorkOptions struct {
 	// Server leaves out the commands that the server's version lacks (streams before
 	// 5.0, GETEX/COPY/LMOVE/SET PXAT before 6.2, ...). Default: the newest server.
 	Server ServerVersion
+	// Skip leaves out these commands (names as in the list of every command).
+	Skip []string
 }
 
 func (o *WorkOptions) defaults() {
@@ -84,8 +86,8 @@ func Run(ctx context.Context, c redis.UniversalClient, o WorkOptions) (*Stats, e
 		go func(w int) {
 			defer wg.Done()
 			g := &gen{o: o, rng: rand.New(rand.NewPCG(o.Seed+uint64(w), uint64(w)*7919+1)),
-				all: commandsFor(o.Server, allCommands), nonIdem: commandsFor(o.Server, nonIdem),
-				assignments: commandsFor(o.Server, assignments)}
+				all: commandsFor(o.Server, o.Skip, allCommands), nonIdem: commandsFor(o.Server, o.Skip, nonIdem),
+				assignments: commandsFor(o.Server, o.Skip, assignments)}
 			for ctx.Err() == nil {
 				if limiter != nil {
 					select {
@@ -300,6 +302,9 @@ func (g *gen) command(ctx context.Context, c redis.UniversalClient, name string)
 		k := g.keys("l", 2)
 		return g.do(ctx, c, "LMOVE", k[0], k[1], "LEFT", "RIGHT")
 	case "BLPOP":
+		if !g.o.Server.has(6, 0) { // a timeout in seconds with decimals came with 6.0
+			return g.do(ctx, c, "BLPOP", g.one("l"), "1")
+		}
 		return g.do(ctx, c, "BLPOP", g.one("l"), "0.01")
 	case "SADD":
 		return g.do(ctx, c, "SADD", g.one("S"), v, g.val())
