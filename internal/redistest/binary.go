@@ -1,6 +1,7 @@
 package redistest
 
 import (
+	"bytes"
 	"fmt"
 	"os"
 	"os/exec"
@@ -34,6 +35,7 @@ type binaries struct {
 	server  string
 	cli     string
 	version Version
+	valkey  bool // valkey-server ("Valkey server v=8.0.1 ...")
 }
 
 // missing fails the test when CI is set and skips it otherwise.
@@ -46,14 +48,24 @@ func missing(tb testing.TB, what string, err error) {
 	tb.Skip(msg)
 }
 
-// findBinaries locates redis-server (and redis-cli when needCLI) and reads the version.
-func findBinaries(tb testing.TB, override string, needCLI bool) binaries {
+// findBinaries locates redis-server (and redis-cli when needCLI) and reads the
+// version: Options.Binary, else the server of Options.Version (see lookupVersion),
+// else $XSYNC_REDIS_SERVER, else redis-server on $PATH.
+func findBinaries(tb testing.TB, opts Options, needCLI bool) binaries {
 	tb.Helper()
 	if testing.Short() {
 		tb.Skip("xsync/redistest: -short runs no real redis-server (end-to-end test); run without -short")
 	}
 	var b binaries
-	name := override
+	name := opts.Binary
+	if name == "" && opts.Version != "" {
+		p, err := lookupVersion(opts.Version)
+		if err != nil {
+			missing(tb, "redis-server "+opts.Version, err)
+			return b
+		}
+		name = p
+	}
 	if name == "" {
 		name = os.Getenv(EnvServer)
 	}
@@ -77,13 +89,18 @@ func findBinaries(tb testing.TB, override string, needCLI bool) binaries {
 	b.version.Major, _ = strconv.Atoi(string(m[1]))
 	b.version.Minor, _ = strconv.Atoi(string(m[2]))
 	b.version.Patch, _ = strconv.Atoi(string(m[3]))
+	b.valkey = bytes.HasPrefix(out, []byte("Valkey"))
 	if needCLI {
-		b.cli = findCLI(tb, p)
+		b.cli = findCLI(tb, p, b.version)
 	}
 	return b
 }
 
-func findCLI(tb testing.TB, server string) string {
+// findCLI finds the CLI for server: $XSYNC_REDIS_CLI, else the one beside it, else
+// redis-cli on $PATH. Before 5.0 redis-cli has no --cluster (redis-trib.rb did that
+// job), so for those servers the one on $PATH comes first: its --cluster commands
+// (reshard, add-node) speak to 3.0+ servers.
+func findCLI(tb testing.TB, server string, v Version) string {
 	tb.Helper()
 	if c := os.Getenv(EnvCLI); c != "" {
 		p, err := exec.LookPath(c)
@@ -92,8 +109,15 @@ func findCLI(tb testing.TB, server string) string {
 		}
 		return p
 	}
-	if c := filepath.Join(filepath.Dir(server), "redis-cli"); fileExists(c) {
-		return c
+	if !v.AtLeast(5, 0) {
+		if p, err := exec.LookPath("redis-cli"); err == nil {
+			return p
+		}
+	}
+	for _, name := range []string{"redis-cli", "valkey-cli"} {
+		if c := filepath.Join(filepath.Dir(server), name); fileExists(c) {
+			return c
+		}
 	}
 	p, err := exec.LookPath("redis-cli")
 	if err != nil {

@@ -18,8 +18,9 @@ import (
 
 // ClusterOptions configure StartCluster.
 type ClusterOptions struct {
-	// Masters is the number of masters. Default 3. With 3 or more the cluster is made
-	// by `redis-cli --cluster create`; with 1 or 2 by CLUSTER ADDSLOTSRANGE/MEET/REPLICATE.
+	// Masters is the number of masters. Default 3. With 3 or more on 5.0+ the cluster
+	// is made by `redis-cli --cluster create`; with 1 or 2, or before 5.0 (whose
+	// redis-cli has no --cluster), by CLUSTER ADDSLOTS[RANGE]/MEET/REPLICATE.
 	Masters int
 	// Replicas is the number of replicas per master. Default 0.
 	Replicas int
@@ -53,7 +54,7 @@ func StartCluster(tb testing.TB, opts ClusterOptions) *Cluster {
 	if opts.NodeTimeout <= 0 {
 		opts.NodeTimeout = 2 * time.Second
 	}
-	c := &Cluster{tb: tb, opts: opts, bin: findBinaries(tb, opts.Binary, true)}
+	c := &Cluster{tb: tb, opts: opts, bin: findBinaries(tb, opts.Options, true)}
 	if !c.bin.version.AtLeast(3, 0) {
 		tb.Fatalf("xsync/redistest: redis-server %s has no cluster support", c.bin.version)
 	}
@@ -83,7 +84,7 @@ func StartCluster(tb testing.TB, opts ClusterOptions) *Cluster {
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	var err error
-	if opts.Masters >= 3 {
+	if opts.Masters >= 3 && c.bin.version.AtLeast(5, 0) {
 		args := []string{"--cluster", "create"}
 		for _, s := range c.nodes {
 			args = append(args, s.Addr())
@@ -117,8 +118,8 @@ func (c *Cluster) createByHand(ctx context.Context) error {
 	for i := range m {
 		lo, hi := i*16384/m, (i+1)*16384/m-1
 		cl := c.nodes[i].Client()
-		if err := cl.ClusterAddSlotsRange(ctx, lo, hi).Err(); err != nil {
-			return fmt.Errorf("xsync/redistest: CLUSTER ADDSLOTSRANGE on %s: %w", c.nodes[i].Addr(), err)
+		if err := addSlots(ctx, cl, c.bin.version, lo, hi); err != nil {
+			return fmt.Errorf("xsync/redistest: %s: %w", c.nodes[i].Addr(), err)
 		}
 		if err := cl.Do(ctx, "CLUSTER", "SET-CONFIG-EPOCH", i+1).Err(); err != nil {
 			return fmt.Errorf("xsync/redistest: CLUSTER SET-CONFIG-EPOCH on %s: %w", c.nodes[i].Addr(), err)
@@ -138,6 +139,31 @@ func (c *Cluster) createByHand(ctx context.Context) error {
 	}
 	return nil
 }
+
+// addSlots assigns slots lo..hi: CLUSTER ADDSLOTSRANGE from 7.0, CLUSTER ADDSLOTS
+// with every slot named before (cluster.c of 3.0-6.2).
+func addSlots(ctx context.Context, cl *redis.Client, v Version, lo, hi int) error {
+	if v.AtLeast(7, 0) {
+		if err := cl.ClusterAddSlotsRange(ctx, lo, hi).Err(); err != nil {
+			return fmt.Errorf("CLUSTER ADDSLOTSRANGE: %w", err)
+		}
+		return nil
+	}
+	slots := make([]int, 0, hi-lo+1)
+	for s := lo; s <= hi; s++ {
+		slots = append(slots, s)
+	}
+	if err := cl.ClusterAddSlots(ctx, slots...).Err(); err != nil {
+		return fmt.Errorf("CLUSTER ADDSLOTS: %w", err)
+	}
+	return nil
+}
+
+// Version returns the version of the cluster's servers.
+func (c *Cluster) Version() Version { return c.bin.version }
+
+// Valkey reports whether the cluster's servers are valkey-server.
+func (c *Cluster) Valkey() bool { return c.bin.valkey }
 
 // cli runs redis-cli with the cluster's password and TLS flags.
 func (c *Cluster) cli(ctx context.Context, args ...string) (string, error) {

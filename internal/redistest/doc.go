@@ -6,7 +6,14 @@
 // with the test binary even when that is killed (Setpgid, and Pdeathsig = SIGKILL on
 // Linux). When a test has failed, the tail of every server's log is printed.
 //
-// The redis-server binary is looked up in $XSYNC_REDIS_SERVER, then in $PATH; redis-cli
+// Options.Version ("4.0", "7.4", "valkey-8.0", ...; see Versions) picks a server of
+// that version from ../shared/redis/ beside the project root (or $XSYNC_REDIS_VERSIONS)
+// and adapts to it: enable-debug-command only from 7.0, the slave-* names of the
+// replica-* settings before 5.0, CLUSTER ADDSLOTS before 7.0 and clusters made by hand
+// (MEET/REPLICATE) before 5.0, valkey-server and valkey-cli for Valkey. NeedVersions
+// skips a test whose versions are missing (fails it when $CI is set).
+//
+// Without Version, the redis-server binary is looked up in $XSYNC_REDIS_SERVER, then in $PATH; redis-cli
 // (used to create and reshard clusters) in $XSYNC_REDIS_CLI, then beside the server,
 // then in $PATH. When a binary is missing the test fails if $CI is set and is skipped
 // otherwise.

@@ -37,8 +37,14 @@ type Options struct {
 	TLSAuth TLSAuth
 	// TLSFiles are the certificates to serve; default: generated into the server's dir.
 	TLSFiles *TLSFiles
-	// Binary is the redis-server to run. Default: $XSYNC_REDIS_SERVER, then $PATH.
+	// Binary is the redis-server to run. Default: the server of Version, else
+	// $XSYNC_REDIS_SERVER, then $PATH.
 	Binary string
+	// Version picks the server by version: "3.2", "4.0", "5.0", "6.2", "7.0" (Debian's
+	// on $PATH), "7.2", "7.4", "valkey-8.0" (see Versions), looked up in
+	// ../shared/redis/ beside the project root or $XSYNC_REDIS_VERSIONS. The test is
+	// skipped (failed when CI is set) when it is missing. Default: "" (see Binary).
+	Version string
 	// StartTimeout bounds the wait for the server to answer. Default: 20s.
 	StartTimeout time.Duration
 	// LogLines is how many lines of the server log are printed when the test failed.
@@ -79,7 +85,7 @@ var errPortBusy = errors.New("xsync/redistest: port already in use")
 // test when the server does not come up.
 func Start(tb testing.TB, opts Options) *Server {
 	tb.Helper()
-	bin := findBinaries(tb, opts.Binary, false)
+	bin := findBinaries(tb, opts, false)
 	return start(tb, opts, bin, nil)
 }
 
@@ -133,7 +139,7 @@ func (s *Server) configLines(port int) []string {
 		"protected-mode no",
 		"repl-diskless-sync-delay 0",
 	}
-	if v.AtLeast(7, 0) {
+	if v.AtLeast(7, 0) { // DEBUG is refused by default from 7.0 (config.c)
 		l = append(l, "enable-debug-command yes")
 	}
 	if s.tls != nil {
@@ -158,7 +164,26 @@ func (s *Server) configLines(port int) []string {
 		l = append(l, fmt.Sprintf("user %s on >%s %s", u.Name, u.Password, rules))
 	}
 	l = append(l, s.cluster...)
-	return append(l, s.opts.Config...)
+	for _, c := range s.opts.Config {
+		l = append(l, configFor(v, c))
+	}
+	return l
+}
+
+// configFor renames a redis.conf line for servers older than 5.0, which know the
+// replica-* settings (replica-read-only, replica-serve-stale-data, ...) and
+// replicaof by their former names slave-* and slaveof (5.0's config.c keeps both).
+func configFor(v Version, line string) string {
+	if v.AtLeast(5, 0) {
+		return line
+	}
+	if rest, ok := strings.CutPrefix(line, "replicaof "); ok {
+		return "slaveof " + rest
+	}
+	if rest, ok := strings.CutPrefix(line, "replica-"); ok {
+		return "slave-" + rest
+	}
+	return line
 }
 
 // quote makes a redis.conf string argument.
@@ -296,6 +321,17 @@ func (s *Server) LogFile() string { return s.logFile }
 
 // Version returns the redis-server version.
 func (s *Server) Version() Version { return s.bin.version }
+
+// Valkey reports whether the server is valkey-server.
+func (s *Server) Valkey() bool { return s.bin.valkey }
+
+// Product returns "valkey" or "redis".
+func (s *Server) Product() string {
+	if s.bin.valkey {
+		return "valkey"
+	}
+	return "redis"
+}
 
 // Password returns the requirepass password ("" when none).
 func (s *Server) Password() string { return s.opts.Password }

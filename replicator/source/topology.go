@@ -82,7 +82,7 @@ func queryTopology(ctx context.Context, c *conn.Conn, addr string) (slots.Topolo
 	if isStandalone(err) {
 		return standaloneTopology(ctx, c, addr)
 	}
-	if !isUnknownCommand(err) {
+	if !noShards(err) {
 		return slots.Topology{}, false, fmt.Errorf("xsync/source: %s: CLUSTER SHARDS: %w", addr, err)
 	}
 	// Redis 4.0-6.2 (and vendors without SHARDS): CLUSTER NODES lists masters without
@@ -152,14 +152,16 @@ func isStandalone(err error) bool {
 	return errors.As(err, &re) && strings.Contains(re.Msg, "cluster support disabled")
 }
 
-func isUnknownCommand(err error) bool {
-	var re *conn.ReplyError
-	if !errors.As(err, &re) {
-		return false
-	}
-	m := strings.ToLower(re.Msg)
-	return strings.Contains(m, "unknown subcommand") || strings.Contains(m, "unknown command") ||
-		strings.Contains(m, "wrong number of arguments") // very old servers without SHARDS
+// noShards reports whether the server answered CLUSTER SHARDS with an -ERR or -NOPERM
+// reply, whatever its words: each version words "no such subcommand" its own way (3.2
+// and 4.0, cluster.c clusterCommand: "Wrong CLUSTER subcommand or number of
+// arguments"; 5.0-6.2: "Unknown subcommand or wrong number of arguments for 'SHARDS'";
+// a vendor that renames or blocks it: "unknown command"; an ACL: -NOPERM), so the
+// error class is matched, not the text. CLUSTER NODES and CLUSTER SLOTS then say what
+// is really wrong. Other classes (-CLUSTERDOWN, -LOADING) and network errors are
+// returned as they are.
+func noShards(err error) bool {
+	return conn.HasCode(err, "ERR") || conn.HasCode(err, "NOPERM")
 }
 
 // nodeKey identifies a node across topology reads: its cluster id, else its address.

@@ -84,6 +84,9 @@ func TestReadTopologyFallbacks(t *testing.T) {
 		{name: "6.2: CLUSTER NODES", masters: []string{"127.0.0.1:7001", "127.0.0.1:7002"}, replies: map[string]string{
 			"CLUSTER SHARDS": "-ERR unknown subcommand 'SHARDS'. Try CLUSTER HELP.\r\n",
 			"CLUSTER NODES":  bulk(nodes)}},
+		{name: "3.2/4.0 wording: CLUSTER NODES", masters: []string{"127.0.0.1:7001", "127.0.0.1:7002"}, replies: map[string]string{
+			"CLUSTER SHARDS": "-ERR Wrong CLUSTER subcommand or number of arguments\r\n",
+			"CLUSTER NODES":  bulk(nodes)}},
 		{name: "NODES blocked: CLUSTER SLOTS", masters: []string{"127.0.0.1:7001", "127.0.0.1:7002"}, replies: map[string]string{
 			"CLUSTER SHARDS": "-ERR unknown subcommand 'SHARDS'. Try CLUSTER HELP.\r\n",
 			"CLUSTER NODES":  "-ERR unknown command 'CLUSTER NODES'\r\n",

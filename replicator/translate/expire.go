@@ -166,7 +166,7 @@ func (t *Translator) set(argv [][]byte, ms int64) (int, error) {
 		return 0, arity(argv)
 	}
 	at, has := int64(0), false
-	relative := false
+	relative, keepTTL := false, false
 	var optBuf [4][]byte
 	opts := optBuf[:0]
 	for i := 3; i < len(argv); i++ {
@@ -174,6 +174,12 @@ func (t *Translator) set(argv [][]byte, ms int64) (int, error) {
 		var mult int64
 		var rel bool
 		switch {
+		case eqFold(o, "keepttl"):
+			keepTTL = true
+			if len(opts) < cap(opts) {
+				opts = append(opts, o)
+			}
+			continue
 		case eqFold(o, "ex"):
 			mult, rel = 1000, true
 		case eqFold(o, "px"):
@@ -202,11 +208,32 @@ func (t *Translator) set(argv [][]byte, ms int64) (int, error) {
 		at, has, relative = v, true, rel
 		i++
 	}
+	if keepTTL && !t.cfg.DestVersion.AtLeast(6, 0) {
+		t.setKeepTTL(argv[1], argv[2])
+		return 1, nil
+	}
 	if !has || !relative && t.cfg.DestVersion.AtLeast(6, 2) {
 		t.buf = resp.AppendCommand(t.buf, argv...)
 		return 1, nil
 	}
 	return t.setAt(argv[1], argv[2], opts, at), nil
+}
+
+// keepTTLScript is SET key value KEEPTTL for a server older than 6.0 (t_string.c
+// setGenericCommand gained KEEPTTL in 6.0; 6.0+ masters propagate INCRBYFLOAT as
+// SET .. KEEPTTL): it sets the value and gives the key back the TTL it had.
+const keepTTLScript = "local t = redis.call('PTTL', KEYS[1]) redis.call('SET', KEYS[1], ARGV[1]) " +
+	"if t > 0 then redis.call('PEXPIRE', KEYS[1], t) end"
+
+// setKeepTTL writes EVAL keepTTLScript 1 key value. Other options are dropped: the
+// stream carries a SET only when it succeeded, so NX/XX/GET cannot change its effect.
+func (t *Translator) setKeepTTL(key, val []byte) {
+	t.buf = resp.AppendArray(t.buf, 5)
+	t.buf = resp.AppendBulkString(t.buf, "EVAL")
+	t.buf = resp.AppendBulkString(t.buf, keepTTLScript)
+	t.buf = resp.AppendBulkString(t.buf, "1")
+	t.buf = resp.AppendBulk(t.buf, key)
+	t.buf = resp.AppendBulk(t.buf, val)
 }
 
 // getex turns GETEX into PEXPIREAT or PERSIST (GETEX's read is no write).

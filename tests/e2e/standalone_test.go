@@ -14,6 +14,7 @@ import (
 	"github.com/xsync/xsync/replicator"
 	"github.com/xsync/xsync/replicator/translate"
 	"github.com/xsync/xsync/replicator/verify"
+	"github.com/xsync/xsync/tests/keycmp"
 	"github.com/xsync/xsync/tests/loadgen"
 )
 
@@ -112,7 +113,7 @@ func TestStandaloneToCluster(t *testing.T) {
 	// the prefixed keys, and the prefixed databases are compared by compareMapped.
 	prefixed := int64(0)
 	for _, db := range []int{1, 5} {
-		prefixed += countPrefix(t, tc, prefixes[db])
+		prefixed += keycmp.CountPrefix(t, tc, prefixes[db])
 	}
 	res, err := verify.Run(context.Background(), verify.Config{Source: dbClient(t, src, 0), Target: tc, DBs: []int{0}, Rounds: 3, TTLTolerance: 2 * time.Second, RoundDelay: 500 * time.Millisecond})
 	if err != nil {
@@ -130,7 +131,7 @@ func TestStandaloneToCluster(t *testing.T) {
 		}
 	}
 	for _, dif := range res.Diffs {
-		if dif.Kind == verify.Extra && !hasAnyPrefix(dif.Key, "db1:", "db5:") {
+		if dif.Kind == verify.Extra && !keycmp.HasAnyPrefix(dif.Key, "db1:", "db5:") {
 			t.Errorf("verify db 0: extra key %q on the target", dif.Key)
 		}
 	}
@@ -140,7 +141,7 @@ func TestStandaloneToCluster(t *testing.T) {
 		if db == 0 {
 			others = []string{"db1:", "db5:", "__xsync:"}
 		}
-		n := compareMapped(t, dbClient(t, src, db), tc, prefixes[db], others...)
+		n := keycmp.CompareMapped(t, dbClient(t, src, db), tc, prefixes[db], others...)
 		t.Logf("db %d -> prefix %q: %d keys equal", db, prefixes[db], n)
 	}
 	if err := rr.stop(5 * time.Second); err != nil {

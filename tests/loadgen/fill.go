@@ -20,6 +20,9 @@ type FillOptions struct {
 	BigLen    int    // elements of a big key; default 100000
 	TTLPct    int    // percent of keys with an expire (1–2 days); default 10
 	StreamPct int    // percent of streams; default 5
+	// Server leaves out what the server's version lacks: streams before 5.0 (strings
+	// instead), HSET of several fields before 4.0 (HMSET instead). Default: the newest.
+	Server ServerVersion
 }
 
 func (o *FillOptions) defaults() {
@@ -66,7 +69,7 @@ func Fill(ctx context.Context, c redis.Cmdable, o FillOptions) error {
 		key := o.Prefix + strconv.Itoa(i)
 		r := rng.IntN(100)
 		switch {
-		case r < o.StreamPct:
+		case r < o.StreamPct && o.Server.has(5, 0):
 			key = "stream:" + key
 			n := 5 + rng.IntN(20)
 			for j := 0; j < n; j++ {
@@ -85,7 +88,7 @@ func Fill(ctx context.Context, c redis.Cmdable, o FillOptions) error {
 			for j := 0; j < n; j++ {
 				args = append(args, "f"+strconv.Itoa(j), randBytes(rng, 8+rng.IntN(40)))
 			}
-			pipe.HSet(ctx, key, args...)
+			hset(ctx, pipe, o.Server, key, args)
 		case r < 76:
 			key = "list:" + key
 			pipe.RPush(ctx, key, elems(rng, 5+rng.IntN(96))...)
@@ -138,13 +141,22 @@ func fillBig(ctx context.Context, c redis.Cmdable, o FillOptions, b int, rng *ra
 		}
 		pipe.RPush(ctx, base+":list", list...)
 		pipe.SAdd(ctx, base+":set", list...)
-		pipe.HSet(ctx, base+":hash", hash...)
+		hset(ctx, pipe, o.Server, base+":hash", hash)
 		pipe.ZAdd(ctx, base+":zset", zs...)
 		if _, err := pipe.Exec(ctx); err != nil {
 			return fmt.Errorf("loadgen: fill big key %s: %w", base, err)
 		}
 	}
 	return nil
+}
+
+// hset sets the fields of a hash: HSET, or HMSET before 4.0 (whose HSET takes one).
+func hset(ctx context.Context, p redis.Pipeliner, v ServerVersion, key string, fv []any) {
+	if v.has(4, 0) {
+		p.HSet(ctx, key, fv...)
+		return
+	}
+	p.HMSet(ctx, key, fv...)
 }
 
 const alphabet = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"

@@ -37,6 +37,11 @@ type WorkOptions struct {
 	Assignments bool
 	// NoScripts leaves out EVAL and FUNCTION commands.
 	NoScripts bool
+	// Server leaves out the commands that the server's version lacks (streams before
+	// 5.0, GETEX/COPY/LMOVE/SET PXAT before 6.2, ...). Default: the newest server.
+	Server ServerVersion
+	// Skip leaves out these commands (names as in the list of every command).
+	Skip []string
 }
 
 func (o *WorkOptions) defaults() {
@@ -80,7 +85,9 @@ func Run(ctx context.Context, c redis.UniversalClient, o WorkOptions) (*Stats, e
 		wg.Add(1)
 		go func(w int) {
 			defer wg.Done()
-			g := &gen{o: o, rng: rand.New(rand.NewPCG(o.Seed+uint64(w), uint64(w)*7919+1))}
+			g := &gen{o: o, rng: rand.New(rand.NewPCG(o.Seed+uint64(w), uint64(w)*7919+1)),
+				all: commandsFor(o.Server, o.Skip, allCommands), nonIdem: commandsFor(o.Server, o.Skip, nonIdem),
+				assignments: commandsFor(o.Server, o.Skip, assignments)}
 			for ctx.Err() == nil {
 				if limiter != nil {
 					select {
@@ -111,6 +118,8 @@ func Run(ctx context.Context, c redis.UniversalClient, o WorkOptions) (*Stats, e
 type gen struct {
 	o   WorkOptions
 	rng *rand.Rand
+	// the command lists, less what o.Server lacks
+	all, nonIdem, assignments []string
 }
 
 // key returns a key of type typ in group grp.
@@ -159,11 +168,11 @@ var nonIdem = []string{"LPUSH", "RPUSH", "INCR", "APPEND", "HINCRBY", "ZINCRBY",
 func (g *gen) step(ctx context.Context, c redis.UniversalClient) error {
 	if g.o.NonIdempotentOnly {
 		if g.o.Assignments && g.rng.IntN(4) == 0 {
-			return g.command(ctx, c, assignments[g.rng.IntN(len(assignments))])
+			return g.command(ctx, c, g.assignments[g.rng.IntN(len(g.assignments))])
 		}
-		return g.command(ctx, c, nonIdem[g.rng.IntN(len(nonIdem))])
+		return g.command(ctx, c, g.nonIdem[g.rng.IntN(len(g.nonIdem))])
 	}
-	return g.command(ctx, c, allCommands[g.rng.IntN(len(allCommands))])
+	return g.command(ctx, c, g.all[g.rng.IntN(len(g.all))])
 }
 
 var allCommands = []string{
@@ -293,6 +302,9 @@ func (g *gen) command(ctx context.Context, c redis.UniversalClient, name string)
 		k := g.keys("l", 2)
 		return g.do(ctx, c, "LMOVE", k[0], k[1], "LEFT", "RIGHT")
 	case "BLPOP":
+		if !g.o.Server.has(6, 0) { // a timeout in seconds with decimals came with 6.0
+			return g.do(ctx, c, "BLPOP", g.one("l"), "1")
+		}
 		return g.do(ctx, c, "BLPOP", g.one("l"), "0.01")
 	case "SADD":
 		return g.do(ctx, c, "SADD", g.one("S"), v, g.val())

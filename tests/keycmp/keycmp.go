@@ -1,4 +1,7 @@
-package e2e
+// Package keycmp compares a source database with a key prefix on the target, which
+// replicator/verify cannot do: it maps databases to databases only (DBMap), not to
+// key prefixes. The comparison reads whole values (small test datasets only).
+package keycmp
 
 import (
 	"context"
@@ -13,11 +16,8 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// This file compares a source database with a key prefix on the target, which
-// replicator/verify cannot do: it maps databases to databases only (DBMap), not to
-// key prefixes. The comparison reads whole values (small test datasets only).
-
-func hasAnyPrefix(s string, ps ...string) bool {
+// HasAnyPrefix reports whether s starts with one of ps.
+func HasAnyPrefix(s string, ps ...string) bool {
 	for _, p := range ps {
 		if strings.HasPrefix(s, p) {
 			return true
@@ -26,8 +26,8 @@ func hasAnyPrefix(s string, ps ...string) bool {
 	return false
 }
 
-// countPrefix counts the keys of c (every master of a cluster) that start with p.
-func countPrefix(t *testing.T, c redis.UniversalClient, p string) int64 {
+// CountPrefix counts the keys of c (every master of a cluster) that start with p.
+func CountPrefix(t testing.TB, c redis.UniversalClient, p string) int64 {
 	t.Helper()
 	ctx := context.Background()
 	var n atomic.Int64
@@ -50,11 +50,11 @@ func countPrefix(t *testing.T, c redis.UniversalClient, p string) int64 {
 	return n.Load()
 }
 
-// compareMapped compares every key k of src with prefix+k on dst (type, value, TTL
+// CompareMapped compares every key k of src with prefix+k on dst (type, value, TTL
 // within 2s), re-checking differing keys for a few rounds, checks that dst holds no
 // other key with the prefix (not counting those under the longer prefixes of
 // others), and returns the number of keys compared.
-func compareMapped(t *testing.T, src *redis.Client, dst redis.UniversalClient, prefix string, others ...string) int {
+func CompareMapped(t testing.TB, src *redis.Client, dst redis.UniversalClient, prefix string, others ...string) int {
 	t.Helper()
 	ctx := context.Background()
 	var keys []string
@@ -73,7 +73,7 @@ func compareMapped(t *testing.T, src *redis.Client, dst redis.UniversalClient, p
 		var next []string
 		var diffs []string
 		for _, k := range pending {
-			if d := diffKey(ctx, src, k, dst, prefix+k); d != "" {
+			if d := DiffKey(ctx, src, k, dst, prefix+k); d != "" {
 				next = append(next, k)
 				diffs = append(diffs, d)
 			}
@@ -86,9 +86,9 @@ func compareMapped(t *testing.T, src *redis.Client, dst redis.UniversalClient, p
 			t.Errorf("db %d -> prefix %q: %d keys differ:\n%s", src.Options().DB, prefix, len(pending), strings.Join(diffs, "\n"))
 		}
 	}
-	n := countPrefix(t, dst, prefix)
+	n := CountPrefix(t, dst, prefix)
 	for _, o := range others {
-		n -= countPrefix(t, dst, o)
+		n -= CountPrefix(t, dst, o)
 	}
 	if n != int64(len(keys)) {
 		t.Errorf("db %d -> prefix %q: %d keys on the source, %d with the prefix on the target", src.Options().DB, prefix, len(keys), n)
@@ -96,13 +96,13 @@ func compareMapped(t *testing.T, src *redis.Client, dst redis.UniversalClient, p
 	return len(keys)
 }
 
-// diffKey describes how key a of src and key b of dst differ, or returns "".
-func diffKey(ctx context.Context, src redis.UniversalClient, a string, dst redis.UniversalClient, b string) string {
-	ta, va, ttlA, err := readKey(ctx, src, a)
+// DiffKey describes how key a of src and key b of dst differ, or returns "".
+func DiffKey(ctx context.Context, src redis.UniversalClient, a string, dst redis.UniversalClient, b string) string {
+	ta, va, ttlA, err := ReadKey(ctx, src, a)
 	if err != nil {
 		return fmt.Sprintf("%q: source: %v", a, err)
 	}
-	tb, vb, ttlB, err := readKey(ctx, dst, b)
+	tb, vb, ttlB, err := ReadKey(ctx, dst, b)
 	if err != nil {
 		return fmt.Sprintf("%q: target: %v", b, err)
 	}
@@ -119,9 +119,9 @@ func diffKey(ctx context.Context, src redis.UniversalClient, a string, dst redis
 	return ""
 }
 
-// readKey returns a key's type, its value rendered canonically, and its PTTL
+// ReadKey returns a key's type, its value rendered canonically, and its PTTL
 // (negative: none).
-func readKey(ctx context.Context, c redis.UniversalClient, k string) (string, string, time.Duration, error) {
+func ReadKey(ctx context.Context, c redis.UniversalClient, k string) (string, string, time.Duration, error) {
 	typ, err := c.Type(ctx, k).Result()
 	if err != nil {
 		return "", "", 0, err
