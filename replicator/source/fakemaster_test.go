@@ -19,7 +19,7 @@ import (
 	"github.com/xsync/xsync/resp"
 )
 
-// fixture is one captured PSYNC session of shared/fixtures/psync.
+// fixture is one captured PSYNC session of testdata/psync.
 type fixture struct {
 	Name        string
 	ReplID      string `json:"replid"`

@@ -8,7 +8,7 @@ import (
 )
 
 // TestWriteCommands covers every write command that Redis 4.0 to 7.4 put in a
-// replication stream (the forms the fixtures in shared/fixtures/psync show, and
+// replication stream (the forms the fixtures in testdata/psync show, and
 // the forms older versions use), for a cluster source and a 7.0 destination,
 // with keys of one slot. want lists the destination commands of every op ("|"
 // inside an op, " ; " between ops), "-" for none.

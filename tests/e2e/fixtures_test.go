@@ -27,7 +27,7 @@ import (
 	"github.com/xsync/xsync/resp"
 )
 
-// psyncFixture is one captured PSYNC session of shared/fixtures/psync.
+// psyncFixture is one captured PSYNC session of testdata/psync.
 type psyncFixture struct {
 	Name        string
 	ReplID      string `json:"replid"`
