@@ -226,7 +226,8 @@ const specialNames = "ping replconf select multi exec discard flushall flushdb "
 	"georadiusbymember config client debug shutdown slaveof replicaof save bgsave " +
 	"bgrewriteaof cluster monitor sync psync failover acl module latency memory slowlog " +
 	"lastsave info command auth hello quit reset wait waitaof readonly readwrite asking " +
-	"migrate role lolwut blpop brpop brpoplpush blmove bzpopmin bzpopmax blmpop bzmpop"
+	"migrate role lolwut blpop brpop brpoplpush blmove bzpopmin bzpopmax blmpop bzmpop " +
+	"xadd xtrim"
 
 func (t *Translator) denied(b []byte) bool {
 	if t.allow == nil && t.deny == nil {
