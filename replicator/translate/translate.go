@@ -174,6 +174,7 @@ func (t *Translator) materialize(offset int64) []apply.Op {
 				t.descs = append(t.descs, "")
 			}
 			t.descs = append(t.descs, p.what.String())
+			t.ops[len(t.ops)-1].What = t.descs[len(t.descs)-1]
 		}
 	}
 	t.ops[len(t.ops)-1].Offset = offset
@@ -388,6 +389,9 @@ func (t *Translator) keyed(db int, name string, args [][]byte, offset int64, rec
 		}
 		t.st.filtered.Add(1)
 		return t.split(tg, name, idx, step)
+	}
+	if name == "sort" && t.cfg.DestKind == DestCluster && sortPatterns(t.argv) {
+		return t.sortCluster(tg, idx, offset, recv)
 	}
 	same := true
 	for _, s := range t.kslot[1:len(idx)] {
