@@ -559,6 +559,7 @@ func (r *Replicator) Status() Status {
 	// What the applier counts belongs to no shard in particular.
 	as := r.applier.Stats()
 	st.OpsApplied = int64(as.Applied)
+	st.BarrierErrors = int64(as.BarrierErrors)
 	st.DestErrors = make(map[string]int64, len(as.Errors))
 	for k, n := range as.Errors {
 		st.Errors += int64(n)

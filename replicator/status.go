@@ -81,6 +81,10 @@ type Status struct {
 	// cause (moved, ask, tryagain, clusterdown, loading, connlost, ...).
 	DestErrors  map[string]int64
 	DestRetries map[string]int64
+	// BarrierErrors counts emulated commands and other barriers that the
+	// destination refused (skipped under --on-error skip; counted in DestErrors
+	// too).
+	BarrierErrors int64
 }
 
 // summarize fills the job-wide fields of st from its shards.

@@ -176,6 +176,7 @@ var (
 	descOpsApplied = prometheus.NewDesc("xsync_ops_applied_total", "Operations acknowledged by the destination, all shards.", nil, nil)
 	descErrors     = prometheus.NewDesc("xsync_errors_total", "Errors counted for the shard.", []string{"shard"}, nil)
 	descFullSyncs  = prometheus.NewDesc("xsync_full_syncs_total", "Full syncs done by the shard.", []string{"shard"}, nil)
+	descBarrierErr = prometheus.NewDesc("xsync_barrier_errors_total", "Emulated commands and other barriers the destination refused.", nil, nil)
 	descDestErrors = prometheus.NewDesc("xsync_dest_errors_total", "Destination error replies by kind.", []string{"kind"}, nil)
 	descRetries    = prometheus.NewDesc("xsync_dest_retries_total", "Destination writes retried, by cause.", []string{"kind"}, nil)
 )
@@ -214,7 +215,7 @@ func ReplyLatency(reg prometheus.Registerer) func(node string, d time.Duration) 
 var allStates = []replicator.State{replicator.StateHandshake, replicator.StateFullSync, replicator.StateStream, replicator.StateReconnecting, replicator.StatePaused, replicator.StateStopped}
 
 func (c *statusCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descState, descReceived, descApplied, descLagBytes, descLagSeconds, descKeysDone, descKeysTotal, descBytesDone, descOps, descOpsBare, descOpsApplied, descDestErrors, descRetries, descErrors, descFullSyncs} {
+	for _, d := range []*prometheus.Desc{descState, descReceived, descApplied, descLagBytes, descLagSeconds, descKeysDone, descKeysTotal, descBytesDone, descOps, descOpsBare, descOpsApplied, descDestErrors, descBarrierErr, descRetries, descErrors, descFullSyncs} {
 		ch <- d
 	}
 }
@@ -222,6 +223,7 @@ func (c *statusCollector) Describe(ch chan<- *prometheus.Desc) {
 func (c *statusCollector) Collect(ch chan<- prometheus.Metric) {
 	st := c.ctl.Status()
 	ch <- prometheus.MustNewConstMetric(descOpsApplied, prometheus.CounterValue, float64(st.OpsApplied))
+	ch <- prometheus.MustNewConstMetric(descBarrierErr, prometheus.CounterValue, float64(st.BarrierErrors))
 	for k, n := range st.DestErrors {
 		ch <- prometheus.MustNewConstMetric(descDestErrors, prometheus.CounterValue, float64(n), k)
 	}

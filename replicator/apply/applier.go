@@ -31,6 +31,9 @@ type Op struct {
 	// commands from standalone sources and to empty a source shard's slots on
 	// FLUSHALL.
 	Barrier func(ctx context.Context, d Dest) error
+	// What, for a Barrier op, says what it does ("emulate SORT ..."), for logs
+	// and error messages. Optional.
+	What string
 }
 
 // Dest is what a Barrier may use: synchronous commands routed by slot.

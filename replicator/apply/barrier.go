@@ -38,12 +38,17 @@ func (a *Applier) submitBarrier(ctx context.Context, in Op) error {
 		}
 	}
 	a.mu.Lock()
-	defer a.mu.Unlock()
-	if err != nil {
-		if ctx.Err() == nil {
-			err = fmt.Errorf("xsync/apply: barrier of source %d (key %q) failed: %w", in.Source, in.Key, err)
-			a.failLocked(err)
+	var logSkipped func()
+	if err != nil && ctx.Err() == nil {
+		err, logSkipped = a.barrierFailedLocked(in, err)
+	}
+	defer func() {
+		a.mu.Unlock()
+		if logSkipped != nil {
+			logSkipped()
 		}
+	}()
+	if err != nil {
 		return err
 	}
 	src.done(seq)
@@ -51,6 +56,49 @@ func (a *Applier) submitBarrier(ctx context.Context, in Op) error {
 	a.stats.applied.Add(1)
 	a.wakeLocked()
 	return nil
+}
+
+// barrierFailedLocked puts a failed barrier through the policy when the
+// destination answered it with an error reply a retry cannot fix (an
+// emulated command the destination refuses, WRONGTYPE, OOM...): under
+// PolicySkip it is counted and logged, and the stream goes on (nil); under
+// PolicyStop Run ends with an error that says what to do. Any other error
+// (a connection that stays lost) ends Run. The log line, if any, is for the
+// caller to write once the lock is released.
+func (a *Applier) barrierFailedLocked(in Op, err error) (error, func()) {
+	what := in.What
+	if what == "" {
+		what = "barrier"
+	}
+	var re *conn.ReplyError
+	if !errors.As(err, &re) {
+		err = fmt.Errorf("xsync/apply: %s of source %d (key %q) failed: %w", what, in.Source, in.Key, err)
+		a.failLocked(err)
+		return err, nil
+	}
+	c := classify([]byte(re.Msg))
+	kind := c.kind()
+	count := a.stats.errors[kind].Add(1)
+	a.stats.barrierErrors.Add(1)
+	if a.cfg.policy(kind) == PolicySkip {
+		if !logSkip(count) {
+			return nil, nil
+		}
+		key := string(in.Key)
+		return nil, func() {
+			a.log.Warn("destination error skipped", "kind", kind.String(), "key", key, "command", what,
+				"reply", re.Msg, "source", in.Source, "count", count, "err", err)
+		}
+	}
+	if kind == KindOOM {
+		err = oomMessage(re.Addr, in.Key, what, re.Msg)
+	} else {
+		err = fmt.Errorf("xsync/apply: %s of source %d (key %q) failed (policy stop): %w; "+
+			"the source's effect is not on the destination: fix the cause and restart the sync (it resumes from the last checkpoint), "+
+			"or run with --on-error skip to log and count such errors and go on", what, in.Source, in.Key, err)
+	}
+	a.failLocked(err)
+	return err, nil
 }
 
 // runAllMasters runs each command of an AllMasters op on every master.

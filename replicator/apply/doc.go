@@ -71,7 +71,12 @@
 // earlier op of its Source is acknowledged; Submit returns when it is done, so
 // no later op of the Source starts before. It may use the Applier as a Dest:
 // synchronous Do routed by slot (following MOVED and ASK) and DoAll on every
-// master, over a control connection per node.
+// master, over a control connection per node. A barrier that fails with an
+// error reply of the destination (an emulated command it refuses, WRONGTYPE,
+// OOM) follows the policy of that kind like any other error reply: skipped,
+// logged with Op.Key and Op.What and counted (Stats.Errors and
+// Stats.BarrierErrors), or Run ends with an error saying what to do. Any other
+// failure (a connection lost past the retries) ends Run.
 //
 // # Destinations
 //

@@ -16,6 +16,9 @@ type Stats struct {
 	Retries [NumRetryKinds]uint64
 	// Errors counts error replies that went through the policy, per ErrorKind.
 	Errors [NumErrorKinds]uint64
+	// BarrierErrors counts Barrier ops that failed with an error reply of the
+	// destination (they are also counted in Errors by kind).
+	BarrierErrors uint64
 	// Resent counts ops written again after their reply was lost with the
 	// connection: each may have been applied twice (at-least-once).
 	Resent uint64
@@ -30,7 +33,7 @@ type Stats struct {
 
 type stats struct {
 	submitted, applied, batches, bytes, connects, refreshes atomic.Uint64
-	resent, rechecked, reordered                            atomic.Uint64
+	resent, rechecked, reordered, barrierErrors             atomic.Uint64
 	retries                                                 [NumRetryKinds]atomic.Uint64
 	errors                                                  [NumErrorKinds]atomic.Uint64
 }
@@ -41,6 +44,7 @@ func (s *stats) snapshot() Stats {
 		Batches: s.batches.Load(), BytesWritten: s.bytes.Load(),
 		Connects: s.connects.Load(), Refreshes: s.refreshes.Load(),
 		Resent: s.resent.Load(), Rechecked: s.rechecked.Load(), Reordered: s.reordered.Load(),
+		BarrierErrors: s.barrierErrors.Load(),
 	}
 	for i := range s.retries {
 		out.Retries[i] = s.retries[i].Load()

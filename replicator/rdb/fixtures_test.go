@@ -3,6 +3,7 @@ package rdb
 import (
 	"bufio"
 	"bytes"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -60,11 +61,19 @@ func TestFixturesJSON(t *testing.T) {
 				// Nothing kept raw.
 				{RawLimit: -1},
 			} {
-				var out bytes.Buffer
-				if err := WriteJSON(&out, bytes.NewReader(in), JSONOptions{Sort: true, Now: fixtureNow, Decoder: dopts}); err != nil {
-					t.Fatal(err)
+				// Both orders: sorted by WriteJSON, and in RDB order (sorted here)
+				// so that every record must be printed either way.
+				for _, sorted := range []bool{true, false} {
+					var out bytes.Buffer
+					if err := WriteJSON(&out, bytes.NewReader(in), JSONOptions{Sort: sorted, Now: fixtureNow, Decoder: dopts}); err != nil {
+						t.Fatal(err)
+					}
+					got := out.Bytes()
+					if !sorted {
+						got = sortJSONLines(t, got)
+					}
+					compareJSONLines(t, want, got)
 				}
-				compareJSONLines(t, want, out.Bytes())
 			}
 		})
 	}
@@ -107,6 +116,50 @@ func splitLines(b []byte) [][]byte {
 		if len(bytes.TrimSpace(sc.Bytes())) > 0 {
 			out = append(out, append([]byte{}, sc.Bytes()...))
 		}
+	}
+	return out
+}
+
+// sortJSONLines sorts WriteJSON's unsorted output as Sort does: key lines by
+// db then key bytes, function libraries after them in their order.
+func sortJSONLines(t *testing.T, b []byte) []byte {
+	t.Helper()
+	type line struct {
+		db   float64
+		key  []byte
+		text []byte
+	}
+	var keys []line
+	var funcs [][]byte
+	for _, l := range splitLines(b) {
+		var m map[string]any
+		if err := json.Unmarshal(l, &m); err != nil {
+			t.Fatalf("unsorted line: %v\n%s", err, l)
+		}
+		k, ok := m["key"].(string)
+		if !ok {
+			funcs = append(funcs, l)
+			continue
+		}
+		key, err := base64.StdEncoding.DecodeString(k)
+		if err != nil {
+			t.Fatalf("unsorted line key: %v", err)
+		}
+		db, _ := m["db"].(float64)
+		keys = append(keys, line{db, key, l})
+	}
+	sort.SliceStable(keys, func(i, j int) bool {
+		if keys[i].db != keys[j].db {
+			return keys[i].db < keys[j].db
+		}
+		return bytes.Compare(keys[i].key, keys[j].key) < 0
+	})
+	var out []byte
+	for _, l := range keys {
+		out = append(append(out, l.text...), '\n')
+	}
+	for _, f := range funcs {
+		out = append(append(out, f...), '\n')
 	}
 	return out
 }

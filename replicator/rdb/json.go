@@ -146,17 +146,28 @@ func (j *jsonWriter) key(rec *Record, w *bufio.Writer, sorting bool) (bool, erro
 		b = strconv.AppendInt(b, rec.ExpireAt, 10)
 	}
 	j.buf = b
+	var ok bool
 	var err error
 	switch rec.Type {
 	case ValueSet, ValueZSet, ValueHash:
-		return j.collection(rec)
+		ok, err = j.collection(rec)
 	case ValueStream:
-		if rec.Raw != nil {
-			err = j.stream(rec)
-			return err == nil, err
+		if rec.Raw == nil {
+			return j.streamed(rec, w, sorting)
+		}
+		err = j.stream(rec)
+		ok = err == nil
+	default:
+		return j.streamed(rec, w, sorting)
+	}
+	// A collection or a raw stream is built whole in j.buf: write it out now
+	// unless the caller sorts (it keeps j.buf then).
+	if ok && !sorting {
+		if _, werr := w.Write(j.buf); werr != nil {
+			return false, werr
 		}
 	}
-	return j.streamed(rec, w, sorting)
+	return ok, err
 }
 
 // streamed writes a string, list, module value or big stream as it is

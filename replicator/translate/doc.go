@@ -61,8 +61,19 @@
 // forwarded as it is. A cluster source cannot send cross-slot commands, but a
 // db prefix may move keys of one source slot apart: the same rules apply. A
 // standalone destination takes any key set: nothing is split or emulated.
-// Limits: a script that touches keys it did not declare, and SORT BY/GET
-// patterns, read keys the emulation cannot know about.
+// SORT ... BY/GET pattern ... STORE on a cluster destination (which refuses
+// patterns before 7.4, and from 7.4 on unless their hash slot is the key's):
+// routed as it is (patterns prefixed like the keys) when the destination is
+// 7.4+ and every key the patterns can form shares the slot of the keys;
+// otherwise a barrier evaluates it as sort.c does (numeric or ALPHA, binary
+// comparison, BY nosort keeping a list's or zset's order, a set's forced to
+// ALPHA, LIMIT, GET # and hash fields) over the keys as they stand on the
+// destination, and stores the result with RPUSH into a temporary key renamed
+// onto the destination key. Ties of an ALPHA sort BY a pattern keep the
+// source key's order (Redis leaves them to qsort). XADD and XTRIM with an
+// exact trim (=, as Redis propagates ~) lose their LIMIT, which a client may
+// not send with =. Limits: a script that touches keys it did not declare reads
+// keys the emulation cannot know about.
 //
 // FLUSHALL and FLUSHDB (Config.Flush: Apply, the default; Ignore; Stop) never
 // reach the destination as such, since that would delete other source shards'

@@ -189,6 +189,16 @@ func TestEmulationMatchesStandalone(t *testing.T) {
 		"ZDIFFSTORE zd 2 z1 z2", "ZRANGESTORE zr z2 0 0",
 		"MSET m1 1 m2 2 m3 3", "DEL m1 m2 nosuch", "MSETNX n1 1 n2 2", "UNLINK n1 n2",
 		"RPUSH sl 3 1 2", "SORT sl STORE sorted",
+		// SORT with BY/GET patterns: a cluster refuses them (7.4 unless the
+		// pattern's slot is the key's); xsync evaluates them.
+		"RPUSH sl2 3 1 2 10", "SET w_1 5", "SET w_2 1", "SET w_3 9", "SET w_10 -1.5",
+		"HSET hw_1 f b", "HSET hw_2 f a", "HSET hw_3 f c",
+		"SORT sl2 BY w_* STORE so1", "SORT sl2 BY w_* DESC GET # GET hw_*->f STORE so2",
+		"SORT sl2 BY hw_*->f ALPHA STORE so3", "SORT sl2 BY nosort DESC LIMIT 1 2 GET w_* STORE so4",
+		"SADD ss2 b a c", "SORT ss2 BY nosort STORE so5", "ZADD zs 1 c 2 a 3 b",
+		"SORT zs BY nosort DESC GET # GET w_* STORE so6", "SET so7 x EX 100", "SORT zs ALPHA GET hw_* STORE so7",
+		"SORT sl2 BY w_* LIMIT 1 -1 STORE sl2", "SORT nosuch BY w_* STORE so1",
+		"RPUSH {t}l 2 1", "SET {t}w_1 3", "SORT {t}l BY {t}w_* STORE {t}d",
 		"GEOADD g 13.361389 38.115556 Palermo 15.087269 37.502669 Catania",
 		"GEORADIUS g 15 37 200 km STORE gstore",
 		"EVAL \"redis.call('set', KEYS[1], redis.call('get', KEYS[2])) return redis.call('incr', KEYS[3])\" 3 e1 c1 ectr",

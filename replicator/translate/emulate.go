@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/xsync/xsync/replicator/apply"
+	"github.com/xsync/xsync/replicator/conn"
 	"github.com/xsync/xsync/resp"
 	"github.com/xsync/xsync/slots"
 )
@@ -252,7 +253,7 @@ func do(ctx context.Context, d apply.Dest, slot int, args ...[]byte) (resp.Value
 		return v, fmt.Errorf("xsync/translate: %s in slot %d: %w", printable(args[0]), slot, err)
 	}
 	if v.IsError() {
-		return v, fmt.Errorf("xsync/translate: %s in slot %d: %s", printable(args[0]), slot, printable(v.Str))
+		return v, fmt.Errorf("xsync/translate: %s in slot %d: %w", printable(args[0]), slot, &conn.ReplyError{Msg: string(v.Str)})
 	}
 	return v, nil
 }

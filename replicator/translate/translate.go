@@ -173,6 +173,7 @@ func (t *Translator) materialize(offset int64) []apply.Op {
 				t.descs = append(t.descs, "")
 			}
 			t.descs = append(t.descs, p.what.String())
+			t.ops[len(t.ops)-1].What = t.descs[len(t.descs)-1]
 		}
 	}
 	t.ops[len(t.ops)-1].Offset = offset
@@ -225,7 +226,8 @@ const specialNames = "ping replconf select multi exec discard flushall flushdb "
 	"georadiusbymember config client debug shutdown slaveof replicaof save bgsave " +
 	"bgrewriteaof cluster monitor sync psync failover acl module latency memory slowlog " +
 	"lastsave info command auth hello quit reset wait waitaof readonly readwrite asking " +
-	"migrate role lolwut blpop brpop brpoplpush blmove bzpopmin bzpopmax blmpop bzmpop"
+	"migrate role lolwut blpop brpop brpoplpush blmove bzpopmin bzpopmax blmpop bzmpop " +
+	"xadd xtrim"
 
 func (t *Translator) denied(b []byte) bool {
 	if t.allow == nil && t.deny == nil {
@@ -386,6 +388,9 @@ func (t *Translator) keyed(db int, name string, args [][]byte, offset int64, rec
 		}
 		t.st.filtered.Add(1)
 		return t.split(tg, name, idx, step)
+	}
+	if name == "sort" && t.cfg.DestKind == DestCluster && sortPatterns(t.argv) {
+		return t.sortCluster(tg, idx, offset, recv)
 	}
 	same := true
 	for _, s := range t.kslot[1:len(idx)] {
