@@ -62,6 +62,11 @@ type Proxy struct {
 
 	// Resets counts the connections reset by Reset or ResetAfter.
 	Resets atomic.Int64
+	// Accepted counts the connections accepted.
+	Accepted atomic.Int64
+	// Abandoned counts the half-open connections whose client closed its end: it
+	// found the link dead by itself.
+	Abandoned atomic.Int64
 }
 
 // New listens on 127.0.0.1:0 and forwards to target; seed seeds the jitter.
@@ -187,6 +192,7 @@ func (l *link) reset() {
 }
 
 func (p *Proxy) serve(client net.Conn) {
+	p.Accepted.Add(1)
 	l := &link{client: client}
 	if p.faults.Load().HalfOpen {
 		// A server that accepts nothing: the client's connect "succeeds" here and
@@ -209,6 +215,7 @@ func (p *Proxy) serve(client net.Conn) {
 	}()
 	if l.stopped.Load() {
 		_, _ = io.Copy(io.Discard, client) // until the client gives up
+		p.Abandoned.Add(1)
 		return
 	}
 	server, err := net.DialTimeout("tcp", p.target, 5*time.Second)
@@ -234,6 +241,7 @@ func (p *Proxy) serve(client net.Conn) {
 	// link is half-open: then it waits for the client to close its end.
 	if l.stopped.Load() {
 		<-up
+		p.Abandoned.Add(1)
 	} else if d := p.faults.Load().SlowClose; d > 0 {
 		time.Sleep(d)
 	}

@@ -123,6 +123,8 @@ func TestHalfOpen(t *testing.T) {
 	if _, err := c2.Read(make([]byte, 1)); !errors.Is(err, os.ErrDeadlineExceeded) {
 		t.Fatalf("new connection while half-open: %v, want a timeout", err)
 	}
+	c2.Close()
+	waitFor(t, func() bool { return p.Abandoned.Load() == 1 })
 	// Healed: new connections work, the stopped one stays stopped.
 	p.Set(Faults{})
 	roundTrip(t, dial(t, p), []byte("healed"))
@@ -151,5 +153,16 @@ func TestSlowCloseAndRate(t *testing.T) {
 	}
 	if d := time.Since(closed); d < 300*time.Millisecond {
 		t.Errorf("the FIN came after %v, want at least the slow close of 300ms", d)
+	}
+}
+
+func waitFor(t *testing.T, ok func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !ok() {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not met within 10s")
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 }
