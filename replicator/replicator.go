@@ -59,6 +59,10 @@ type Config struct {
 	Follow source.Follow
 	// SnapshotRateLimit caps snapshot bytes read per second per shard. Default 0: none.
 	SnapshotRateLimit int64
+	// SourceTimeout declares a source link dead when no byte arrived for that long
+	// (like Redis repl-timeout; a master PINGs its replicas every
+	// repl-ping-replica-period, 10s by default). Default 60s.
+	SourceTimeout time.Duration
 	// SpoolDir spools snapshots to disk before decoding them. Default "": none.
 	SpoolDir string
 	// TargetSeeds are nodes of the destination. Required.
@@ -193,6 +197,7 @@ func New(cfg Config) (*Replicator, error) {
 			Conn:              cfg.SourceConn,
 			SpoolDir:          cfg.SpoolDir,
 			SnapshotRateLimit: cfg.SnapshotRateLimit,
+			ReadTimeout:       cfg.SourceTimeout,
 			Logger:            cfg.Logger.With("component", "source"),
 		},
 		Follow:   cfg.Follow,

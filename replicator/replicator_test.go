@@ -158,6 +158,7 @@ func TestResumeExactlyOnce(t *testing.T) {
 	cfg := Config{SourceSeeds: []string{src.Addr()}, TargetSeeds: dst.Addrs()}
 	work := loadgen.WorkOptions{NonIdempotentOnly: true, Assignments: true, CrossSlot: true, Clients: 4, Rate: 3000}
 
+	var hists []*loadgen.History // writes with per-key sequences, one history per round
 	for round := 0; round < 3; round++ {
 		rr := startReplicator(t, cfg)
 		// Write while it runs, then stop it in the middle of the load.
@@ -167,11 +168,16 @@ func TestResumeExactlyOnce(t *testing.T) {
 			defer close(wdone)
 			loadgen.Run(wctx, src.Client(), work)
 		}()
+		hdone := make(chan *loadgen.History, 1)
+		go func() {
+			hdone <- loadgen.RunHistory(wctx, src.Client(), loadgen.HistoryOptions{Prefix: fmt.Sprintf("h%d:", round), Clients: 2, Rate: 500})
+		}()
 		time.Sleep(1500 * time.Millisecond)
 		rr.halt(t)
 		time.Sleep(300 * time.Millisecond)
 		wcancel()
 		<-wdone
+		hists = append(hists, <-hdone)
 	}
 	fullBefore := infoInt(t, src.Client(), "stats", "sync_full")
 	partialBefore := infoInt(t, src.Client(), "stats", "sync_partial_ok")
@@ -187,6 +193,18 @@ func TestResumeExactlyOnce(t *testing.T) {
 	}
 	if fs := st.Shards[0].FullSyncs; fs != 0 {
 		t.Errorf("shard did %d full syncs after the restart", fs)
+	}
+	for i, h := range hists {
+		rep, err := h.Check(ctx, src.Client(), dst.Client())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !rep.OK() {
+			var b strings.Builder
+			rep.WriteReport(&b)
+			t.Errorf("history of round %d:\n%s", i, b.String())
+		}
+		t.Logf("history of round %d: %s", i, rep.Summary())
 	}
 	requireEqual(t, src.Client(), dst.Client())
 	rr.halt(t)

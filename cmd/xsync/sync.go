@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -51,6 +52,8 @@ type syncFlags struct {
 	pprof          bool
 	follow         string
 	snapshotRate   int64
+	sourceTimeout  time.Duration
+	replyTimeout   time.Duration
 	spoolDir       string
 	conflict       string
 	onError        string
@@ -91,6 +94,8 @@ func (f *syncFlags) register(fsName string, env *cliEnv) *flag.FlagSet {
 	fs.BoolVar(&f.pprof, "pprof", false, "also serve Go profiles on the --metrics address under /debug/pprof/ (go tool pprof http://ADDR/debug/pprof/profile)")
 	fs.StringVar(&f.follow, "follow", "master", "replicate from each shard's master, or from a replica to spare the master: master or replica")
 	fs.Int64Var(&f.snapshotRate, "snapshot-rate", 0, "most snapshot bytes read per second per shard (0: no limit)")
+	fs.DurationVar(&f.sourceTimeout, "source-timeout", 60*time.Second, "a source link with no byte for this long is dead: reconnect and PSYNC (like repl-timeout; masters PING every repl-ping-replica-period, 10s)")
+	fs.DurationVar(&f.replyTimeout, "reply-timeout", 30*time.Second, "a destination connection with writes in flight and no reply for this long is dead: reconnect and re-check them")
 	fs.StringVar(&f.spoolDir, "spool-dir", "", "spool snapshots to this directory before applying them (relieves the source's output buffer)")
 	fs.StringVar(&f.conflict, "conflict", "replace", "full sync, key already on the destination: replace, skip or stop")
 	fs.StringVar(&f.onError, "on-error", "stop", "destination error replies (OOM, WRONGTYPE, ...): stop, or skip (log and count)")
@@ -282,6 +287,7 @@ func (f *syncFlags) settings() map[string]string {
 		"allow-commands": f.allow, "deny-commands": f.deny, "dbs": f.dbs, "internal-prefix": f.internalPrefix,
 		"mode": f.mode, "chunk-bytes": strconv.Itoa(f.chunkBytes), "chunk-elements": strconv.Itoa(f.chunkElements),
 		"snapshot-rate": strconv.FormatInt(f.snapshotRate, 10), "conns-per-node": strconv.Itoa(f.connsPerNode),
+		"source-timeout": f.sourceTimeout.String(), "reply-timeout": f.replyTimeout.String(),
 		"checkpoints": strconv.FormatBool(f.checkpoints), "empty-first": strconv.FormatBool(f.emptyFirst),
 		"shard-index": strconv.Itoa(f.shardIndex), "shard-count": strconv.Itoa(f.shardCount),
 	}
@@ -328,6 +334,10 @@ func (f *syncFlags) config(env *cliEnv) (replicator.Config, error) {
 		return cfg, bad("follow", f.follow, "master or replica")
 	}
 	cfg.SnapshotRateLimit, cfg.SpoolDir = f.snapshotRate, f.spoolDir
+	if f.sourceTimeout <= 0 || f.replyTimeout <= 0 {
+		return cfg, fmt.Errorf("%w: --source-timeout %v, --reply-timeout %v: both must be positive durations such as 10s", errUsage, f.sourceTimeout, f.replyTimeout)
+	}
+	cfg.SourceTimeout, cfg.Apply.ReplyTimeout = f.sourceTimeout, f.replyTimeout
 	cfg.NoCheckpoints, cfg.EmptyFirst = !f.checkpoints, f.emptyFirst
 	if cfg.Conflict, err = replicator.ParseConflict(f.conflict); err != nil {
 		return cfg, bad("conflict", f.conflict, "replace, skip or stop")

@@ -130,3 +130,41 @@ func MasterOffset(t testing.TB, c *redis.Client) int64 {
 	}
 	return 0
 }
+
+// WaitRecovered waits until p streams every shard of masters with a lag under one
+// second and has applied what the masters held when it was called, and returns how
+// long that took: the time to recover from a fault that has just ended.
+func (p *Proc) WaitRecovered(t testing.TB, masters []*redis.Client, timeout time.Duration) time.Duration {
+	t.Helper()
+	began := time.Now()
+	var want int64
+	for _, m := range masters {
+		want += MasterOffset(t, m)
+	}
+	p.WaitInfo(t, timeout, "xsync recovers", func(m map[string]string) bool {
+		if m["state"] != "stream" || m["shards"] != strconv.Itoa(len(masters)) {
+			return false
+		}
+		if lag, err := strconv.ParseFloat(m["lag_seconds"], 64); err != nil || lag >= 1 {
+			return false
+		}
+		return AppliedOffset(m) >= want
+	})
+	return time.Since(began)
+}
+
+// AppliedOffset sums applied_offset over the shard lines of an INFO xsync map.
+func AppliedOffset(m map[string]string) int64 {
+	var applied int64
+	for k, v := range m {
+		if strings.HasPrefix(k, "shard") && k != "shards" {
+			for _, f := range strings.Split(v, ",") {
+				if a, ok := strings.CutPrefix(f, "applied_offset="); ok {
+					n, _ := strconv.ParseInt(a, 10, 64)
+					applied += n
+				}
+			}
+		}
+	}
+	return applied
+}

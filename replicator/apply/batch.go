@@ -22,6 +22,11 @@ func (p *pipe) writeLoop(c *conn.Conn) error {
 			p.mu.Unlock()
 			return errPipeDead
 		}
+		// The reader's deadline counts from the last reply while ops are in
+		// flight: only a batch into an empty window starts it, so that a steady
+		// trickle of batches does not keep pushing it back on a connection that
+		// no longer answers (half-open).
+		idle := p.infl.Count() == 0
 		batch = p.takeBatch(batch[:0])
 		p.mu.Unlock()
 		buf = buf[:0]
@@ -30,11 +35,14 @@ func (p *pipe) writeLoop(c *conn.Conn) error {
 		}
 		nc.SetWriteDeadline(time.Now().Add(p.a.cfg.ReplyTimeout)) //nolint:errcheck
 		_, err := nc.Write(buf)
-		// The batch is in the window: bound the wait for its replies (also
-		// after a failed write, so the reader ends if none come).
-		p.dlMu.Lock()
-		nc.SetReadDeadline(time.Now().Add(p.a.cfg.ReplyTimeout)) //nolint:errcheck
-		p.dlMu.Unlock()
+		// The batch is in the window: bound the wait for its replies when
+		// none were awaited (the reader set the deadline otherwise), and after
+		// a failed write, so the reader ends if none come.
+		if idle || err != nil {
+			p.dlMu.Lock()
+			nc.SetReadDeadline(time.Now().Add(p.a.cfg.ReplyTimeout)) //nolint:errcheck
+			p.dlMu.Unlock()
+		}
 		if err != nil {
 			return fmt.Errorf("xsync/apply: write to %s: %w", p.n.addr, err)
 		}

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/xsync/xsync/internal/faultproxy"
 	"github.com/xsync/xsync/internal/redistest"
 )
 
@@ -473,5 +474,90 @@ func TestE2EScripts(t *testing.T) {
 	t.Logf("NOSCRIPT retries: %d (the barrier's Do: 1)", st.Retries[RetryNoScript])
 	if st.Retries[RetryNoScript] != 1 {
 		t.Errorf("NOSCRIPT retries %d, want 1 (Do only)", st.Retries[RetryNoScript])
+	}
+}
+
+// TestE2EReplyTimeoutHalfOpen: a destination connection that goes half-open (no
+// FIN, no data: a partition, a peer that vanished) under a steady trickle of ops is
+// given up after ReplyTimeout without a reply, not once the in-flight window has
+// filled: every batch written must not push the reader's deadline further. The ops
+// are re-sent on a new connection once the network heals, and none is lost.
+func TestE2EReplyTimeoutHalfOpen(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end")
+	}
+	s := redistest.Start(t, redistest.Options{})
+	px, err := faultproxy.New(s.Addr(), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer px.Close()
+	const replyTimeout = 300 * time.Millisecond
+	a, _, _ := startApplier(t, []string{px.Addr()}, func(c *Config) { c.ReplyTimeout = replyTimeout })
+	ctx := context.Background()
+	stop := make(chan struct{})
+	type result struct {
+		n   int
+		err error
+	}
+	sent := make(chan result, 1)
+	go func() {
+		n := 0
+		for {
+			select {
+			case <-stop:
+				sent <- result{n, nil}
+				return
+			case <-time.After(5 * time.Millisecond): // 200 ops/s: the window of 4096 fills after 20s
+			}
+			n++
+			if err := a.Submit(ctx, cmdOp(0, int64(n), "INCR", "c")); err != nil {
+				sent <- result{n, err}
+				return
+			}
+		}
+	}()
+	stopped := false
+	defer func() {
+		if !stopped {
+			close(stop)
+			<-sent
+		}
+	}()
+	// A few round trips first, so that the connection is in use.
+	deadline := time.Now().Add(10 * time.Second)
+	for a.Applied(0) < 20 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	px.Set(faultproxy.Faults{HalfOpen: true})
+	began := time.Now()
+	deadline = began.Add(10 * time.Second)
+	for px.Abandoned.Load() == 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("the half-open connection was not given up within %v (ReplyTimeout %v)", time.Since(began), replyTimeout)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	t.Logf("half-open connection given up after %v (ReplyTimeout %v)", time.Since(began).Round(time.Millisecond), replyTimeout)
+	px.Set(faultproxy.Faults{})
+	time.Sleep(200 * time.Millisecond) // ops keep coming on the new connection
+	close(stop)
+	stopped = true
+	res := <-sent
+	if res.err != nil {
+		t.Fatal(res.err)
+	}
+	n := res.n
+	fctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if err := a.Flush(fctx); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := s.Client().Get(ctx, "c").Int()
+	if got < n {
+		t.Errorf("c = %d < %d INCR sent: lost", got, n)
+	}
+	if st := a.Stats(); uint64(got-n) > st.Resent {
+		t.Errorf("c = %d: %d more than sent, but only %d ops re-sent", got, got-n, st.Resent)
 	}
 }

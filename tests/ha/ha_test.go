@@ -131,6 +131,10 @@ func TestActiveStandbyFenceAndTakeover(t *testing.T) {
 		st, _ := loadgen.Run(wctx, src.Client(), loadgen.WorkOptions{NonIdempotentOnly: true, Assignments: true, Clients: 4, Rate: 2000})
 		wdone <- st
 	}()
+	// Beside it, writes with per-key sequences: the checker names each one lost or
+	// applied twice.
+	hdone := make(chan *loadgen.History, 1)
+	go func() { hdone <- loadgen.RunHistory(wctx, src.Client(), loadgen.HistoryOptions{Clients: 2, Rate: 500}) }()
 
 	// A leads and syncs; B stands by and follows nothing.
 	a := start("a", "pod-a")
@@ -204,12 +208,23 @@ func TestActiveStandbyFenceAndTakeover(t *testing.T) {
 	time.Sleep(2 * time.Second)
 	wcancel()
 	ws := <-wdone
-	t.Logf("workload: %d writes acknowledged", ws.Ops.Load())
+	hist := <-hdone
+	t.Logf("workload: %d writes acknowledged, %d with sequences", ws.Ops.Load(), hist.Acked.Load())
 	var masters []*redis.Client
 	for _, m := range src.Masters() {
 		masters = append(masters, m.Client())
 	}
 	a2.WaitCaughtUp(t, masters, 2*time.Minute)
+	hrep, err := hist.Check(ctx, src.Client(), dst.Client())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !hrep.OK() {
+		var b strings.Builder
+		hrep.WriteReport(&b)
+		t.Errorf("history after two takeovers:\n%s", b.String())
+	}
+	t.Logf("history: %s", hrep.Summary())
 	res, err := verify.Run(ctx, verify.Config{Source: src.Client(), Target: dst.Client(), Rounds: 3, RoundDelay: 300 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
