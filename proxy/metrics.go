@@ -105,6 +105,10 @@ func (m *Metrics) Serve(ctx context.Context) error {
 
 func (m *Metrics) healthz(w http.ResponseWriter, _ *http.Request) {
 	st := m.ctl.Status()
+	if msg := destLossUnhealthy(st); msg != "" {
+		http.Error(w, msg, http.StatusServiceUnavailable)
+		return
+	}
 	if msg := m.stuck.check(st, time.Now()); msg != "" {
 		http.Error(w, msg, http.StatusServiceUnavailable)
 		return
@@ -211,10 +215,12 @@ func (c *statusCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descState, descReceived, descApplied, descLagBytes, descLagSeconds, descKeysDone, descKeysTotal, descBytesDone, descOps, descOpsBare, descOpsApplied, descDestErrors, descRetries, descErrors, descFullSyncs} {
 		ch <- d
 	}
+	describeDestLoss(ch)
 }
 
 func (c *statusCollector) Collect(ch chan<- prometheus.Metric) {
 	st := c.ctl.Status()
+	collectDestLoss(ch, st)
 	ch <- prometheus.MustNewConstMetric(descOpsApplied, prometheus.CounterValue, float64(st.OpsApplied))
 	for k, n := range st.DestErrors {
 		ch <- prometheus.MustNewConstMetric(descDestErrors, prometheus.CounterValue, float64(n), k)

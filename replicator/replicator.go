@@ -93,6 +93,9 @@ type Config struct {
 	// lagged, FLUSHALL, a node replaced): DestLossHeal (default) re-applies the
 	// slots that lost writes, DestLossStop ends Run with an error (destloss.go).
 	OnDestLoss DestLoss
+	// VerifyRate is how many source keys per second are sampled and compared
+	// with the destination while streaming (drift.go). Default 0: off.
+	VerifyRate int
 	// GuardInterval is how often the destination's masters are checked for a
 	// restart, a failover or a FLUSHALL (destguard.go). Default 1s; negative: off.
 	GuardInterval time.Duration
