@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/redis/go-redis/v9"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/xsync/xsync/replicator/apply"
@@ -96,6 +97,10 @@ type Config struct {
 	// VerifyRate is how many source keys per second are sampled and compared
 	// with the destination while streaming (drift.go). Default 0: off.
 	VerifyRate int
+	// VerifySource and VerifyTarget are the clients the live comparison reads
+	// with (a *redis.Client or *redis.ClusterClient each); required with
+	// VerifyRate. Run does not close them.
+	VerifySource, VerifyTarget redis.UniversalClient
 	// GuardInterval is how often the destination's masters are checked for a
 	// restart, a failover or a FLUSHALL (destguard.go). Default 1s; negative: off.
 	GuardInterval time.Duration
@@ -127,6 +132,9 @@ func (c *Config) validate() error {
 	}
 	if c.OnDestLoss != DestLossHeal && c.OnDestLoss != DestLossStop {
 		return fmt.Errorf("xsync/replicator: unknown destination-loss policy %d", c.OnDestLoss)
+	}
+	if c.VerifyRate < 0 || (c.VerifyRate > 0 && (c.VerifySource == nil || c.VerifyTarget == nil)) {
+		return fmt.Errorf("xsync/replicator: VerifyRate %d needs VerifySource and VerifyTarget", c.VerifyRate)
 	}
 	if c.GuardInterval == 0 {
 		c.GuardInterval = time.Second
@@ -185,6 +193,7 @@ type Replicator struct {
 	cks    map[int]ckpt // checkpoints read at start, by slot
 	marks  *slotMarks   // the newest offset written to each slot (destloss.go)
 	loss   lossState    // destination data loss: detection and healing (destloss.go)
+	drift  driftState   // live comparison of sampled keys (drift.go)
 
 	rate opsRate
 
@@ -282,6 +291,9 @@ func (r *Replicator) Run(ctx context.Context) error {
 		g.Go(func() error { return r.watermarks(gctx) })
 	}
 	g.Go(func() error { r.pollSources(gctx); return nil })
+	if r.cfg.VerifyRate > 0 {
+		g.Go(func() error { return r.verifyLive(gctx) })
+	}
 	err := g.Wait()
 	r.resumeLocked() // a paused handler must not hold the stop up
 	cancelApply()
@@ -588,6 +600,7 @@ func (r *Replicator) Status() Status {
 	}
 	st.summarize()
 	r.lossStatus(&st)
+	r.driftStatus(&st)
 	// What the applier counts belongs to no shard in particular.
 	as := r.applier.Stats()
 	st.OpsApplied = int64(as.Applied)

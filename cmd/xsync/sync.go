@@ -201,6 +201,13 @@ func runSyncJob(ctx context.Context, env *cliEnv, f *syncFlags, cfg replicator.C
 			hj.register(reg)
 		}
 	}
+	if f.verifyRate > 0 {
+		closeClients, err := liveVerifyClients(ctx, env, f, &cfg)
+		if err != nil {
+			return err
+		}
+		defer closeClients()
+	}
 	r, err := replicator.New(cfg)
 	if err != nil {
 		return err
