@@ -123,6 +123,8 @@ func (s *shard) emptySlots(ctx context.Context) error {
 // acknowledged, every key of the snapshot is on the destination.
 func (s *shard) fullSyncDone(ctx context.Context, offset int64) error {
 	s.synced.Store(true)
+	s.r.marks.setRanges(s.ownedRanges(), offset, s.index)
+	s.lastUnslotted.Store(0)
 	if s.r.ckKeys == nil {
 		return s.submit(ctx, apply.Op{Source: s.index, Offset: offset, Slot: 0, Cmd: pingMarker, N: 1})
 	}

@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/redis/go-redis/v9"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/xsync/xsync/replicator/apply"
@@ -92,6 +93,21 @@ type Config struct {
 	// first full sync. (A full resync of a shard already synced always does.)
 	// Default false.
 	EmptyFirst bool
+	// OnDestLoss says what happens when the destination loses data it had
+	// acknowledged (a master restarted empty, failed over to a replica that
+	// lagged, FLUSHALL, a node replaced): DestLossHeal (default) re-applies the
+	// slots that lost writes, DestLossStop ends Run with an error (destloss.go).
+	OnDestLoss DestLoss
+	// VerifyRate is how many source keys per second are sampled and compared
+	// with the destination while streaming (drift.go). Default 0: off.
+	VerifyRate int
+	// VerifySource and VerifyTarget are the clients the live comparison reads
+	// with (a *redis.Client or *redis.ClusterClient each); required with
+	// VerifyRate. Run does not close them.
+	VerifySource, VerifyTarget redis.UniversalClient
+	// GuardInterval is how often the destination's masters are checked for a
+	// restart, a failover or a FLUSHALL (destguard.go). Default 1s; negative: off.
+	GuardInterval time.Duration
 	// Assign splits the source shards between several xsync processes (scale-out,
 	// see assign.go): this process writes only the shards Assign.Owns. Default: the
 	// zero Assignment, every shard.
@@ -117,6 +133,15 @@ func (c *Config) validate() error {
 	}
 	if c.Now == nil {
 		c.Now = time.Now
+	}
+	if c.OnDestLoss != DestLossHeal && c.OnDestLoss != DestLossStop {
+		return fmt.Errorf("xsync/replicator: unknown destination-loss policy %d", c.OnDestLoss)
+	}
+	if c.VerifyRate < 0 || (c.VerifyRate > 0 && (c.VerifySource == nil || c.VerifyTarget == nil)) {
+		return fmt.Errorf("xsync/replicator: VerifyRate %d needs VerifySource and VerifyTarget", c.VerifyRate)
+	}
+	if c.GuardInterval == 0 {
+		c.GuardInterval = time.Second
 	}
 	c.Apply.Addrs = c.TargetSeeds
 	c.Apply.Conn = c.TargetConn
@@ -170,6 +195,9 @@ type Replicator struct {
 
 	ckKeys *ckptKeys    // checkpoint key of every slot; nil without checkpoints
 	cks    map[int]ckpt // checkpoints read at start, by slot
+	marks  *slotMarks   // the newest offset written to each slot (destloss.go)
+	loss   lossState    // destination data loss: detection and healing (destloss.go)
+	drift  driftState   // live comparison of sampled keys (drift.go)
 
 	rate opsRate
 
@@ -181,7 +209,7 @@ func New(cfg Config) (*Replicator, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	r := &Replicator{cfg: cfg, log: cfg.Logger, shards: map[int]*shard{}, started: cfg.Now(), moves: newMoveRegistry(cfg.Now)}
+	r := &Replicator{cfg: cfg, log: cfg.Logger, shards: map[int]*shard{}, started: cfg.Now(), moves: newMoveRegistry(cfg.Now), marks: &slotMarks{}}
 	if !cfg.NoCheckpoints {
 		r.ckKeys = newCkptKeys(cfg.Translate.InternalPrefix)
 		cfg.Apply.Recheck = r.recheck
@@ -251,6 +279,13 @@ func (r *Replicator) Run(ctx context.Context) error {
 			r.mu.Unlock()
 			r.log.Info("checkpoints read", "slots", len(cks))
 		}
+		if r.cfg.GuardInterval > 0 {
+			// The guard's first look, before any write: what a later look
+			// compares with (destguard.go).
+			g0 := newGuard()
+			r.checkDest(gctx, g0)
+			g.Go(func() error { return r.guardDest(gctx, g0) })
+		}
 		return r.src.Run(gctx)
 	})
 	g.Go(func() error { r.rate.run(gctx, r.applier); return nil })
@@ -261,6 +296,9 @@ func (r *Replicator) Run(ctx context.Context) error {
 		g.Go(func() error { return r.watermarks(gctx) })
 	}
 	g.Go(func() error { r.pollSources(gctx); return nil })
+	if r.cfg.VerifyRate > 0 {
+		g.Go(func() error { return r.verifyLive(gctx) })
+	}
 	err := g.Wait()
 	r.unpause() // a paused handler must not hold the stop up
 	cancelApply()
@@ -363,6 +401,11 @@ func (r *Replicator) newShard(ctx context.Context, info source.ShardInfo) (sourc
 	if c, ok := resumePoint(cks, owned, wm); ok {
 		start.ReplID, start.Offset, start.DB = c.replID, c.offset, c.db
 		sh.resumeFrom(cks, owned, c)
+		for _, rg := range owned {
+			for sl := rg.Start; sl <= rg.End; sl++ {
+				r.marks.set(sl, cks[sl].offset, info.Index)
+			}
+		}
 	} else if anyCkpt(cks, owned) {
 		sh.synced.Store(true) // partly synced before: empty its slots before the full sync
 	}
@@ -561,6 +604,8 @@ func (r *Replicator) Status() Status {
 		st.State = StatePaused
 	}
 	st.summarize()
+	r.lossStatus(&st)
+	r.driftStatus(&st)
 	// What the applier counts belongs to no shard in particular.
 	as := r.applier.Stats()
 	st.OpsApplied = int64(as.Applied)

@@ -63,6 +63,7 @@ type shard struct {
 	received      atomic.Int64 // offset of the last command received
 	handled       atomic.Int64 // offset up to which every command was handed to the applier
 	lastSubmitted atomic.Int64 // highest Offset of an op submitted
+	lastUnslotted atomic.Int64 // offset of the last stream op that names no single slot (a barrier, FLUSHALL, ...)
 	opsSubmitted  atomic.Int64 // ops handed to the applier
 	opsBare       atomic.Int64 // stream ops sent without a checkpoint (assignments, checkpoint.go)
 	sourceOffset  atomic.Int64 // master_repl_offset of the followed node, polled (replicator.pollSources)
@@ -264,6 +265,7 @@ func (s *shard) Command(ctx context.Context, db int, args [][]byte, offset int64
 		if s.skip != nil && op.Slot >= 0 && op.Barrier == nil && s.skip[op.Slot] >= offset {
 			continue // applied before the restart
 		}
+		s.noteOp(op, offset)
 		ckOff := offset
 		if !moved && op.N == 1 && s.r.ckKeys != nil {
 			var bare bool

@@ -15,9 +15,12 @@ const (
 	StateStopped      State = "stopped"
 	StatePaused       State = "paused"
 	StateReconnecting State = "reconnecting"
-	StateHandshake    State = "handshake"
-	StateFullSync     State = "fullsync"
-	StateStream       State = "stream"
+	// StateHealing: the destination lost data and xsync is writing it again
+	// (destloss.go); the job is not healthy until it is done.
+	StateHealing   State = "healing"
+	StateHandshake State = "handshake"
+	StateFullSync  State = "fullsync"
+	StateStream    State = "stream"
 	// StateStandby is not set by the Replicator: an HA standby (sync --ha-lease)
 	// reports it while another process leads.
 	StateStandby State = "standby"
@@ -85,6 +88,10 @@ type Status struct {
 	// destination refused (skipped under --on-error skip; counted in DestErrors
 	// too).
 	BarrierErrors int64
+	// DestLoss reports destination data loss: what was detected and re-applied.
+	DestLoss DestLossStatus
+	// Drift reports the live comparison of sampled keys (--verify-rate).
+	Drift DriftStatus
 }
 
 // summarize fills the job-wide fields of st from its shards.

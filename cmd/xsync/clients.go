@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/xsync/xsync/replicator"
 )
 
 // controlClient returns a go-redis client for the control plane (verify, reset):
@@ -36,4 +38,25 @@ func controlClient(ctx context.Context, e endpoint) (redis.UniversalClient, erro
 		}), nil
 	}
 	return nil, fmt.Errorf("no seed answered: %w (check the address, credentials and TLS options)", lastErr)
+}
+
+// liveVerifyClients sets the clients of --verify-rate's live comparison in cfg
+// and returns what closes them.
+func liveVerifyClients(ctx context.Context, env *cliEnv, f *syncFlags, cfg *replicator.Config) (func(), error) {
+	s, err := f.src.parse(env)
+	if err != nil {
+		return nil, err
+	}
+	t, err := f.dst.parse(env)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.VerifySource, err = controlClient(ctx, s); err != nil {
+		return nil, fmt.Errorf("--verify-rate: source: %w", err)
+	}
+	if cfg.VerifyTarget, err = controlClient(ctx, t); err != nil {
+		cfg.VerifySource.Close()
+		return nil, fmt.Errorf("--verify-rate: target: %w", err)
+	}
+	return func() { cfg.VerifySource.Close(); cfg.VerifyTarget.Close() }, nil
 }

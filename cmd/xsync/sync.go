@@ -56,6 +56,8 @@ type syncFlags struct {
 	replyTimeout   time.Duration
 	spoolDir       string
 	conflict       string
+	onDestLoss     string
+	verifyRate     int
 	onError        string
 	flush          string
 	swapdb         string
@@ -98,6 +100,8 @@ func (f *syncFlags) register(fsName string, env *cliEnv) *flag.FlagSet {
 	fs.DurationVar(&f.replyTimeout, "reply-timeout", 30*time.Second, "a destination connection with writes in flight and no reply for this long is dead: reconnect and re-check them")
 	fs.StringVar(&f.spoolDir, "spool-dir", "", "spool snapshots to this directory before applying them (relieves the source's output buffer)")
 	fs.StringVar(&f.conflict, "conflict", "replace", "full sync, key already on the destination: replace, skip or stop")
+	fs.StringVar(&f.onDestLoss, "on-dest-loss", "heal", "the destination lost acknowledged writes (a master restarted empty, failed over to a lagging replica, FLUSHALL, a node replaced): heal (re-apply the slots that lost writes, from their checkpoints or with a full sync of their shards) or stop (exit 3)")
+	fs.IntVar(&f.verifyRate, "verify-rate", 0, "compare this many sampled source keys per second with the destination while syncing; keys that still differ once the lag covers their writes show as drift_keys in INFO, /metrics and /healthz (0: off)")
 	fs.StringVar(&f.onError, "on-error", "stop", "destination error replies (OOM, WRONGTYPE, ...): stop, or skip (log and count)")
 	fs.StringVar(&f.flush, "flush", "apply", "FLUSHALL/FLUSHDB in the stream: apply (only the shard's slots), ignore or stop")
 	fs.StringVar(&f.swapdb, "swapdb", "stop", "SWAPDB in the stream: stop, ignore, or apply (standalone destination)")
@@ -203,6 +207,13 @@ func runSyncJob(ctx context.Context, env *cliEnv, f *syncFlags, cfg replicator.C
 			hj.register(reg)
 		}
 	}
+	if f.verifyRate > 0 {
+		closeClients, err := liveVerifyClients(ctx, env, f, &cfg)
+		if err != nil {
+			return err
+		}
+		defer closeClients()
+	}
 	r, err := replicator.New(cfg)
 	if err != nil {
 		return err
@@ -282,7 +293,7 @@ func portOf(addr string) string {
 func (f *syncFlags) settings() map[string]string {
 	m := map[string]string{
 		"source": redactURL(f.src.url), "target": redactURL(f.dst.url), "admin": f.admin, "metrics": f.metrics, "pprof": strconv.FormatBool(f.pprof),
-		"follow": f.follow, "conflict": f.conflict, "on-error": f.onError, "flush": f.flush, "swapdb": f.swapdb,
+		"follow": f.follow, "conflict": f.conflict, "on-dest-loss": f.onDestLoss, "verify-rate": strconv.Itoa(f.verifyRate), "on-error": f.onError, "flush": f.flush, "swapdb": f.swapdb,
 		"unknown-commands": f.unknown, "publish": strconv.FormatBool(f.publish), "include": f.include, "exclude": f.exclude,
 		"allow-commands": f.allow, "deny-commands": f.deny, "dbs": f.dbs, "internal-prefix": f.internalPrefix,
 		"mode": f.mode, "chunk-bytes": strconv.Itoa(f.chunkBytes), "chunk-elements": strconv.Itoa(f.chunkElements),
@@ -342,6 +353,13 @@ func (f *syncFlags) config(env *cliEnv) (replicator.Config, error) {
 	if cfg.Conflict, err = replicator.ParseConflict(f.conflict); err != nil {
 		return cfg, bad("conflict", f.conflict, "replace, skip or stop")
 	}
+	if cfg.OnDestLoss, err = replicator.ParseDestLoss(f.onDestLoss); err != nil {
+		return cfg, bad("on-dest-loss", f.onDestLoss, "heal or stop")
+	}
+	if f.verifyRate < 0 {
+		return cfg, bad("verify-rate", strconv.Itoa(f.verifyRate), "a number of keys per second, 0 for off")
+	}
+	cfg.VerifyRate = f.verifyRate
 	switch f.onError {
 	case "stop":
 		cfg.Apply.OnError = apply.PolicyStop

@@ -111,6 +111,10 @@ func (m *Server) Serve(ctx context.Context) error {
 
 func (m *Server) healthz(w http.ResponseWriter, _ *http.Request) {
 	st := m.ctl.Status()
+	if msg := destLossUnhealthy(st); msg != "" {
+		http.Error(w, msg, http.StatusServiceUnavailable)
+		return
+	}
 	if msg := m.stuck.check(st, time.Now()); msg != "" {
 		http.Error(w, msg, http.StatusServiceUnavailable)
 		return
@@ -218,10 +222,12 @@ func (c *statusCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descState, descReceived, descApplied, descLagBytes, descLagSeconds, descKeysDone, descKeysTotal, descBytesDone, descOps, descOpsBare, descOpsApplied, descDestErrors, descBarrierErr, descRetries, descErrors, descFullSyncs} {
 		ch <- d
 	}
+	describeDestLoss(ch)
 }
 
 func (c *statusCollector) Collect(ch chan<- prometheus.Metric) {
 	st := c.ctl.Status()
+	collectDestLoss(ch, st)
 	ch <- prometheus.MustNewConstMetric(descOpsApplied, prometheus.CounterValue, float64(st.OpsApplied))
 	ch <- prometheus.MustNewConstMetric(descBarrierErr, prometheus.CounterValue, float64(st.BarrierErrors))
 	for k, n := range st.DestErrors {

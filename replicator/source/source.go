@@ -156,6 +156,7 @@ type shard struct {
 type Source struct {
 	cfg     Config
 	refresh chan struct{}
+	resyncs chan resyncReq // Resync's requests, run by the loop
 	shards  atomic.Pointer[[]*shard]
 
 	mu      sync.Mutex
@@ -170,7 +171,7 @@ func NewSource(cfg Config) (*Source, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	s := &Source{cfg: cfg, refresh: make(chan struct{}, 1), done: make(chan struct{})}
+	s := &Source{cfg: cfg, refresh: make(chan struct{}, 1), resyncs: make(chan resyncReq), done: make(chan struct{})}
 	s.shards.Store(&[]*shard{})
 	return s, nil
 }
@@ -260,6 +261,11 @@ func (s *Source) loop(ctx context.Context, g *errgroup.Group) error {
 			return nil
 		case <-t.C:
 		case <-s.refresh:
+		case req := <-s.resyncs:
+			if err := s.resync(ctx, g, req); err != nil {
+				req.done <- err
+				return err
+			}
 		}
 	}
 }

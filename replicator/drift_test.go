@@ -1,0 +1,96 @@
+package replicator
+
+import (
+	"context"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/xsync/xsync/internal/redistest"
+	"github.com/xsync/xsync/tests/loadgen"
+)
+
+// manifestVerifyRate is the --verify-rate of the k8s manifests (deploy/k8s).
+const manifestVerifyRate = 20
+
+// TestDriftDetected: keys deleted on the destination behind xsync's back (no
+// restart, no FLUSHALL: nothing the destination guard sees) show up as drift
+// at the manifests' verify rate, on a 100k-key set that lost 1% of its keys.
+func TestDriftDetected(t *testing.T) {
+	src := redistest.Start(t, redistest.Options{})
+	dst := redistest.StartCluster(t, redistest.ClusterOptions{Masters: 3})
+	ctx := context.Background()
+	if err := loadgen.Fill(ctx, src.Client(), loadgen.FillOptions{Keys: 100000, TTLPct: 1}); err != nil {
+		t.Fatal(err)
+	}
+	rr := startReplicator(t, Config{SourceSeeds: []string{src.Addr()}, TargetSeeds: dst.Addrs(),
+		VerifyRate: manifestVerifyRate, VerifySource: src.Client(), VerifyTarget: dst.Client()})
+	waitStreaming(t, rr, 120*time.Second, 1, src.Client())
+	// Writes in flight are not drift: a load while sampling finds none.
+	stop := background(t, src, loadgen.WorkOptions{Prefix: "d:", Clients: 2, Rate: 500})
+	waitDrift(t, rr, func(d DriftStatus) bool { return d.Checked >= 5*manifestVerifyRate })
+	stop()
+	if d := rr.r.Status().Drift; d.Keys != 0 {
+		t.Fatalf("drift under a plain load: %+v", d)
+	}
+
+	gone := deleteSome(t, dst.Client(), 1000)
+	lost := time.Now()
+	d := waitDrift(t, rr, func(d DriftStatus) bool { return d.Keys > 0 })
+	took := time.Since(lost)
+	t.Logf("1000 of 100000 keys deleted on the destination: drift seen after %v (%d keys checked): %+v",
+		took.Round(time.Millisecond), d.Checked, d)
+	for _, k := range d.Sample {
+		if !slices.Contains(gone, k) {
+			t.Errorf("drift names %q, which was not deleted", k)
+		}
+	}
+}
+
+// deleteSome deletes n keys of the destination (not xsync's own) and returns them.
+func deleteSome(t *testing.T, c *redis.ClusterClient, n int) []string {
+	t.Helper()
+	ctx := context.Background()
+	var keys []string
+	err := c.ForEachMaster(ctx, func(ctx context.Context, m *redis.Client) error {
+		iter := m.Scan(ctx, 0, "*:d:*", 1000).Iterator()
+		for len(keys) < n && iter.Next(ctx) {
+			keys = append(keys, iter.Val())
+		}
+		return iter.Err()
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range keys {
+		if err := c.Del(ctx, k).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return keys
+}
+
+// waitDrift waits up to 90 s for the drift status to satisfy ok.
+func waitDrift(t *testing.T, rr *running, ok func(DriftStatus) bool) DriftStatus {
+	t.Helper()
+	deadline := time.Now().Add(90 * time.Second)
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		d := rr.r.Status().Drift
+		if ok(d) {
+			return d
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("drift status not reached in 90s: %+v", d)
+		}
+		select {
+		case err := <-rr.done:
+			rr.done = nil
+			t.Fatalf("replicator stopped: %v", err)
+		case <-tick.C:
+		}
+	}
+}
