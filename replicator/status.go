@@ -81,6 +81,9 @@ type Status struct {
 	// cause (moved, ask, tryagain, clusterdown, loading, connlost, ...).
 	DestErrors  map[string]int64
 	DestRetries map[string]int64
+	// Collisions counts writes (snapshot keys and stream commands) to keys that
+	// another job on a shared destination declared as its own.
+	Collisions int64
 }
 
 // summarize fills the job-wide fields of st from its shards.

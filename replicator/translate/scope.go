@@ -39,7 +39,7 @@ type Owner struct {
 }
 
 // Owns reports whether the destination key is one of o's keys.
-func (o *Owner) Owns(key []byte) bool {
+func (o Owner) Owns(key []byte) bool {
 	if o.Prefix == "" && len(o.Globs) == 0 {
 		return false
 	}
