@@ -78,4 +78,3 @@ func (t *Result) add(r *Result) {
 	t.Diffs = append(t.Diffs, r.Diffs...)
 	t.Duration += r.Duration
 }
-
