@@ -114,6 +114,9 @@ func (s *shard) emptySlots(ctx context.Context) error {
 			return err
 		}
 	}
+	if ok, err := s.mayEmpty(ctx); !ok || err != nil {
+		return err
+	}
 	return s.submit(ctx, s.tr.EmptyOp())
 }
 
@@ -181,6 +184,9 @@ func (s *shard) record(ctx context.Context, rec *rdb.Record, ver int) error {
 	s.keyBuf = key
 	rec.Key = key
 	slot := slots.Slot(key)
+	if skip, err := s.snapCollision(key); skip || err != nil {
+		return err
+	}
 	if s.r.cfg.Conflict != ConflictReplace && !s.conv.Restorable(rec, ver) {
 		// RESTORE without REPLACE refuses an existing key by itself; a key written
 		// as commands would be merged into it, so it is looked up first (after

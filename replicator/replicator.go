@@ -619,6 +619,7 @@ func (r *Replicator) Status() Status {
 		// Snapshot keys kept under --conflict skip that were looked up rather
 		// than refused by RESTORE count as the BUSYKEY they stand for.
 		st.DestErrors[apply.KindBusyKey.String()] += sh.conflicts.Load()
+		st.Collisions += sh.collisions.Load() + sh.tr.Stats().Collisions
 	}
 	st.DestRetries = make(map[string]int64, len(as.Retries))
 	for k, n := range as.Retries {

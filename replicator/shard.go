@@ -46,6 +46,7 @@ type shard struct {
 
 	resized     bool                // a RESIZEDB hint of the current snapshot was seen
 	conflicts   atomic.Int64        // snapshot keys kept because they existed (ConflictSkip)
+	collisions  atomic.Int64        // snapshot keys another job on the destination declared (shared.go)
 	standalone  bool                // the source is a standalone server
 	argBuf      [][]byte            // moveArgs' rewritten command
 	restoreConv *snapshot.Converter // for stream RESTOREs newer than the destination (restore.go)

@@ -92,6 +92,9 @@ type Status struct {
 	DestLoss DestLossStatus
 	// Drift reports the live comparison of sampled keys (--verify-rate).
 	Drift DriftStatus
+	// Collisions counts writes (snapshot keys and stream commands) to keys that
+	// another job on a shared destination declared as its own.
+	Collisions int64
 }
 
 // summarize fills the job-wide fields of st from its shards.

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/xsync/xsync/replicator/registry"
+
 	"github.com/xsync/xsync/replicator/precheck"
 )
 
@@ -22,6 +24,7 @@ func runCheck(ctx context.Context, env *cliEnv, args []string) int {
 	fs.String("config", "", "YAML file with flags as keys")
 	conflict := fs.String("conflict", "replace", "policy for keys already on the destination, named in the report: replace, skip or stop")
 	rate := fs.Int64("snapshot-rate", 50<<20, "expected snapshot transfer rate in bytes/s, to estimate the full-sync time")
+	prefix := fs.String("internal-prefix", "__xsync:", "this job's internal prefix: other jobs found on the destination are listed")
 	if err := parseFlags(env, fs, args); err != nil {
 		return exitFor(env, err)
 	}
@@ -42,9 +45,34 @@ func runCheck(ctx context.Context, env *cliEnv, args []string) int {
 	if err := precheck.Write(env.stdout, rs); err != nil {
 		return exitFor(env, err)
 	}
+	listJobs(ctx, env, t, *prefix)
 	if precheck.Failed(rs) {
 		fmt.Fprintln(env.stderr, "xsync: some prechecks failed: fix them before syncing")
 		return exitDiffers
 	}
 	return exitOK
+}
+
+// listJobs prints the other jobs writing to the destination (registered, or
+// found by their checkpoint keys): a sync there needs --key-prefix or --owns
+// to keep --flush apply.
+func listJobs(ctx context.Context, env *cliEnv, t endpoint, own string) {
+	c, err := controlClient(ctx, t)
+	if err != nil {
+		return // the prechecks have said why
+	}
+	defer c.Close()
+	others, err := registry.Others(ctx, c, own)
+	if err != nil {
+		fmt.Fprintf(env.stdout, "%-4s  %-26s %v\n", "WARN", "other jobs", err)
+		return
+	}
+	if len(others) == 0 {
+		fmt.Fprintf(env.stdout, "%-4s  %-26s %s\n", "PASS", "other jobs", "none on the destination")
+		return
+	}
+	fmt.Fprintf(env.stdout, "%-4s  %-26s %d on the destination (merging) — fix: give this source --key-prefix or --owns, or --flush ignore|stop\n", "WARN", "other jobs", len(others))
+	for _, o := range others {
+		fmt.Fprintf(env.stdout, "%-4s  %-26s %s\n", "", "", o.String())
+	}
 }

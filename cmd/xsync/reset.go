@@ -6,11 +6,15 @@ import (
 	"sync/atomic"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/xsync/xsync/replicator/registry"
 )
 
 const resetAbout = `Removes every key xsync keeps for itself on a destination (checkpoints; their names
 start with the internal prefix, "__xsync:" by default). Run it after a migration is
-finished, or to make the next sync start from scratch. User keys are not touched.`
+finished, or to make the next sync start from scratch. User keys are not touched. The
+job's entry in the destination's registry of jobs (__xsync_registry, field: the internal
+prefix) is removed too.`
 
 func runReset(ctx context.Context, env *cliEnv, args []string) int {
 	fs := newFlagSet(env, "reset", "xsync reset --target URL [--internal-prefix P]", resetAbout)
@@ -62,7 +66,14 @@ func runReset(ctx context.Context, env *cliEnv, args []string) int {
 	if err != nil {
 		return exitFor(env, err)
 	}
+	gone, err := registry.Remove(ctx, c, *prefix)
+	if err != nil {
+		return exitFor(env, err)
+	}
 	fmt.Fprintf(env.stdout, "removed %d keys with prefix %q\n", deleted.Load(), *prefix)
+	if gone {
+		fmt.Fprintf(env.stdout, "removed the job %q from the registry %s\n", *prefix, registry.Key)
+	}
 	return exitOK
 }
 

@@ -69,6 +69,8 @@ type syncFlags struct {
 	deny           string
 	dbs            string
 	internalPrefix string
+	keyPrefix      string // --key-prefix, --owns: this job's keys on a shared destination (shared.go)
+	owns           string
 	mode           string
 	chunkBytes     int
 	chunkElements  int
@@ -113,6 +115,8 @@ func (f *syncFlags) register(fsName string, env *cliEnv) *flag.FlagSet {
 	fs.StringVar(&f.deny, "deny-commands", "", "never forward these commands (comma-separated)")
 	fs.StringVar(&f.dbs, "dbs", "", "source databases to sync and where: SRC[=DB|=PREFIX],... e.g. 0,1=db1: (default: db 0 into a cluster, every db into a standalone server)")
 	fs.StringVar(&f.internalPrefix, "internal-prefix", "__xsync:", "prefix of the keys xsync keeps for itself on the destination")
+	fs.StringVar(&f.keyPrefix, "key-prefix", "", "merging several sources into one destination: put every key of this source under this prefix (hash tags kept), so that its FLUSHALL or resync deletes only its keys")
+	fs.StringVar(&f.owns, "owns", "", "merging: destination key globs (comma-separated) that are this source's keys, when their names already tell the sources apart")
 	fs.StringVar(&f.mode, "mode", "auto", "how snapshot keys are written: auto (RESTORE where possible), restore, or commands")
 	fs.IntVar(&f.chunkBytes, "chunk-bytes", 16<<20, "largest command sent to the destination, in bytes")
 	fs.IntVar(&f.chunkElements, "chunk-elements", 1000, "most elements in one command for keys written as commands")
@@ -185,6 +189,10 @@ func runSyncJob(ctx context.Context, env *cliEnv, f *syncFlags, cfg replicator.C
 	if precheck.Failed(rs) && !f.skipPrechecks {
 		return errors.New("prechecks failed (see the log, or run 'xsync check'); fix them or pass --skip-prechecks")
 	}
+	shared, err := f.setupShared(ctx, env, &cfg, log)
+	if err != nil {
+		return err
+	}
 	var reg *prometheus.Registry
 	if f.metrics != "" {
 		reg = prometheus.NewRegistry()
@@ -218,6 +226,7 @@ func runSyncJob(ctx context.Context, env *cliEnv, f *syncFlags, cfg replicator.C
 	if err != nil {
 		return err
 	}
+	shared.r = r
 	// The cutover marker is only read here (its write goes through the fenced
 	// applier): a standby may read it.
 	gcfg := cfg
@@ -238,8 +247,9 @@ func runSyncJob(ctx context.Context, env *cliEnv, f *syncFlags, cfg replicator.C
 			return err
 		}
 		acfg := admin.Config{Addr: f.admin, Password: pass, Version: version, Logger: log, Settings: f.settings, Cutover: co}
+		acfg.Extra = shared.info
 		if hj != nil {
-			acfg.Extra = hj.info
+			acfg.Extra = func() [][2]string { return append(hj.info(), shared.info()...) }
 		}
 		adm, err := admin.New(acfg, ctl)
 		if err != nil {
@@ -296,6 +306,7 @@ func (f *syncFlags) settings() map[string]string {
 		"follow": f.follow, "conflict": f.conflict, "on-dest-loss": f.onDestLoss, "verify-rate": strconv.Itoa(f.verifyRate), "on-error": f.onError, "flush": f.flush, "swapdb": f.swapdb,
 		"unknown-commands": f.unknown, "publish": strconv.FormatBool(f.publish), "include": f.include, "exclude": f.exclude,
 		"allow-commands": f.allow, "deny-commands": f.deny, "dbs": f.dbs, "internal-prefix": f.internalPrefix,
+		"key-prefix": f.keyPrefix, "owns": f.owns,
 		"mode": f.mode, "chunk-bytes": strconv.Itoa(f.chunkBytes), "chunk-elements": strconv.Itoa(f.chunkElements),
 		"snapshot-rate": strconv.FormatInt(f.snapshotRate, 10), "conns-per-node": strconv.Itoa(f.connsPerNode),
 		"source-timeout": f.sourceTimeout.String(), "reply-timeout": f.replyTimeout.String(),
@@ -397,6 +408,10 @@ func (f *syncFlags) config(env *cliEnv) (replicator.Config, error) {
 	tc.Include, tc.Exclude = list(f.include), list(f.exclude)
 	tc.Allow, tc.Deny = list(f.allow), list(f.deny)
 	tc.InternalPrefix = f.internalPrefix
+	tc.KeyPrefix, tc.Owns = f.keyPrefix, list(f.owns)
+	if strings.ContainsAny(f.keyPrefix, "{}") || f.keyPrefix != "" && strings.HasPrefix(f.internalPrefix, f.keyPrefix) {
+		return cfg, bad("key-prefix", f.keyPrefix, "a prefix without braces (hash tags stay in the key) that does not start the --internal-prefix")
+	}
 	if f.dbs != "" {
 		tc.DBs = map[int]translate.Target{}
 		for _, part := range list(f.dbs) {

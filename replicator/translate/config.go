@@ -1,6 +1,7 @@
 package translate
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -10,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/xsync/xsync/replicator/apply"
 	"github.com/xsync/xsync/slots"
 )
 
@@ -126,6 +128,27 @@ type Config struct {
 	// InternalPrefix starts every key xsync keeps for itself; user-data ops never
 	// touch such keys (a source key with it is dropped). Default "__xsync:".
 	InternalPrefix string
+	// KeyPrefix is put before every destination key name (before the DBs
+	// prefix): the job's keys on a destination shared with other jobs. No
+	// braces (a key's hash tag stays its hashed part). Default "": none.
+	KeyPrefix string
+	// Owns are destination key globs (Redis glob syntax) that are this job's,
+	// for keys whose names already tell the sources apart. With KeyPrefix, a key
+	// must match both. Default none.
+	Owns []string
+	// Others are the other jobs writing to this destination, with the keys they
+	// declared (from the registry). A write to one of their keys is a collision
+	// (Collision); an unscoped flush refuses to run while there are others.
+	// Default none.
+	Others []Owner
+	// Collision is the policy for a write to a key of another job: Apply (write
+	// it and count it, the default, like --conflict replace), Ignore (drop and
+	// count, --conflict skip) or Stop (--conflict stop).
+	Collision Policy
+	// SharedGuard, when set, is asked before an unscoped flush (or emptying)
+	// runs: it returns the other jobs registered on the destination by then, and
+	// the flush refuses to run when there are any. Default nil: only Others.
+	SharedGuard func(ctx context.Context, d apply.Dest) ([]string, error)
 	// Scripts receives the body of every script seen (EVAL, SCRIPT LOAD) so that
 	// the applier can answer NOSCRIPT. Default: a new ScriptCache.
 	Scripts Scripts
@@ -133,6 +156,8 @@ type Config struct {
 	Logger *slog.Logger
 	// Now is the clock used where no receive time is given. Default time.Now.
 	Now func() time.Time
+
+	prefixed bool // KeyPrefix is in DBs already (validate ran)
 }
 
 // Errors returned by Translate and New.
@@ -181,7 +206,7 @@ func (c *Config) validate() error {
 		name string
 		p    *Policy
 		def  Policy
-	}{{"Flush", &c.Flush, Apply}, {"SwapDB", &c.SwapDB, Stop}, {"Unknown", &c.Unknown, Stop}} {
+	}{{"Flush", &c.Flush, Apply}, {"SwapDB", &c.SwapDB, Stop}, {"Unknown", &c.Unknown, Stop}, {"Collision", &c.Collision, Apply}} {
 		if *p.p < Default || *p.p > Stop {
 			return bad("%s policy %d", p.name, *p.p)
 		}
@@ -204,6 +229,33 @@ func (c *Config) validate() error {
 		if _, ok := c.DBs[0]; !ok {
 			return bad("a cluster source has only db 0, which DBs does not sync")
 		}
+	}
+	if strings.ContainsAny(c.KeyPrefix, "{}") {
+		return bad("KeyPrefix %q contains a brace (it would change hash tags)", c.KeyPrefix)
+	}
+	if c.KeyPrefix != "" && strings.HasPrefix(c.InternalPrefix, c.KeyPrefix) {
+		return bad("KeyPrefix %q covers the internal prefix %q", c.KeyPrefix, c.InternalPrefix)
+	}
+	for _, g := range c.Owns {
+		if g == "" {
+			return bad("empty Owns glob")
+		}
+	}
+	if c.KeyPrefix != "" && !c.prefixed {
+		// The key prefix goes before each database's prefix; a standalone
+		// destination without DBs keeps every db and adds it there (filter.go).
+		dbs := make(map[int]Target, len(c.DBs))
+		for db, tg := range c.DBs {
+			tg.Prefix = c.KeyPrefix + tg.Prefix
+			dbs[db] = tg
+		}
+		if c.DBs != nil {
+			c.DBs = dbs
+		}
+		c.prefixed = true
+	}
+	if c.SwapDB == Apply && len(c.Others) > 0 {
+		return bad("SwapDB Apply on a destination shared with other jobs (%s): it would swap their keys too", c.Others[0].Name)
 	}
 	seen := make(map[Target]int, len(c.DBs))
 	for _, db := range slices.Sorted(maps.Keys(c.DBs)) {

@@ -146,6 +146,7 @@ type KeyFilter struct {
 	dbMap            map[int]Target
 	allDBs           bool // standalone destination without DBs: every db to itself
 	prefixes         [][]byte
+	keyPrefix        []byte // Config.KeyPrefix (in dbs already; used with allDBs)
 }
 
 type dbTarget struct {
@@ -163,7 +164,7 @@ func NewKeyFilter(cfg Config) (*KeyFilter, error) {
 }
 
 func newKeyFilter(c *Config) *KeyFilter {
-	f := &KeyFilter{internal: []byte(c.InternalPrefix), dbMap: c.DBs, allDBs: c.DBs == nil}
+	f := &KeyFilter{internal: []byte(c.InternalPrefix), dbMap: c.DBs, allDBs: c.DBs == nil, keyPrefix: []byte(c.KeyPrefix)}
 	for _, p := range c.Include {
 		f.include = append(f.include, compilePattern(p))
 	}
@@ -192,7 +193,7 @@ func (f *KeyFilter) DB(db int) (Target, bool) {
 
 func (f *KeyFilter) db(db int) (dbTarget, bool) {
 	if f.allDBs {
-		return dbTarget{ok: db >= 0, t: Target{DB: db}}, db >= 0
+		return dbTarget{ok: db >= 0, t: Target{DB: db, Prefix: string(f.keyPrefix)}, p: f.keyPrefix}, db >= 0
 	}
 	if db >= 0 && db < len(f.dbs) {
 		return f.dbs[db], f.dbs[db].ok

@@ -38,10 +38,7 @@ func (t *Translator) flush(db int, name string, args [][]byte, offset int64) err
 		return fmt.Errorf("%w: %s at offset %d (Config.Flush is Stop; set it to Apply or Ignore)",
 			ErrPolicy, strings.ToUpper(name), offset)
 	}
-	f := &flusher{kf: t.kf, internal: t.kf.internal, standalone: t.cfg.DestKind == DestStandalone}
-	if t.cfg.SourceKind == SourceCluster {
-		f.owned = append([]slots.Range{}, t.owned...) // never nil: nil means every slot
-	}
+	f := t.newFlusher()
 	if name == "flushdb" {
 		tg, ok := t.kf.db(db)
 		if !ok {
@@ -49,13 +46,8 @@ func (t *Translator) flush(db int, name string, args [][]byte, offset int64) err
 			return nil
 		}
 		f.dbs = append(f.dbs, tg)
-	} else if !t.kf.allDBs {
-		for _, db := range slices.Sorted(maps.Keys(t.kf.dbMap)) {
-			tg := t.kf.dbMap[db]
-			f.dbs = append(f.dbs, dbTarget{ok: true, t: tg, p: []byte(tg.Prefix)})
-		}
 	} else {
-		f.allDBs = true
+		t.allDBs(f)
 	}
 	t.st.flushes.Add(1)
 	f.name = strings.ToUpper(name)
@@ -65,6 +57,11 @@ func (t *Translator) flush(db int, name string, args [][]byte, offset int64) err
 
 type flusher struct {
 	name       string
+	keyPrefix  string   // Config.KeyPrefix
+	owns       []string // Config.Owns
+	scoped     bool     // KeyPrefix or Owns: delete by SCAN MATCH (scope.go)
+	others     []string // Config.Others by name: an unscoped flush refuses to run
+	guard      func(context.Context, apply.Dest) ([]string, error)
 	kf         *KeyFilter
 	internal   []byte
 	dbs        []dbTarget
@@ -107,19 +104,25 @@ func (f *flusher) deletable(key, p []byte) bool {
 	if !ok || !f.kf.Included(src) {
 		return false
 	}
-	if f.owned == nil {
-		return true
-	}
-	s := slots.Slot(src)
-	for _, r := range f.owned {
-		if s >= r.Start && s <= r.End {
-			return true
-		}
-	}
-	return false
+	return sourceSlotOwned(f.owned, slots.Slot(src))
 }
 
 func (f *flusher) run(ctx context.Context, d apply.Dest) error {
+	if f.scoped {
+		return f.runScoped(ctx, d)
+	}
+	others := f.others
+	if f.guard != nil && len(others) == 0 {
+		// A job that started alone may have company by now.
+		o, err := f.guard(ctx, d)
+		if err != nil {
+			return err
+		}
+		others = o
+	}
+	if len(others) > 0 {
+		return refuseUnscoped(f.name+" (every key of the source's slots)", others)
+	}
 	if f.standalone {
 		return f.runStandalone(ctx, d)
 	}
@@ -243,6 +246,32 @@ func (f *flusher) runStandalone(ctx context.Context, d apply.Dest) (err error) {
 	return nil
 }
 
+// newFlusher returns a flusher of this shard's slots, scoped to the job's keys
+// when Config.KeyPrefix or Config.Owns say which they are.
+func (t *Translator) newFlusher() *flusher {
+	f := &flusher{kf: t.kf, internal: t.kf.internal, standalone: t.cfg.DestKind == DestStandalone,
+		keyPrefix: t.cfg.KeyPrefix, owns: t.cfg.Owns, scoped: t.cfg.Scoped(), guard: t.cfg.SharedGuard}
+	for _, o := range t.cfg.Others {
+		f.others = append(f.others, o.Name)
+	}
+	if t.cfg.SourceKind == SourceCluster {
+		f.owned = append([]slots.Range{}, t.owned...) // never nil: nil means every slot
+	}
+	return f
+}
+
+// allDBs makes f delete in every synced db (FLUSHALL).
+func (t *Translator) allDBs(f *flusher) {
+	if t.kf.allDBs {
+		f.allDBs = true
+		return
+	}
+	for _, db := range slices.Sorted(maps.Keys(t.kf.dbMap)) {
+		tg := t.kf.dbMap[db]
+		f.dbs = append(f.dbs, dbTarget{ok: true, t: tg, p: []byte(tg.Prefix)})
+	}
+}
+
 // EmptyOp returns a Barrier op that deletes from the destination every synced key
 // of the slots this shard owns (every slot for a standalone source), in every synced
 // database, as FLUSHALL in the shard's stream would, whatever Config.Flush says. The
@@ -250,17 +279,8 @@ func (f *flusher) runStandalone(ctx context.Context, d apply.Dest) (err error) {
 // destination, so that keys deleted on the source meanwhile do not survive.
 // Internal keys are kept.
 func (t *Translator) EmptyOp() apply.Op {
-	f := &flusher{kf: t.kf, internal: t.kf.internal, standalone: t.cfg.DestKind == DestStandalone, name: "FLUSHALL"}
-	if t.cfg.SourceKind == SourceCluster {
-		f.owned = append([]slots.Range{}, t.owned...) // never nil: nil means every slot
-	}
-	if !t.kf.allDBs {
-		for _, db := range slices.Sorted(maps.Keys(t.kf.dbMap)) {
-			tg := t.kf.dbMap[db]
-			f.dbs = append(f.dbs, dbTarget{ok: true, t: tg, p: []byte(tg.Prefix)})
-		}
-	} else {
-		f.allDBs = true
-	}
+	f := t.newFlusher()
+	f.name = "FLUSHALL"
+	t.allDBs(f)
 	return apply.Op{Source: t.cfg.Source, Slot: apply.AllMasters, Key: []byte("FLUSHALL"), Barrier: f.run}
 }

@@ -20,12 +20,15 @@ type Stats struct {
 	// Unsupported counts commands the destination's version cannot run, dropped
 	// and logged (hash field expires before 7.4).
 	Unsupported int64
+	// Collisions counts writes to keys another job on the destination declared
+	// (Config.Others), whatever Config.Collision did with them.
+	Collisions int64
 }
 
 type counters struct {
 	commands, ops, filtered, denied, skipped, unknown, mixed atomic.Int64
 	split, emulated, txSplit, flushes, ignored, published    atomic.Int64
-	unsupported                                              atomic.Int64
+	unsupported, collisions                                  atomic.Int64
 }
 
 // Stats returns a snapshot of the counters; safe to call from any goroutine.
@@ -37,5 +40,6 @@ func (t *Translator) Stats() Stats {
 		Mixed: c.mixed.Load(), Split: c.split.Load(), Emulated: c.emulated.Load(),
 		TxSplit: c.txSplit.Load(), Flushes: c.flushes.Load(), Ignored: c.ignored.Load(),
 		Published: c.published.Load(), Unsupported: c.unsupported.Load(),
+		Collisions: c.collisions.Load(),
 	}
 }

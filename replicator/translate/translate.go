@@ -379,6 +379,9 @@ func (t *Translator) keyed(db int, name string, args [][]byte, offset int64, rec
 		t.st.filtered.Add(1)
 		return nil
 	}
+	if drop, err := t.collide(args, idx, offset); drop || err != nil {
+		return err
+	}
 	step := perKeyStep(name)
 	if nIncl < len(idx) {
 		if step == 0 {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -90,11 +91,17 @@ func (v *Verifier) compareKeys(ctx context.Context, srcDB int, keys []string, re
 	if err != nil {
 		return nil, fmt.Errorf("%w (source)", err)
 	}
-	tm, err := meta(ctx, tgt, keys)
+	tkeys := v.targetNames(keys)
+	tm, err := meta(ctx, tgt, tkeys)
 	if err != nil {
 		return nil, fmt.Errorf("%w (target)", err)
 	}
 	out, same := classify(srcDB, tgtDB, keys, sm, tm, reportExtra)
+	for i := range out {
+		if out[i].kind == Extra {
+			out[i].key = v.cfg.KeyPrefix + out[i].key // an Extra is named as on the target
+		}
+	}
 	if len(same) == 0 {
 		return out, nil
 	}
@@ -106,7 +113,7 @@ func (v *Verifier) compareKeys(ctx context.Context, srcDB int, keys []string, re
 	if err != nil {
 		return nil, fmt.Errorf("%w (source)", err)
 	}
-	td, err := v.digests(ctx, tgt, keys, types, same)
+	td, err := v.digests(ctx, tgt, tkeys, types, same)
 	if err != nil {
 		return nil, fmt.Errorf("%w (target)", err)
 	}
@@ -126,6 +133,18 @@ func (v *Verifier) compareKeys(ctx context.Context, srcDB int, keys []string, re
 		}
 	}
 	return out, nil
+}
+
+// targetNames returns the target names of source keys (KeyPrefix before each).
+func (v *Verifier) targetNames(keys []string) []string {
+	if v.cfg.KeyPrefix == "" {
+		return keys
+	}
+	out := make([]string, len(keys))
+	for i, k := range keys {
+		out[i] = v.cfg.KeyPrefix + k
+	}
+	return out
 }
 
 // classify sorts keys by existence and type: the differing ones become items, the
@@ -197,18 +216,23 @@ func (v *Verifier) checkExtra(ctx context.Context, tgtDB int, keys []string) ([]
 		exists := make([]*redis.IntCmd, len(keys))
 		_, _ = src.Pipelined(ctx, func(pl redis.Pipeliner) error {
 			for i, k := range keys {
-				exists[i] = pl.Exists(ctx, k)
+				if sk, ok := strings.CutPrefix(k, v.cfg.KeyPrefix); ok {
+					exists[i] = pl.Exists(ctx, sk)
+				}
 			}
 			return nil
 		})
 		for i, e := range exists {
+			if e == nil {
+				continue // not under KeyPrefix: a leftover, on no source
+			}
 			n, err := e.Result()
 			if err != nil {
 				return nil, nil, fmt.Errorf("xsync/verify: EXISTS %q (source): %w", keys[i], err)
 			}
 			if n > 0 && where[i] < 0 {
 				where[i] = srcDB
-				found[srcDB] = append(found[srcDB], keys[i])
+				found[srcDB] = append(found[srcDB], strings.TrimPrefix(keys[i], v.cfg.KeyPrefix))
 			}
 		}
 	}

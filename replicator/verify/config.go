@@ -44,6 +44,20 @@ type Config struct {
 	ExcludePrefix string
 	// NoExclude turns ExcludePrefix off.
 	NoExclude bool
+	// ExcludePrefixes are more prefixes skipped on both sides (the internal keys
+	// of the other jobs of a shared destination). Default none.
+	ExcludePrefixes []string
+	// KeyPrefix is put before each source key name to get its target name (the
+	// sync's --key-prefix). Default "".
+	KeyPrefix string
+	// OtherPrefixes are the key prefixes of the other sources merged into the
+	// target: a target key under one of them (the longest prefix a key starts
+	// with decides) is another source's and left out of this comparison. Used
+	// to compare a union of sources, one Run per source (Union). Default none.
+	OtherPrefixes []string
+	// Leftovers makes the target scan also report as Extra the keys under none
+	// of KeyPrefix and OtherPrefixes (one Run of a union does it). Default false.
+	Leftovers bool
 	// Rate bounds the keys read per second (source and destination scans together).
 	// Default 0: unbounded.
 	Rate int

@@ -196,8 +196,10 @@ func (v *Verifier) scan(ctx context.Context, node *redis.Client, count *atomic.I
 		kept := keys[:0]
 		for _, k := range keys {
 			switch {
-			case v.cfg.ExcludePrefix != "" && strings.HasPrefix(k, v.cfg.ExcludePrefix):
+			case v.excludedKey(k):
 				v.excluded.Add(1)
+			case count == &v.tgtKeys && !v.targetMine(k):
+				// Another source's key in a union: its own Run compares it.
 			case v.sampled(k):
 				kept = append(kept, k)
 			}
@@ -216,6 +218,38 @@ func (v *Verifier) scan(ctx context.Context, node *redis.Client, count *atomic.I
 		}
 		cursor = next
 	}
+}
+
+// excludedKey reports whether k is left out on both sides (internal keys).
+func (v *Verifier) excludedKey(k string) bool {
+	if v.cfg.ExcludePrefix != "" && strings.HasPrefix(k, v.cfg.ExcludePrefix) {
+		return true
+	}
+	for _, p := range v.cfg.ExcludePrefixes {
+		if p != "" && strings.HasPrefix(k, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// targetMine reports whether a target key is this source's: the longest of
+// KeyPrefix and OtherPrefixes that it starts with is KeyPrefix, or it starts
+// with none of them and Leftovers is set.
+func (v *Verifier) targetMine(k string) bool {
+	if v.cfg.KeyPrefix == "" && len(v.cfg.OtherPrefixes) == 0 {
+		return true
+	}
+	best, owner := -1, -2 // owner -1: KeyPrefix
+	if strings.HasPrefix(k, v.cfg.KeyPrefix) {
+		best, owner = len(v.cfg.KeyPrefix), -1
+	}
+	for i, p := range v.cfg.OtherPrefixes {
+		if len(p) > best && strings.HasPrefix(k, p) {
+			best, owner = len(p), i
+		}
+	}
+	return owner == -1 || owner == -2 && v.cfg.Leftovers
 }
 
 // sampled reports whether key is in the sample (a hash of the key, so both sides
