@@ -146,6 +146,10 @@ func (c *Config) validate() error {
 
 // Replicator keeps a destination in step with a source: one source link per shard,
 // snapshot records and stream commands turned into operations, applied per slot.
+//
+// Locks: pauseMu guards paused, mu guards shards and cks. They are never held
+// together and no other lock is taken under either; moves (moveRegistry) has its
+// own order.
 type Replicator struct {
 	cfg     Config
 	applier *apply.Applier

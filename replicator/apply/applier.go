@@ -57,6 +57,26 @@ var (
 // Applier applies ops to a destination Redis Cluster (or standalone server)
 // through pipelined connections, one set per master, keeping the order of ops
 // per (Source, Slot) through retries. See the package documentation.
+//
+// # Locks
+//
+// A goroutine that holds a lock of this list takes only locks further down it:
+//
+//  1. refreshMu: one slot-table refresh at a time (topology.go); held across the
+//     round trips of the refresh.
+//  2. node.ctlMu, of one node at a time: that node's control connection
+//     (topology reads, Dest.Do of barriers); held across its round trips.
+//  3. mu (with cond): the window, the lanes and sources, readiness and the first
+//     error. Never held across network I/O.
+//  4. Taken under mu or alone, never two of them together: pipe.mu (a pipe's queue
+//     and window), retrier.mu (the lanes waiting for a backoff), scripts.mu (the
+//     script bodies) and nodesMu (the node map; it takes runMu while starting a new
+//     node's pipes, and runMu is taken last).
+//
+// pipe.dlMu (the read deadline of one connection) is taken alone. Functions whose
+// name ends in Locked expect the caller to hold mu; nodeFor takes nodesMu itself
+// and may be called with or without mu. closeNodes closes the nodes after letting
+// nodesMu go, because closing a node takes its ctlMu, which comes before nodesMu.
 type Applier struct {
 	cfg   Config
 	log   *slog.Logger

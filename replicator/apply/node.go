@@ -23,7 +23,7 @@ type node struct {
 }
 
 // nodeFor returns the node for addr, creating it (and starting its pipes when
-// Run is running). Callers hold Applier.mu or not: it takes nodesMu only.
+// Run is running). Callers hold Applier.mu or not: it takes nodesMu (then runMu).
 func (a *Applier) nodeFor(addr string) *node {
 	a.nodesMu.Lock()
 	defer a.nodesMu.Unlock()
@@ -88,6 +88,10 @@ func (n *node) close() {
 // pipe is one pipelined connection to a node: a queue of ops to write, written
 // in batches by its writer, and the window of ops written and not yet answered,
 // whose replies its reader matches in order.
+//
+// Locks: mu guards the queue, the window and the flags; dlMu only orders the
+// read-deadline updates of the writer and the reader. The two are never held
+// together, and mu comes after Applier.mu (see Applier).
 type pipe struct {
 	a   *Applier
 	n   *node
