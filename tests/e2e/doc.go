@@ -1,4 +1,4 @@
-// Package e2e holds the end-to-end tests of xsync sync (issue 6): real
+// Package e2e holds the end-to-end tests of xsync sync: real
 // redis-server processes as sources and destinations, the Replicator run in
 // process or the xsync binary, a write workload while it syncs, and a key-by-key
 // comparison at the end. The fixture replays serve the captured PSYNC sessions of
