@@ -10,6 +10,7 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/xsync/xsync/replicator/redisver"
 	"github.com/xsync/xsync/resp"
 	"github.com/xsync/xsync/slots"
 )
@@ -102,7 +103,7 @@ type Applier struct {
 	routes     atomic.Pointer[routes]
 	holder     slots.Holder
 	topoEpoch  atomic.Uint64
-	version    atomic.Pointer[Version]
+	version    atomic.Pointer[redisver.Version]
 	standalone atomic.Bool
 	scripts    scriptCache
 	retrier    retrier
@@ -496,11 +497,11 @@ func (a *Applier) Stats() Stats {
 }
 
 // Version returns the destination's version, detected by Run (zero before).
-func (a *Applier) Version() Version {
+func (a *Applier) Version() redisver.Version {
 	if v := a.version.Load(); v != nil {
 		return *v
 	}
-	return Version{}
+	return redisver.Version{}
 }
 
 // Standalone reports whether the destination is a single server, not a cluster.
