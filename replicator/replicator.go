@@ -131,7 +131,7 @@ func (c *Config) validate() error {
 	case ConflictSkip, ConflictStop:
 		c.Convert.Replace = snapshot.ReplaceNever
 		if c.Apply.Policies == nil {
-			c.Apply.Policies = map[apply.ErrorKind]apply.Policy{}
+			c.Apply.Policies = map[apply.ErrorKind]apply.ErrorPolicy{}
 		}
 		if c.Conflict == ConflictSkip {
 			c.Apply.Policies[apply.KindBusyKey] = apply.PolicySkip

@@ -432,7 +432,7 @@ func TestFixtureReplay(t *testing.T) {
 				// A newer source than the 7.0 destination: commands the destination
 				// does not know (7.4 HPEXPIREAT) are skipped and counted instead of
 				// stopping the sync, so that the rest can be compared.
-				cfg.Apply.Policies = map[apply.ErrorKind]apply.Policy{apply.KindOther: apply.PolicySkip}
+				cfg.Apply.Policies = map[apply.ErrorKind]apply.ErrorPolicy{apply.KindOther: apply.PolicySkip}
 			}
 			rr := startReplicator(t, cfg)
 			var st replicator.Status
