@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/xsync/xsync/internal/sleep"
 	"github.com/xsync/xsync/replicator/conn"
 )
 
@@ -182,7 +183,7 @@ func (p *pipe) run(ctx context.Context) error {
 			failures++
 			p.a.log.Warn("destination node unreachable", "node", p.n.addr, "err", err, "failures", failures)
 			p.a.requeue(p)
-			if err := sleepCtx(ctx, p.a.dialBackoff(failures)); err != nil {
+			if err := sleep.For(ctx, p.a.dialBackoff(failures)); err != nil {
 				return nil
 			}
 			continue
@@ -201,7 +202,7 @@ func (p *pipe) run(ctx context.Context) error {
 		failures++
 		p.a.log.Warn("destination connection lost", "node", p.n.addr, "err", err,
 			"in_flight", written, "queued", unsent)
-		if err := sleepCtx(ctx, p.a.dialBackoff(failures)); err != nil {
+		if err := sleep.For(ctx, p.a.dialBackoff(failures)); err != nil {
 			return nil
 		}
 	}
@@ -213,18 +214,6 @@ func (a *Applier) dialBackoff(failures int) time.Duration {
 		d *= 2
 	}
 	return min(d, a.cfg.BackoffMax)
-}
-
-// sleepCtx waits d or until ctx is done.
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }
 
 // serve runs the writer and the reader of one connection until the reader
