@@ -634,7 +634,7 @@ func TestFullSyncDestinationFull(t *testing.T) {
 
 	cases := []struct {
 		name   string
-		policy apply.Policy
+		policy apply.ErrorPolicy
 	}{
 		{"stop", apply.PolicyStop},
 		{"skip", apply.PolicySkip},

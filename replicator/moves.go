@@ -18,6 +18,10 @@ import (
 // follows is not taken for the start of another move. Entries are forgotten
 // after moveMemory. The pairing lives in memory: a restart between the two
 // halves loses it (documented in docs/checkpoints.md).
+//
+// Locks: order comes first (a shard holds it while it submits to the applier, so
+// the applier's locks come after it), then mu, which guards the maps and is held
+// only inside restoreAsking and del.
 type moveRegistry struct {
 	// order is held by a shard from its decision on a DEL or RESTORE-ASKING until
 	// the resulting ops are submitted, so that the destination applies the two

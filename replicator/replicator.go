@@ -160,7 +160,7 @@ func (c *Config) validate() error {
 	case ConflictSkip, ConflictStop:
 		c.Convert.Replace = snapshot.ReplaceNever
 		if c.Apply.Policies == nil {
-			c.Apply.Policies = map[apply.ErrorKind]apply.Policy{}
+			c.Apply.Policies = map[apply.ErrorKind]apply.ErrorPolicy{}
 		}
 		if c.Conflict == ConflictSkip {
 			c.Apply.Policies[apply.KindBusyKey] = apply.PolicySkip
@@ -175,6 +175,10 @@ func (c *Config) validate() error {
 
 // Replicator keeps a destination in step with a source: one source link per shard,
 // snapshot records and stream commands turned into operations, applied per slot.
+//
+// Locks: pauseMu guards paused, mu guards shards and cks. They are never held
+// together and no other lock is taken under either; moves (moveRegistry) has its
+// own order.
 type Replicator struct {
 	cfg     Config
 	applier *apply.Applier

@@ -40,8 +40,7 @@ func (s *shard) isNewerRestore(args [][]byte) bool {
 	if !bytes.EqualFold(name, []byte("RESTORE")) && !bytes.EqualFold(name, []byte("RESTORE-ASKING")) {
 		return false
 	}
-	v := s.r.applier.Version()
-	return payloadVersion(args[3]) > snapshot.Version{Major: v.Major, Minor: v.Minor}.RDBVersion()
+	return payloadVersion(args[3]) > s.r.applier.Version().RDBVersion()
 }
 
 // restore applies a RESTORE command whose payload is newer than the destination.

@@ -96,7 +96,7 @@ func newShard(r *Replicator, info source.ShardInfo) (*shard, error) {
 		tc.DestKind = translate.DestStandalone
 	}
 	v := a.Version()
-	tc.DestVersion = translate.Version{Major: v.Major, Minor: v.Minor}
+	tc.DestVersion = v
 	tc.Scripts = a
 	if tc.Logger == nil {
 		tc.Logger = r.log.With("component", "translate", "shard", info.Index)
@@ -109,7 +109,7 @@ func newShard(r *Replicator, info source.ShardInfo) (*shard, error) {
 		return nil, err
 	}
 	cc := r.cfg.Convert
-	cc.Target = snapshot.Version{Major: v.Major, Minor: v.Minor}
+	cc.Target = v
 	if cc.Now == nil {
 		cc.Now = r.cfg.Now
 	}

@@ -37,8 +37,8 @@ func runCheck(ctx context.Context, env *cliEnv, args []string) int {
 		return exitFor(env, err)
 	}
 	rs := precheck.Run(ctx, precheck.Config{
-		Source:         precheck.Endpoint{Seeds: s.seeds, Username: s.opts.Username, Password: s.opts.Password, TLS: s.opts.TLS},
-		Target:         precheck.Endpoint{Seeds: t.seeds, Username: t.opts.Username, Password: t.opts.Password, TLS: t.opts.TLS},
+		Source:         precheckEndpoint(s.seeds, s.opts),
+		Target:         precheckEndpoint(t.seeds, t.opts),
 		ConflictPolicy: *conflict,
 		SnapshotRate:   *rate,
 	})

@@ -168,8 +168,8 @@ func runSyncJob(ctx context.Context, env *cliEnv, f *syncFlags, cfg replicator.C
 		return fmt.Errorf("%w: --pprof serves the profiles on the --metrics address: give --metrics too", errUsage)
 	}
 	rs := precheck.Run(ctx, precheck.Config{
-		Source:         precheck.Endpoint{Seeds: cfg.SourceSeeds, Username: cfg.SourceConn.Username, Password: cfg.SourceConn.Password, TLS: cfg.SourceConn.TLS},
-		Target:         precheck.Endpoint{Seeds: cfg.TargetSeeds, Username: cfg.TargetConn.Username, Password: cfg.TargetConn.Password, TLS: cfg.TargetConn.TLS},
+		Source:         precheckEndpoint(cfg.SourceSeeds, cfg.SourceConn),
+		Target:         precheckEndpoint(cfg.TargetSeeds, cfg.TargetConn),
 		ConflictPolicy: f.conflict,
 	})
 	for _, r := range rs {

@@ -10,6 +10,7 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/xsync/xsync/replicator/redisver"
 	"github.com/xsync/xsync/resp"
 	"github.com/xsync/xsync/slots"
 )
@@ -60,6 +61,26 @@ var (
 // Applier applies ops to a destination Redis Cluster (or standalone server)
 // through pipelined connections, one set per master, keeping the order of ops
 // per (Source, Slot) through retries. See the package documentation.
+//
+// # Locks
+//
+// A goroutine that holds a lock of this list takes only locks further down it:
+//
+//  1. refreshMu: one slot-table refresh at a time (topology.go); held across the
+//     round trips of the refresh.
+//  2. node.ctlMu, of one node at a time: that node's control connection
+//     (topology reads, Dest.Do of barriers); held across its round trips.
+//  3. mu (with cond): the window, the lanes and sources, readiness and the first
+//     error. Never held across network I/O.
+//  4. Taken under mu or alone, never two of them together: pipe.mu (a pipe's queue
+//     and window), retrier.mu (the lanes waiting for a backoff), scripts.mu (the
+//     script bodies) and nodesMu (the node map; it takes runMu while starting a new
+//     node's pipes, and runMu is taken last).
+//
+// pipe.dlMu (the read deadline of one connection) is taken alone. Functions whose
+// name ends in Locked expect the caller to hold mu; nodeFor takes nodesMu itself
+// and may be called with or without mu. closeNodes closes the nodes after letting
+// nodesMu go, because closing a node takes its ctlMu, which comes before nodesMu.
 type Applier struct {
 	cfg   Config
 	log   *slog.Logger
@@ -85,7 +106,7 @@ type Applier struct {
 	routes     atomic.Pointer[routes]
 	holder     slots.Holder
 	topoEpoch  atomic.Uint64
-	version    atomic.Pointer[Version]
+	version    atomic.Pointer[redisver.Version]
 	standalone atomic.Bool
 	scripts    scriptCache
 	retrier    retrier
@@ -479,11 +500,11 @@ func (a *Applier) Stats() Stats {
 }
 
 // Version returns the destination's version, detected by Run (zero before).
-func (a *Applier) Version() Version {
+func (a *Applier) Version() redisver.Version {
 	if v := a.version.Load(); v != nil {
 		return *v
 	}
-	return Version{}
+	return redisver.Version{}
 }
 
 // Standalone reports whether the destination is a single server, not a cluster.

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/xsync/xsync/internal/sleep"
 	"github.com/xsync/xsync/replicator/conn"
 	"github.com/xsync/xsync/resp"
 	"github.com/xsync/xsync/slots"
@@ -182,7 +183,7 @@ func (a *Applier) Do(ctx context.Context, slot int, args ...[]byte) (resp.Value,
 			}
 		}
 		addr = ""
-		if err := sleepCtx(ctx, a.dialBackoff(attempt)); err != nil {
+		if err := sleep.For(ctx, a.dialBackoff(attempt)); err != nil {
 			return resp.Value{}, err
 		}
 	}
@@ -260,7 +261,7 @@ func (a *Applier) DoAll(ctx context.Context, args ...[]byte) error {
 			if !retryable || rk == RetryMoved || rk == RetryAsk || attempt > 50 {
 				return fmt.Errorf("xsync/apply: %s on %s: %w", sargs[0], n.addr, err)
 			}
-			if err := sleepCtx(ctx, a.dialBackoff(attempt)); err != nil {
+			if err := sleep.For(ctx, a.dialBackoff(attempt)); err != nil {
 				return err
 			}
 		}

@@ -43,10 +43,10 @@ type Config struct {
 	// OnError is the policy for error replies that a retry cannot fix (OOM,
 	// WRONGTYPE, BUSYKEY, NOSCRIPT without a known body, EXECABORT, ERR ...).
 	// Default PolicyStop.
-	OnError Policy
+	OnError ErrorPolicy
 	// Policies overrides OnError per kind of error (for example skip WRONGTYPE
 	// but stop on OOM). Default empty.
-	Policies map[ErrorKind]Policy
+	Policies map[ErrorKind]ErrorPolicy
 	// BackoffMin is the first delay before a retry of TRYAGAIN, CLUSTERDOWN,
 	// LOADING, MASTERDOWN, BUSY, READONLY and lost connections; it doubles per
 	// attempt. Default 10ms.
@@ -80,27 +80,27 @@ type Config struct {
 	Logger *slog.Logger
 }
 
-// Policy says what to do with an error reply that a retry cannot fix.
-type Policy uint8
+// ErrorPolicy says what to do with an error reply that a retry cannot fix.
+type ErrorPolicy uint8
 
 const (
 	// PolicyStop ends Run with an error naming the key, the command and the
 	// reply; the op is not acknowledged.
-	PolicyStop Policy = iota
+	PolicyStop ErrorPolicy = iota
 	// PolicySkip logs the error with the key and the command name (the first
 	// 100 of each kind, then every 1000th, with the count), counts it per kind
 	// in Stats, and goes on; the op counts as applied.
 	PolicySkip
 )
 
-func (p Policy) String() string {
+func (p ErrorPolicy) String() string {
 	switch p {
 	case PolicyStop:
 		return "stop"
 	case PolicySkip:
 		return "skip"
 	}
-	return fmt.Sprintf("Policy(%d)", uint8(p))
+	return fmt.Sprintf("ErrorPolicy(%d)", uint8(p))
 }
 
 func (c *Config) validate() error {
@@ -156,7 +156,7 @@ func (c *Config) validate() error {
 	return nil
 }
 
-func (c *Config) policy(k ErrorKind) Policy {
+func (c *Config) policy(k ErrorKind) ErrorPolicy {
 	if p, ok := c.Policies[k]; ok {
 		return p
 	}

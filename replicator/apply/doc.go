@@ -55,7 +55,8 @@
 // asynchronously: when a destination master dies (not a CLUSTER FAILOVER, which
 // waits for its replica) writes it acknowledged but had not yet sent to its
 // replica are gone from the promoted replica, and the applier cannot see it.
-// Checkpoints written with the data (a later issue) are what can detect this.
+// Checkpoints written with the data (package replicator, docs/checkpoints.md)
+// are what can detect this.
 //
 // # Errors
 //

@@ -237,7 +237,7 @@ func TestE2EMaxmemory(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Run("skip", func(t *testing.T) {
-		a, _, _ := startApplier(t, []string{s.Addr()}, func(cfg *Config) { cfg.Policies = map[ErrorKind]Policy{KindOOM: PolicySkip} })
+		a, _, _ := startApplier(t, []string{s.Addr()}, func(cfg *Config) { cfg.Policies = map[ErrorKind]ErrorPolicy{KindOOM: PolicySkip} })
 		for i := 0; i < 500; i++ {
 			submit(t, a, cmdOp(0, int64(i+1), "SET", fmt.Sprintf("big:%d", i), val))
 		}

@@ -101,30 +101,67 @@ func (in *inflights) Reset(dst []*op) []*op {
 	return dst
 }
 
-// opQueue is a FIFO of ops waiting to be written (a slice with a moving head that
-// is compacted when it has drained, so steady state does not allocate).
+// opQueue is the FIFO of ops waiting to be written: a ring like inflights, so its
+// capacity follows the most ops it held at once (bounded by the pending window,
+// Config.MaxPendingOps), also when it never drains. It is not safe for concurrent
+// use: the pipe's mutex guards it.
 type opQueue struct {
-	ops  []*op
-	head int
+	buf   []*op // ring buffer
+	start int   // index of the oldest op
+	count int   // ops queued
 }
 
-func (q *opQueue) Len() int { return len(q.ops) - q.head }
+func (q *opQueue) Len() int { return q.count }
 
-func (q *opQueue) Push(o *op) { q.ops = append(q.ops, o) }
+// Cap returns the size of the ring (for tests).
+func (q *opQueue) Cap() int { return len(q.buf) }
 
+func (q *opQueue) Push(o *op) {
+	if q.count == len(q.buf) {
+		q.grow()
+	}
+	i := q.start + q.count
+	if i >= len(q.buf) {
+		i -= len(q.buf)
+	}
+	q.buf[i] = o
+	q.count++
+}
+
+// grow doubles the ring, keeping the order of the ops.
+func (q *opQueue) grow() {
+	n := 2 * len(q.buf)
+	if n == 0 {
+		n = 16
+	}
+	nb := make([]*op, n)
+	for j := 0; j < q.count; j++ {
+		nb[j] = q.buf[(q.start+j)%len(q.buf)]
+	}
+	q.buf, q.start = nb, 0
+}
+
+// Pop removes and returns the oldest op (nil when the queue is empty).
 func (q *opQueue) Pop() *op {
-	o := q.ops[q.head]
-	q.ops[q.head] = nil
-	q.head++
-	if q.head == len(q.ops) {
-		q.ops, q.head = q.ops[:0], 0
+	if q.count == 0 {
+		return nil
+	}
+	o := q.buf[q.start]
+	q.buf[q.start] = nil
+	q.start++
+	if q.start == len(q.buf) {
+		q.start = 0
+	}
+	q.count--
+	if q.count == 0 {
+		q.start = 0
 	}
 	return o
 }
 
 // Drain appends every queued op, oldest first, to dst and empties the queue.
 func (q *opQueue) Drain(dst []*op) []*op {
-	for q.Len() > 0 {
+	for q.count > 0 {
 		dst = append(dst, q.Pop())
 	}
 	return dst

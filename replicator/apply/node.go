@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/xsync/xsync/internal/sleep"
 	"github.com/xsync/xsync/replicator/conn"
 )
 
@@ -23,7 +24,7 @@ type node struct {
 }
 
 // nodeFor returns the node for addr, creating it (and starting its pipes when
-// Run is running). Callers hold Applier.mu or not: it takes nodesMu only.
+// Run is running). Callers hold Applier.mu or not: it takes nodesMu (then runMu).
 func (a *Applier) nodeFor(addr string) *node {
 	a.nodesMu.Lock()
 	defer a.nodesMu.Unlock()
@@ -88,6 +89,10 @@ func (n *node) close() {
 // pipe is one pipelined connection to a node: a queue of ops to write, written
 // in batches by its writer, and the window of ops written and not yet answered,
 // whose replies its reader matches in order.
+//
+// Locks: mu guards the queue, the window and the flags; dlMu only orders the
+// read-deadline updates of the writer and the reader. The two are never held
+// together, and mu comes after Applier.mu (see Applier).
 type pipe struct {
 	a   *Applier
 	n   *node
@@ -178,7 +183,7 @@ func (p *pipe) run(ctx context.Context) error {
 			failures++
 			p.a.log.Warn("destination node unreachable", "node", p.n.addr, "err", err, "failures", failures)
 			p.a.requeue(p)
-			if err := sleepCtx(ctx, p.a.dialBackoff(failures)); err != nil {
+			if err := sleep.For(ctx, p.a.dialBackoff(failures)); err != nil {
 				return nil
 			}
 			continue
@@ -197,7 +202,7 @@ func (p *pipe) run(ctx context.Context) error {
 		failures++
 		p.a.log.Warn("destination connection lost", "node", p.n.addr, "err", err,
 			"in_flight", written, "queued", unsent)
-		if err := sleepCtx(ctx, p.a.dialBackoff(failures)); err != nil {
+		if err := sleep.For(ctx, p.a.dialBackoff(failures)); err != nil {
 			return nil
 		}
 	}
@@ -209,18 +214,6 @@ func (a *Applier) dialBackoff(failures int) time.Duration {
 		d *= 2
 	}
 	return min(d, a.cfg.BackoffMax)
-}
-
-// sleepCtx waits d or until ctx is done.
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }
 
 // serve runs the writer and the reader of one connection until the reader

@@ -6,7 +6,7 @@ import (
 )
 
 // ErrorKind is the kind of an error reply that a retry cannot fix; each kind is
-// counted in Stats and may have its own Policy.
+// counted in Stats and may have its own ErrorPolicy.
 type ErrorKind uint8
 
 const (

@@ -154,8 +154,12 @@ func (a *Applier) Close() error {
 
 func (a *Applier) closeNodes() {
 	a.nodesMu.Lock()
-	defer a.nodesMu.Unlock()
+	nodes := make([]*node, 0, len(a.nodes))
 	for _, n := range a.nodes {
+		nodes = append(nodes, n)
+	}
+	a.nodesMu.Unlock()
+	for _, n := range nodes { // n.close takes n.ctlMu, which comes before nodesMu
 		n.close()
 	}
 }

@@ -5,9 +5,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
 
 	"github.com/xsync/xsync/replicator/conn"
+	"github.com/xsync/xsync/replicator/redisver"
 	"github.com/xsync/xsync/slots"
 )
 
@@ -30,31 +30,6 @@ func (a *Applier) pipeForSlot(slot int) *pipe {
 		return nil
 	}
 	return n.pipeFor(slot)
-}
-
-// Version is a destination server version.
-type Version struct{ Major, Minor, Patch int }
-
-// AtLeast reports whether v is major.minor or later (RESTORE ABSTTL needs 5.0).
-func (v Version) AtLeast(major, minor int) bool {
-	return v.Major > major || (v.Major == major && v.Minor >= minor)
-}
-
-func (v Version) String() string { return fmt.Sprintf("%d.%d.%d", v.Major, v.Minor, v.Patch) }
-
-// ParseVersion parses "7.0.15" (missing parts are 0).
-func ParseVersion(s string) (Version, error) {
-	var v Version
-	parts := bytes.SplitN([]byte(s), []byte("."), 3)
-	dst := []*int{&v.Major, &v.Minor, &v.Patch}
-	for i, p := range parts {
-		n, err := strconv.Atoi(string(p))
-		if err != nil {
-			return Version{}, fmt.Errorf("xsync/apply: bad version %q", s)
-		}
-		*dst[i] = n
-	}
-	return v, nil
 }
 
 // infoField returns the value of field in an INFO reply ("" when absent).
@@ -99,7 +74,7 @@ func (a *Applier) discoverFrom(ctx context.Context, addr string) error {
 		return fmt.Errorf("xsync/apply: INFO server on %s: %w", addr, err)
 	}
 	raw := infoField(v.Str, "redis_version")
-	ver, err := ParseVersion(raw)
+	ver, err := redisver.Parse(raw)
 	if err != nil {
 		return fmt.Errorf("xsync/apply: %s: %w", addr, err)
 	}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/xsync/xsync/replicator/rdb"
+	"github.com/xsync/xsync/replicator/redisver"
 	"github.com/xsync/xsync/resp"
 )
 
@@ -124,25 +125,25 @@ func TestConvert(t *testing.T) {
 		want string
 		err  error
 	}{
-		{name: "restore", in: oneKey(10, nil, rdb.TypeString, "k", str), opts: Options{Target: Version{7, 0}},
+		{name: "restore", in: oneKey(10, nil, rdb.TypeString, "k", str), opts: Options{Target: redisver.Version{Major: 7, Minor: 0}},
 			want: "RESTORE k 0 <payload:v10> REPLACE"},
 		{name: "restore abs ttl idle", in: oneKey(10, append(expireMS(exp), 0xF8, 5), rdb.TypeString, "k", str),
-			opts: Options{Target: Version{7, 0}, Now: clock},
+			opts: Options{Target: redisver.Version{Major: 7, Minor: 0}, Now: clock},
 			want: "RESTORE k 1700000060000 <payload:v10> REPLACE ABSTTL IDLETIME 5"},
 		{name: "restore freq no replace", in: oneKey(9, []byte{0xF9, 7}, rdb.TypeString, "k", str),
-			opts: Options{Target: Version{6, 2}, Replace: ReplaceNever},
+			opts: Options{Target: redisver.Version{Major: 6, Minor: 2}, Replace: ReplaceNever},
 			want: "RESTORE k 0 <payload:v9> FREQ 7"},
 		{name: "restore relative ttl before 5.0", in: oneKey(9, append(expireMS(exp), 0xF8, 5), rdb.TypeString, "k", str),
-			opts: Options{Target: Version{4, 0}, Now: clock},
+			opts: Options{Target: redisver.Version{Major: 4, Minor: 0}, Now: clock},
 			want: "RESTORE k 60000 <payload:v8> REPLACE"},
-		{name: "DEL before RESTORE on 2.8", in: oneKey(6, nil, rdb.TypeString, "k", str), opts: Options{Target: Version{2, 8}},
+		{name: "DEL before RESTORE on 2.8", in: oneKey(6, nil, rdb.TypeString, "k", str), opts: Options{Target: redisver.Version{Major: 2, Minor: 8}},
 			want: "DEL k\nRESTORE k 0 <payload:v6>"},
 		{name: "payload labelled with the destination version", in: oneKey(11, nil, rdb.TypeString, "k", str),
-			opts: Options{Target: Version{6, 2}}, want: "RESTORE k 0 <payload:v9> REPLACE"},
+			opts: Options{Target: redisver.Version{Major: 6, Minor: 2}}, want: "RESTORE k 0 <payload:v9> REPLACE"},
 		{name: "newer type goes the command path", in: oneKey(11, nil, rdb.TypeSetListpack, "s", appendStr(nil, string(setLP))),
-			opts: Options{Target: Version{7, 0}}, want: "DEL s\nSADD s a b"},
+			opts: Options{Target: redisver.Version{Major: 7, Minor: 0}}, want: "DEL s\nSADD s a b"},
 		{name: "ModeRestore refuses what cannot be restored", in: oneKey(11, nil, rdb.TypeSetListpack, "s", appendStr(nil, string(setLP))),
-			opts: Options{Target: Version{7, 0}, Mode: ModeRestore}, err: ErrRestore},
+			opts: Options{Target: redisver.Version{Major: 7, Minor: 0}, Mode: ModeRestore}, err: ErrRestore},
 		{name: "commands in chunks", in: oneKey(9, expireMS(exp), rdb.TypeList, "l", listRaw(25)),
 			opts: Options{Mode: ModeCommands, MaxElements: 10, Now: clock},
 			want: "DEL l\nRPUSH l e0 e1 e2 e3 e4 e5 e6 e7 e8 e9\nRPUSH l e10 e11 e12 e13 e14 e15 e16 e17 e18 e19\n" +

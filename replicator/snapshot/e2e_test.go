@@ -21,6 +21,7 @@ import (
 	"github.com/xsync/xsync/internal/fixtures"
 	"github.com/xsync/xsync/internal/redistest"
 	"github.com/xsync/xsync/replicator/rdb"
+	"github.com/xsync/xsync/replicator/redisver"
 	"github.com/xsync/xsync/resp"
 )
 
@@ -186,7 +187,7 @@ func apply(t *testing.T, addr string, in []byte, opts Options) Stats {
 // the fixture format and compares it with the fixture's JSON.
 func TestCommandsMatchFixtures(t *testing.T) {
 	s := redistest.Start(t, redistest.Options{})
-	target := Version{s.Version().Major, s.Version().Minor}
+	target := redisver.Version{Major: s.Version().Major, Minor: s.Version().Minor}
 	ctx := context.Background()
 	for _, f := range fixtureRDBs(t) {
 		in, err := os.ReadFile(f)
@@ -225,7 +226,7 @@ func TestCommandsMatchFixtures(t *testing.T) {
 }
 
 // readBack reads every key of every database into fixture-format lines.
-func readBack(t *testing.T, s *redistest.Server, target Version) []byte {
+func readBack(t *testing.T, s *redistest.Server, target redisver.Version) []byte {
 	t.Helper()
 	ctx := context.Background()
 	var lines []string
@@ -374,7 +375,7 @@ func readStream(t *testing.T, cl *redis.Client, k string, obj map[string]any) {
 // scores as numbers, approximate expires within 10 s, and what the target
 // cannot hold (7.4 field expires before 7.4; 7.0 stream fields for older
 // sources) left out.
-func compareLines(t *testing.T, want, got []byte, target Version) {
+func compareLines(t *testing.T, want, got []byte, target redisver.Version) {
 	t.Helper()
 	parse := func(b []byte) map[string]map[string]any {
 		out := map[string]map[string]any{}

@@ -4,46 +4,12 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/xsync/xsync/replicator/redisver"
 )
 
-// Version is a Redis server version (major.minor) of the destination.
-type Version struct{ Major, Minor int }
-
-// Latest is the newest version this package knows (RDB 12).
-var latest = Version{7, 4}
-
-// Less reports whether v is older than o.
-func (v Version) Less(o Version) bool {
-	return v.Major < o.Major || v.Major == o.Major && v.Minor < o.Minor
-}
-
-// AtLeast reports whether v is o or newer.
-func (v Version) AtLeast(major, minor int) bool { return !v.Less(Version{major, minor}) }
-
-// RDBVersion returns the RDB version the server writes and the newest DUMP
-// payload version it accepts.
-func (v Version) RDBVersion() int {
-	switch {
-	case v.AtLeast(7, 4):
-		return 12
-	case v.AtLeast(7, 2):
-		return 11
-	case v.AtLeast(7, 0):
-		return 10
-	case v.AtLeast(5, 0):
-		return 9
-	case v.AtLeast(4, 0):
-		return 8
-	case v.AtLeast(3, 2):
-		return 7
-	case v.AtLeast(2, 6):
-		return 6
-	}
-	return 5
-}
-
-// String returns "major.minor".
-func (v Version) String() string { return fmt.Sprintf("%d.%d", v.Major, v.Minor) }
+// latest is the newest version this package knows (RDB 12).
+var latest = redisver.Version{Major: 7, Minor: 4}
 
 // Mode says how keys are written.
 type Mode uint8
@@ -92,7 +58,7 @@ const (
 // Options configures a Converter. Zero fields take their defaults.
 type Options struct {
 	// Target is the destination's version. Default 7.4.
-	Target Version
+	Target redisver.Version
 	// Mode chooses RESTORE or commands. Default ModeAuto.
 	Mode Mode
 	// Replace is the policy for existing keys. Default ReplaceKey.
@@ -120,7 +86,7 @@ type Options struct {
 var ErrOptions = errors.New("xsync/snapshot: bad options")
 
 func (o *Options) validate() error {
-	if o.Target == (Version{}) {
+	if o.Target == (redisver.Version{}) {
 		o.Target = latest
 	}
 	if o.MaxBytes <= 0 {

@@ -31,9 +31,8 @@
 // reported to an optional Progresser, so that an applied offset can reach the
 // master's offset on an idle source; SELECT sets the db passed with each later
 // command. Everything else goes to Handler.Command with the offset just after it.
-// Note: docs/contracts.md listed SELECT among the commands for the Handler; the link
-// consumes it instead, because every command already carries its db and a cluster
-// destination refuses SELECT.
+// The link consumes SELECT rather than passing it on, because every command already
+// carries its db and a cluster destination refuses SELECT.
 //
 // A session that fails for a reason reconnecting can fix (network, timeout — no byte
 // for Config.ReadTimeout, 60s —, LOADING, NOMASTERLINK, a malformed stream) is retried

@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/xsync/xsync/internal/fakemaster"
 	"github.com/xsync/xsync/replicator/conn"
 	"github.com/xsync/xsync/resp"
 )
@@ -43,7 +44,7 @@ func fastConfig(t *testing.T, addr string) LinkConfig {
 // in the snapshot (a new full sync).
 func TestLinkFixtures(t *testing.T) {
 	modes := []string{"whole", "chunks", "drop-in-stream", "drop-in-snapshot", "spool", "rate-limit", "loading-first"}
-	for _, fx := range loadFixtures(t) {
+	for _, fx := range fakemaster.LoadFixtures(t) {
 		for _, mode := range modes {
 			t.Run(fx.Name+"/"+mode, func(t *testing.T) {
 				t.Parallel()
@@ -53,19 +54,19 @@ func TestLinkFixtures(t *testing.T) {
 	}
 }
 
-func testFixture(t *testing.T, fx *fixture, mode string) {
+func testFixture(t *testing.T, fx *fakemaster.Fixture, mode string) {
 	rng := rand.New(rand.NewPCG(uint64(len(fx.Bin)), uint64(len(mode))))
-	head, stream := fx.head(), fx.stream()
+	head, stream := fx.Head(), fx.Stream()
 	cut := 1 + rng.IntN(len(stream)-1)
 	var firstAck atomic.Int64
 	firstAck.Store(-1)
-	m := newFakeMaster(t, func(n int, c net.Conn, r *resp.Reader, psync []string) {
+	m := fakemaster.Start(t, func(n int, c net.Conn, r *resp.Reader, psync []string) {
 		write := func(b []byte) error {
 			if mode == "whole" {
 				_, err := c.Write(b)
 				return err
 			}
-			return writeChunks(c, b, rng)
+			return fakemaster.WriteChunks(c, b, rng)
 		}
 		if psync[1] != "?" { // resume
 			off, _ := strconv.ParseInt(psync[2], 10, 64)
@@ -80,7 +81,7 @@ func testFixture(t *testing.T, fx *fixture, mode string) {
 				c.Write([]byte("+CONTINUE " + fx.ReplID + "\r\n"))
 			}
 			write(stream[k:])
-			drainAcks(r)
+			fakemaster.DrainAcks(r)
 			return
 		}
 		if mode == "loading-first" && n == 0 {
@@ -96,7 +97,7 @@ func testFixture(t *testing.T, fx *fixture, mode string) {
 		}
 		// A diskless master holds the stream until it gets an ACK after the transfer.
 		if fx.Framing == "eof-marker" {
-			ack, err := waitAck(r)
+			ack, err := fakemaster.WaitAck(r)
 			if err != nil {
 				return
 			}
@@ -107,9 +108,9 @@ func testFixture(t *testing.T, fx *fixture, mode string) {
 			return
 		}
 		write(stream)
-		drainAcks(r)
+		fakemaster.DrainAcks(r)
 	})
-	cfg := fastConfig(t, m.addr())
+	cfg := fastConfig(t, m.Addr())
 	switch mode {
 	case "spool":
 		cfg.SpoolDir = t.TempDir()
@@ -177,7 +178,7 @@ func testFixture(t *testing.T, fx *fixture, mode string) {
 		wantFull = 2
 	}
 	if h.fulls != wantFull || h.continues != wantCont {
-		t.Errorf("full syncs %d continues %d, want %d %d; psyncs %v", h.fulls, h.continues, wantFull, wantCont, m.psyncLog())
+		t.Errorf("full syncs %d continues %d, want %d %d; psyncs %v", h.fulls, h.continues, wantFull, wantCont, m.PSYNCs())
 	}
 }
 
@@ -202,7 +203,7 @@ func (b *syncBuffer) String() string {
 // TestLinkErrors: malformed input, peers closing, wrong credentials and silent
 // masters end sessions with clear errors, never a panic or a hang.
 func TestLinkErrors(t *testing.T) {
-	fx := loadFixtures(t)[0]
+	fx := fakemaster.LoadFixtures(t)[0]
 	tests := []struct {
 		name     string
 		password string // the fake master's
@@ -247,30 +248,30 @@ func TestLinkErrors(t *testing.T) {
 		{name: "closed before psync reply", errIs: io.ErrUnexpectedEOF, errHas: "closed by the master",
 			serve: func(c net.Conn, r *resp.Reader) {}},
 		{name: "silent master", errIs: os.ErrDeadlineExceeded,
-			serve: func(c net.Conn, r *resp.Reader) { drainAcks(r) }},
+			serve: func(c net.Conn, r *resp.Reader) { fakemaster.DrainAcks(r) }},
 		{name: "malformed stream", errHas: "protocol error",
 			serve: func(c net.Conn, r *resp.Reader) {
 				c.Write([]byte("+FULLRESYNC abc 0\r\n$0\r\n*2\r\n$3\r\nDEL\r\n$x\r\n"))
-				drainAcks(r)
+				fakemaster.DrainAcks(r)
 			}},
 		{name: "bad select", errIs: ErrProtocol, errHas: "SELECT",
 			serve: func(c net.Conn, r *resp.Reader) {
 				c.Write([]byte("+FULLRESYNC abc 0\r\n$0\r\n*2\r\n$6\r\nSELECT\r\n$2\r\n-1\r\n"))
-				drainAcks(r)
+				fakemaster.DrainAcks(r)
 			}},
 		{name: "handler error", fatal: true, errHas: "handler Command: destination is full",
 			handler: func(h *recorder) { h.failAfter = 3 },
 			serve: func(c net.Conn, r *resp.Reader) {
 				c.Write(fx.Bin)
-				drainAcks(r)
+				fakemaster.DrainAcks(r)
 			}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			m := newFakeMaster(t, func(n int, c net.Conn, r *resp.Reader, psync []string) { tt.serve(c, r) })
-			m.password = tt.password
-			cfg := fastConfig(t, m.addr())
+			m := fakemaster.Start(t, func(n int, c net.Conn, r *resp.Reader, psync []string) { tt.serve(c, r) })
+			m.SetPassword(tt.password)
+			cfg := fastConfig(t, m.Addr())
 			cfg.ReadTimeout = 300 * time.Millisecond
 			cfg.Conn = conn.Options{Username: tt.user, Password: tt.pass}
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -324,10 +325,10 @@ func TestLinkGetAck(t *testing.T) {
 	stream := ping + sel + set + getack
 	const start = 1000
 	acks := make(chan int64, 16)
-	m := newFakeMaster(t, func(n int, c net.Conn, r *resp.Reader, psync []string) {
+	m := fakemaster.Start(t, func(n int, c net.Conn, r *resp.Reader, psync []string) {
 		c.Write([]byte("+FULLRESYNC 0123456789012345678901234567890123456789 " + strconv.Itoa(start) + "\r\n$0\r\n" + stream))
 		for {
-			a, err := waitAck(r)
+			a, err := fakemaster.WaitAck(r)
 			if err != nil {
 				return
 			}
@@ -335,7 +336,7 @@ func TestLinkGetAck(t *testing.T) {
 		}
 	})
 	h := newRecorder(start + int64(len(stream)))
-	l, err := NewLink(fastConfig(t, m.addr()), h)
+	l, err := NewLink(fastConfig(t, m.Addr()), h)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -369,15 +370,15 @@ func TestLinkGetAck(t *testing.T) {
 func TestLinkResumeConfig(t *testing.T) {
 	oldID, newID := strings.Repeat("a", 40), strings.Repeat("b", 40)
 	set := "*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nv\r\n"
-	m := newFakeMaster(t, func(n int, c net.Conn, r *resp.Reader, psync []string) {
+	m := fakemaster.Start(t, func(n int, c net.Conn, r *resp.Reader, psync []string) {
 		if psync[1] != oldID || psync[2] != "501" {
 			c.Write([]byte("-ERR unexpected " + fmt.Sprint(psync) + "\r\n"))
 			return
 		}
 		c.Write([]byte("+CONTINUE " + newID + "\r\n" + set))
-		drainAcks(r)
+		fakemaster.DrainAcks(r)
 	})
-	cfg := fastConfig(t, m.addr())
+	cfg := fastConfig(t, m.Addr())
 	cfg.ReplID, cfg.Offset, cfg.DB = oldID, 500, 4
 	h := newRecorder(500 + int64(len(set)))
 	h.offset = 500
@@ -475,10 +476,10 @@ func TestLinkResumeInTransaction(t *testing.T) {
 	sel := "*2\r\n$6\r\nSELECT\r\n$1\r\n2\r\n"
 	stream := sel + multi + set + exec
 	txStart := int64(len(sel))
-	m := newFakeMaster(t, func(n int, c net.Conn, r *resp.Reader, psync []string) {
+	m := fakemaster.Start(t, func(n int, c net.Conn, r *resp.Reader, psync []string) {
 		if n == 0 {
 			c.Write([]byte("+FULLRESYNC " + id + " 0\r\n$0\r\n" + sel + multi + set)) // then lost
-			waitAck(r)
+			fakemaster.WaitAck(r)
 			return
 		}
 		if psync[2] != strconv.FormatInt(txStart+1, 10) {
@@ -486,10 +487,10 @@ func TestLinkResumeInTransaction(t *testing.T) {
 			return
 		}
 		c.Write([]byte("+CONTINUE\r\n" + multi + set + exec))
-		drainAcks(r)
+		fakemaster.DrainAcks(r)
 	})
 	h := newRecorder(int64(len(stream)))
-	l, err := NewLink(fastConfig(t, m.addr()), h)
+	l, err := NewLink(fastConfig(t, m.Addr()), h)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,6 +1,7 @@
 package translate
 
 import (
+	"github.com/xsync/xsync/replicator/redisver"
 	"github.com/xsync/xsync/slots"
 	"strings"
 	"testing"
@@ -126,7 +127,7 @@ func TestWriteCommands(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(strings.Fields(c.in)[0], func(t *testing.T) {
-			tr, err := New(Config{SourceKind: SourceStandalone, Unknown: Stop, DestVersion: Version{7, 4}})
+			tr, err := New(Config{SourceKind: SourceStandalone, Unknown: Stop, DestVersion: redisver.Version{Major: 7, Minor: 4}})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -211,7 +212,7 @@ func bytesHas(args [][]byte, kw string) bool {
 // TestHashFieldExpiresBefore74 checks that hash field expires, which a
 // destination before 7.4 cannot hold, are dropped and counted, not sent.
 func TestHashFieldExpiresBefore74(t *testing.T) {
-	tr, err := New(Config{SourceKind: SourceStandalone, DestVersion: Version{7, 0}})
+	tr, err := New(Config{SourceKind: SourceStandalone, DestVersion: redisver.Version{Major: 7, Minor: 0}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/xsync/xsync/replicator/apply"
+	"github.com/xsync/xsync/replicator/redisver"
 	"github.com/xsync/xsync/slots"
 )
 
@@ -66,14 +67,6 @@ func (p Policy) String() string {
 	return fmt.Sprintf("Policy(%d)", int(p))
 }
 
-// Version is a Redis version, major.minor.
-type Version struct{ Major, Minor int }
-
-// AtLeast reports whether v >= major.minor.
-func (v Version) AtLeast(major, minor int) bool {
-	return v.Major > major || v.Major == major && v.Minor >= minor
-}
-
 // Target says where the keys of one source database go.
 type Target struct {
 	// DB is the destination database (standalone destination only).
@@ -98,7 +91,7 @@ type Config struct {
 	DestKind DestKind
 	// DestVersion chooses command forms (SET PXAT needs 6.2, RESTORE ABSTTL 5.0).
 	// Default 7.0.
-	DestVersion Version
+	DestVersion redisver.Version
 	// DBs says which source databases are synced and where each goes. Default
 	// (nil): a cluster destination takes db 0 unprefixed only; a standalone
 	// destination takes every db into the same db number. Two dbs may not share a
@@ -196,8 +189,8 @@ func (c *Config) validate() error {
 			return bad("%v", err)
 		}
 	}
-	if c.DestVersion == (Version{}) {
-		c.DestVersion = Version{7, 0}
+	if c.DestVersion == (redisver.Version{}) {
+		c.DestVersion = redisver.Version{Major: 7, Minor: 0}
 	}
 	if c.InternalPrefix == "" {
 		c.InternalPrefix = defaultInternalPrefix

@@ -1,24 +1,20 @@
 package translate
 
 import (
-	"bufio"
-	"flag"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/xsync/xsync/internal/datadriven"
 	"github.com/xsync/xsync/replicator/apply"
 	"github.com/xsync/xsync/resp"
 	"github.com/xsync/xsync/slots"
 )
 
-var rewrite = flag.Bool("rewrite", false, "rewrite the expected output of testdata/*.txt")
-
-// A data-driven case, in the style of etcd-io/raft's datadriven tests:
+// The data-driven cases of testdata/*.txt, run by internal/datadriven
+// (go test -run TestDataDriven -rewrite writes the outputs again):
 //
 //	<directive> [key=value ...]
 //	<input lines>
@@ -35,121 +31,11 @@ var rewrite = flag.Bool("rewrite", false, "rewrite the expected output of testda
 //	stream [recv=ms] [db=n]  feeds one command per line (SELECT n switches the
 //	               db, as the link does); output: each command with its ops.
 //	stats          prints the counters.
-type ddCase struct {
-	notes []string // comment lines before the case
-	pos   string
-	cmd   string
-	args  map[string]string
-	input []string
-	want  string
-}
-
-func parseDD(t *testing.T, path string) []ddCase {
-	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	var cases []ddCase
-	sc := bufio.NewScanner(f)
-	sc.Buffer(nil, 1<<20)
-	line := 0
-	var notes []string
-	for sc.Scan() {
-		line++
-		l := sc.Text()
-		if strings.HasPrefix(l, "#") {
-			notes = append(notes, l)
-		}
-		if strings.TrimSpace(l) == "" || strings.HasPrefix(l, "#") {
-			continue
-		}
-		fields := strings.Fields(l)
-		c := ddCase{notes: notes, pos: fmt.Sprintf("%s:%d", filepath.Base(path), line), cmd: fields[0], args: map[string]string{}}
-		notes = nil
-		for _, kv := range fields[1:] {
-			k, v, _ := strings.Cut(kv, "=")
-			c.args[k] = v
-		}
-		for sc.Scan() {
-			line++
-			if sc.Text() == "----" {
-				break
-			}
-			c.input = append(c.input, sc.Text())
-		}
-		var want []string
-		for sc.Scan() {
-			line++
-			if sc.Text() == "" {
-				break
-			}
-			want = append(want, sc.Text())
-		}
-		c.want = strings.Join(want, "\n")
-		cases = append(cases, c)
-	}
-	return cases
-}
-
-func writeDD(t *testing.T, path string, cases []ddCase, got []string) {
-	t.Helper()
-	var b strings.Builder
-	for i, c := range cases {
-		for _, n := range c.notes {
-			b.WriteString(n + "\n")
-		}
-		b.WriteString(c.cmd)
-		b.WriteString(c.rawArgs())
-		b.WriteString("\n")
-		for _, in := range c.input {
-			b.WriteString(in + "\n")
-		}
-		b.WriteString("----\n")
-		if got[i] != "" {
-			b.WriteString(got[i] + "\n")
-		}
-		b.WriteString("\n")
-	}
-	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
-		t.Fatal(err)
-	}
-}
-
-func (c ddCase) rawArgs() string {
-	order := []string{"source", "dest", "shard", "slots", "version", "dbs", "include", "exclude",
-		"allow", "deny", "publish", "flush", "swapdb", "unknown", "recv", "db"}
-	var b strings.Builder
-	for _, k := range order {
-		if v, ok := c.args[k]; ok {
-			b.WriteString(" " + k + "=" + v)
-		}
-	}
-	return b.String()
-}
-
 func TestDataDriven(t *testing.T) {
-	files, err := filepath.Glob("testdata/*.txt")
-	if err != nil || len(files) == 0 {
-		t.Fatalf("no testdata: %v", err)
-	}
-	for _, path := range files {
-		t.Run(strings.TrimSuffix(filepath.Base(path), ".txt"), func(t *testing.T) {
-			cases := parseDD(t, path)
-			got := make([]string, len(cases))
-			var h ddHarness
-			for i, c := range cases {
-				got[i] = h.run(t, c)
-				if !*rewrite && got[i] != c.want {
-					t.Errorf("%s: %s\n got:\n%s\nwant:\n%s", c.pos, c.cmd, got[i], c.want)
-				}
-			}
-			if *rewrite {
-				writeDD(t, path, cases, got)
-			}
-		})
-	}
+	datadriven.Walk(t, "testdata/*.txt", func(t *testing.T, path string) {
+		var h ddHarness
+		datadriven.RunTest(t, path, h.run)
+	})
 }
 
 type ddHarness struct {
@@ -158,11 +44,11 @@ type ddHarness struct {
 	db     int
 }
 
-func (h *ddHarness) run(t *testing.T, c ddCase) string {
+func (h *ddHarness) run(t *testing.T, c *datadriven.TestData) string {
 	t.Helper()
-	switch c.cmd {
+	switch c.Cmd {
 	case "config":
-		cfg, err := ddConfig(c.args)
+		cfg, err := ddConfig(c.Args)
 		if err == nil {
 			h.tr, err = New(cfg)
 		}
@@ -178,18 +64,18 @@ func (h *ddHarness) run(t *testing.T, c ddCase) string {
 		return fmt.Sprintf("%+v", s)
 	case "stream":
 		recv := time.UnixMilli(1_000_000)
-		if v, ok := c.args["recv"]; ok {
+		if v, ok := c.Args["recv"]; ok {
 			ms, _ := strconv.ParseInt(v, 10, 64)
 			recv = time.UnixMilli(ms)
 		}
-		if v, ok := c.args["db"]; ok {
+		if v, ok := c.Args["db"]; ok {
 			h.db, _ = strconv.Atoi(v)
 		}
 		var out []string
-		for _, line := range c.input {
+		for _, line := range inputLines(c.Input) {
 			args, err := splitArgs(line)
 			if err != nil {
-				t.Fatalf("%s: %v", c.pos, err)
+				t.Fatalf("%s: %v", c.Pos, err)
 			}
 			h.offset += 10
 			if len(args) == 2 && strings.EqualFold(string(args[0]), "select") {
@@ -214,7 +100,7 @@ func (h *ddHarness) run(t *testing.T, c ddCase) string {
 		}
 		return strings.Join(out, "\n")
 	}
-	t.Fatalf("%s: unknown directive %q", c.pos, c.cmd)
+	t.Fatalf("%s: unknown directive %q", c.Pos, c.Cmd)
 	return ""
 }
 
@@ -342,4 +228,12 @@ func quoteArg(a []byte) string {
 		return strconv.Quote(s)
 	}
 	return s
+}
+
+// inputLines splits a directive's input into its lines (none when it is empty).
+func inputLines(in string) []string {
+	if in == "" {
+		return nil
+	}
+	return strings.Split(in, "\n")
 }

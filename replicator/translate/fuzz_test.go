@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"testing"
 	"time"
+
+	"github.com/xsync/xsync/replicator/redisver"
 )
 
 // FuzzTranslate feeds random command sequences (one command per line,
@@ -29,8 +31,8 @@ func FuzzTranslate(f *testing.F) {
 	cfgs := []Config{
 		{SourceSlots: allSlots()},
 		{SourceKind: SourceStandalone, DBs: map[int]Target{0: {}, 3: {Prefix: "db3:"}}, Include: []string{"[a-z]*"},
-			Exclude: []string{"*x?\\"}, Publish: true, Unknown: Ignore, DestVersion: Version{4, 0}},
-		{SourceKind: SourceStandalone, DestKind: DestStandalone, SwapDB: Apply, DestVersion: Version{6, 0}},
+			Exclude: []string{"*x?\\"}, Publish: true, Unknown: Ignore, DestVersion: redisver.Version{Major: 4, Minor: 0}},
+		{SourceKind: SourceStandalone, DestKind: DestStandalone, SwapDB: Apply, DestVersion: redisver.Version{Major: 6, Minor: 0}},
 		{SourceKind: SourceStandalone, Flush: Stop, SwapDB: Ignore, Allow: []string{"set", "mset", "multi", "exec"}},
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"sync"
 	"time"
+
+	"github.com/xsync/xsync/internal/sleep"
 )
 
 // pendingKey identifies a differing key: by source database, or for Extra by
@@ -93,20 +95,5 @@ func (l *limiter) wait(ctx context.Context, n int) error {
 	at := l.next
 	l.next = l.next.Add(time.Duration(n) * l.per)
 	l.mu.Unlock()
-	return sleep(ctx, time.Until(at))
-}
-
-// sleep waits for d or until ctx ends.
-func sleep(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
+	return sleep.For(ctx, time.Until(at))
 }

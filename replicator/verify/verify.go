@@ -11,6 +11,8 @@ import (
 
 	"github.com/redis/go-redis/v9"
 	"golang.org/x/sync/errgroup"
+
+	"github.com/xsync/xsync/internal/sleep"
 )
 
 // Verifier compares a source and a target. It is used for one Run at a time.
@@ -93,7 +95,7 @@ func (v *Verifier) Run(ctx context.Context) (*Result, error) {
 	v.cfg.Logger.Info("xsync verify: round done", "round", 1, "differing", cur.total(),
 		"source_keys", v.srcKeys.Load(), "target_keys", v.tgtKeys.Load())
 	for r := 2; r <= v.cfg.Rounds && cur.total() > 0; r++ {
-		if err := sleep(ctx, v.cfg.RoundDelay); err != nil {
+		if err := sleep.For(ctx, v.cfg.RoundDelay); err != nil {
 			return nil, fmt.Errorf("xsync/verify: %w", err)
 		}
 		next := newTally(v.cfg.MaxPending)

@@ -1,8 +1,8 @@
-// Package e2e holds the end-to-end tests of xsync sync (issue 6): real
+// Package e2e holds the end-to-end tests of xsync sync: real
 // redis-server processes as sources and destinations, the Replicator run in
 // process or the xsync binary, a write workload while it syncs, and a key-by-key
 // comparison at the end. The fixture replays serve the captured PSYNC sessions of
-// testdata/psync through a fake master (the only fake: the destination is
+// testdata/psync through internal/fakemaster (the only fake: the destination is
 // always a real redis-server).
 //
 //   - TestClusterToCluster: 3 masters into 4, a big key of 50,000 elements per

@@ -7,175 +7,21 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
-	"net"
 	"os"
 	"path/filepath"
 	"reflect"
 	"slices"
 	"strconv"
-	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/xsync/xsync/internal/fixtures"
+	"github.com/xsync/xsync/internal/fakemaster"
 	"github.com/xsync/xsync/internal/redistest"
 	"github.com/xsync/xsync/replicator"
 	"github.com/xsync/xsync/replicator/apply"
 	"github.com/xsync/xsync/replicator/rdb"
 	"github.com/xsync/xsync/replicator/translate"
-	"github.com/xsync/xsync/resp"
 )
-
-// psyncFixture is one captured PSYNC session of testdata/psync.
-type psyncFixture struct {
-	Name        string
-	ReplID      string `json:"replid"`
-	StartOffset int64  `json:"start_offset"`
-	EndOffset   int64  `json:"end_offset"`
-	StreamBytes int64  `json:"stream_bytes"`
-	Bin         []byte `json:"-"`
-	JSON        string `json:"-"` // path of the dataset after the workload
-}
-
-func (f *psyncFixture) stream() []byte { return f.Bin[int64(len(f.Bin))-f.StreamBytes:] }
-
-func loadPsyncFixtures(t *testing.T) []*psyncFixture {
-	t.Helper()
-	dir := filepath.Join(fixtures.Dir(t), "psync")
-	bins, err := filepath.Glob(filepath.Join(dir, "redis-*.bin"))
-	if err != nil || len(bins) == 0 {
-		t.Fatalf("no fixtures in %s: %v", dir, err)
-	}
-	var out []*psyncFixture
-	for _, bin := range bins {
-		base := strings.TrimSuffix(bin, ".bin")
-		f := &psyncFixture{Name: filepath.Base(base), JSON: base + ".json"}
-		meta, err := os.ReadFile(base + ".meta.json")
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := json.Unmarshal(meta, f); err != nil {
-			t.Fatalf("%s.meta.json: %v", base, err)
-		}
-		if f.Bin, err = os.ReadFile(bin); err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, f)
-	}
-	return out
-}
-
-// fakeMaster serves a captured session to replicas: the handshake (+OK to AUTH and
-// REPLCONF, +PONG to PING, "cluster support disabled" to CLUSTER so that the Source
-// treats it as a standalone server, an error to anything else such as CONFIG and
-// INFO, which the link's buffer check tolerates), then the .bin bytes after PSYNC
-// (+FULLRESYNC, the RDB, the stream), then it swallows the REPLCONF ACKs. A PSYNC
-// with the fixture's replid and an offset inside the stream gets +CONTINUE and the
-// rest of the stream, as a master's backlog would.
-type fakeMaster struct {
-	t   *testing.T
-	f   *psyncFixture
-	ln  net.Listener
-	wg  sync.WaitGroup
-	mu  sync.Mutex
-	cs  []net.Conn
-	log []string // PSYNC commands received
-}
-
-func startFakeMaster(t *testing.T, f *psyncFixture) *fakeMaster {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	m := &fakeMaster{t: t, f: f, ln: ln}
-	m.wg.Add(1)
-	go m.accept()
-	t.Cleanup(m.close)
-	return m
-}
-
-func (m *fakeMaster) addr() string { return m.ln.Addr().String() }
-
-func (m *fakeMaster) close() {
-	m.ln.Close()
-	m.mu.Lock()
-	for _, c := range m.cs {
-		c.Close()
-	}
-	m.mu.Unlock()
-	m.wg.Wait()
-}
-
-func (m *fakeMaster) psyncs() []string {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return slices.Clone(m.log)
-}
-
-func (m *fakeMaster) accept() {
-	defer m.wg.Done()
-	for {
-		c, err := m.ln.Accept()
-		if err != nil {
-			return
-		}
-		m.mu.Lock()
-		m.cs = append(m.cs, c)
-		m.mu.Unlock()
-		m.wg.Add(1)
-		go func() {
-			defer m.wg.Done()
-			defer c.Close()
-			m.serve(c)
-		}()
-	}
-}
-
-func (m *fakeMaster) serve(c net.Conn) {
-	r := resp.NewReader(c, resp.Limits{})
-	for {
-		args, _, err := r.ReadCommand()
-		if err != nil || len(args) == 0 {
-			return
-		}
-		var reply string
-		switch strings.ToUpper(string(args[0])) {
-		case "AUTH", "REPLCONF":
-			reply = "+OK\r\n"
-		case "PING":
-			reply = "+PONG\r\n"
-		case "CLUSTER":
-			reply = "-ERR This instance has cluster support disabled\r\n"
-		case "PSYNC":
-			ps := fmt.Sprintf("PSYNC %s", bytes.Join(args[1:], []byte(" ")))
-			m.mu.Lock()
-			m.log = append(m.log, ps)
-			m.mu.Unlock()
-			var out []byte
-			off, _ := strconv.ParseInt(string(args[len(args)-1]), 10, 64)
-			if len(args) == 3 && string(args[1]) == m.f.ReplID && off >= m.f.StartOffset && off <= m.f.EndOffset {
-				out = append([]byte("+CONTINUE\r\n"), m.f.stream()[off-m.f.StartOffset:]...)
-			} else {
-				out = m.f.Bin
-			}
-			if _, err := c.Write(out); err != nil {
-				return
-			}
-			for { // REPLCONF ACK every second until the replica hangs up
-				if _, _, err := r.ReadCommand(); err != nil {
-					return
-				}
-			}
-		default:
-			reply = "-ERR unknown command '" + string(args[0]) + "'\r\n"
-		}
-		if _, err := c.Write([]byte(reply)); err != nil {
-			return
-		}
-	}
-}
 
 // fixtureKey is one line of a fixture JSON (or of rdb.WriteJSON's output).
 type fixtureKey struct {
@@ -387,7 +233,7 @@ func fixtureVersion(t *testing.T, name string) (int, int) {
 // leaveOutFunc names the keys (or parts of keys) that a replay into a 7.0
 // destination cannot reproduce for reasons outside xsync; compareDatasets logs them
 // instead of failing.
-func leaveOutFunc(t *testing.T, f *psyncFixture, want map[string]*fixtureKey, now time.Time) func(*fixtureKey) string {
+func leaveOutFunc(t *testing.T, f *fakemaster.Fixture, want map[string]*fixtureKey, now time.Time) func(*fixtureKey) string {
 	major, minor := fixtureVersion(t, f.Name)
 	// The capture time: SETEX w:setex 86400 was run then.
 	var capture int64
@@ -416,13 +262,13 @@ func leaveOutFunc(t *testing.T, f *psyncFixture, want map[string]*fixtureKey, no
 // destination saved with the fixture's dataset after the workload.
 func TestFixtureReplay(t *testing.T) {
 	t.Parallel()
-	for _, f := range loadPsyncFixtures(t) {
+	for _, f := range fakemaster.LoadFixtures(t) {
 		t.Run(f.Name, func(t *testing.T) {
 			begin := time.Now()
-			m := startFakeMaster(t, f)
+			m := fakemaster.Start(t, fakemaster.Replay(f))
 			dst := redistest.Start(t, redistest.Options{})
 			cfg := replicator.Config{
-				SourceSeeds: []string{m.addr()},
+				SourceSeeds: []string{m.Addr()},
 				TargetSeeds: []string{dst.Addr()},
 				// The workload's SWAPDB needs Apply (a standalone destination with
 				// every db synced); PUBLISH is not data.
@@ -432,7 +278,7 @@ func TestFixtureReplay(t *testing.T) {
 				// A newer source than the 7.0 destination: commands the destination
 				// does not know (7.4 HPEXPIREAT) are skipped and counted instead of
 				// stopping the sync, so that the rest can be compared.
-				cfg.Apply.Policies = map[apply.ErrorKind]apply.Policy{apply.KindOther: apply.PolicySkip}
+				cfg.Apply.Policies = map[apply.ErrorKind]apply.ErrorPolicy{apply.KindOther: apply.PolicySkip}
 			}
 			rr := startReplicator(t, cfg)
 			var st replicator.Status
@@ -451,7 +297,7 @@ func TestFixtureReplay(t *testing.T) {
 			})
 			sh := st.Shards[0]
 			t.Logf("applied %d (end_offset %d) after %v: %d snapshot keys, %d ops applied, %d errors; PSYNCs %q",
-				sh.AppliedOffset, f.EndOffset, time.Since(begin).Round(time.Millisecond), sh.KeysDone, st.OpsApplied, st.Errors, m.psyncs())
+				sh.AppliedOffset, f.EndOffset, time.Since(begin).Round(time.Millisecond), sh.KeysDone, st.OpsApplied, st.Errors, m.PSYNCs())
 			if err := rr.stop(5 * time.Second); err != nil {
 				t.Errorf("Run after cancel: %v", err)
 			}

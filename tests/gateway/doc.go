@@ -1,5 +1,5 @@
-// Package gateway holds the end-to-end tests of the gateway and the cutover
-// (issue 9), against real redis-server clusters:
+// Package gateway holds the end-to-end tests of the gateway and the cutover,
+// against real redis-server clusters:
 //
 //   - TestCutoverUnderLoad: a 3-master source behind the gateway, a replicator
 //     into a 3-master destination, 50 clients writing through the gateway, XSYNC

@@ -11,7 +11,7 @@
 //     redis-benchmark unthrottled with xsync following, and the Go writers
 //     unthrottled again with only native replicas following (xsync stopped);
 //
-// and prints every figure beside its reference and the issue's target. Every process
+// and prints every figure beside its reference and its target. Every process
 // it starts is stopped at the end, on failure and on Ctrl-C. `make bench` runs it.
 //
 //	xsync-bench [--keys 1000000] [--big-keys 0 --big-len 100000] [--base 22201]
@@ -250,7 +250,7 @@ func (b *bench) runIncremental(ctx context.Context, rep *report) error {
 		return err
 	}
 	rep.maxRate = good
-	// The target of the issue: keep up with the highest rate the load generator
+	// The target: keep up with the highest rate the load generator
 	// can drive into the sources. Unthrottled (20,000 unanswered SETs per master),
 	// with xsync following: its achieved rate is the generator's ceiling here.
 	b.logf("incremental: the load generator unthrottled, xsync following")

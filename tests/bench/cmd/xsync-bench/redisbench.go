@@ -11,7 +11,7 @@ import (
 	"time"
 )
 
-// redis-benchmark as the load generator: the target is that the
+// redis-benchmark as the load generator: the target is that the
 // incremental sync keeps up with the highest rate a generator can drive into the
 // sources, and redis-benchmark (C, multiplexed, pipelined) drives more than the
 // bench's Go writers. One step, unthrottled, for --step, with xsync following.
