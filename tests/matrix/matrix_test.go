@@ -3,6 +3,8 @@ package matrix
 import (
 	"context"
 	"fmt"
+	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -82,40 +84,69 @@ func pairs() []pair {
 	return ps
 }
 
-// TestMatrix runs every pair, in parallel subtests (as many at once as -parallel).
+// parallel is how many pairs run at once (XSYNC_MATRIX_PARALLEL, default 4): a pair
+// mostly waits (rate-bound writers, servers starting), so more pairs than the two
+// cores of CI run at once, which -parallel (GOMAXPROCS by default) would not allow.
+func parallel(t *testing.T) int {
+	t.Helper()
+	if s := os.Getenv("XSYNC_MATRIX_PARALLEL"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n <= 0 {
+			t.Fatalf("XSYNC_MATRIX_PARALLEL=%q: want a positive number", s)
+		}
+		return n
+	}
+	return 4
+}
+
+// TestMatrix runs every pair as a subtest, parallel(t) at once.
 func TestMatrix(t *testing.T) {
 	redistest.NeedVersions(t, redistest.Versions...)
 	begin := time.Now()
 	bin := xsynctest.Build(t) // for the kill -9 pairs
 	var mu sync.Mutex
 	var rows []string
-	t.Cleanup(func() {
-		t.Logf("matrix (%d pairs, %v in all):\n%-32s %6s %8s %7s %s\n%s", len(rows), time.Since(begin).Round(time.Second),
-			"pair", "keys", "writes", "seconds", "result", strings.Join(rows, "\n"))
-	})
-	for _, p := range pairs() {
-		t.Run(p.name(), func(t *testing.T) {
-			t.Parallel()
-			var r outcome
-			begin := time.Now()
-			defer func() { // also after a t.Fatal
-				r.seconds = time.Since(begin).Seconds()
-				res := "equal"
-				switch {
-				case t.Failed():
-					res = "FAILED"
-				case t.Skipped():
-					res = "skipped"
-				case r.refused != "":
-					res = "refused: " + r.refused
-				}
-				mu.Lock()
-				rows = append(rows, fmt.Sprintf("%-32s %6d %8d %7.1f %s", p.name(), r.keys, r.writes, r.seconds, res))
-				mu.Unlock()
-			}()
-			runPair(t, p, bin, &r)
-		})
+	todo := make(chan pair)
+	var wg sync.WaitGroup
+	for range parallel(t) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for p := range todo {
+				runSubtest(t, p, bin, func(row string) { mu.Lock(); rows = append(rows, row); mu.Unlock() })
+			}
+		}()
 	}
+	for _, p := range pairs() {
+		todo <- p
+	}
+	close(todo)
+	wg.Wait()
+	t.Logf("matrix (%d pairs, %v in all):\n%-32s %6s %8s %7s %s\n%s", len(rows), time.Since(begin).Round(time.Second),
+		"pair", "keys", "writes", "seconds", "result", strings.Join(rows, "\n"))
+}
+
+// runSubtest runs one pair as a subtest (t.Run may be called from several
+// goroutines at once) and reports its row of the table.
+func runSubtest(t *testing.T, p pair, bin string, report func(string)) {
+	t.Run(p.name(), func(t *testing.T) {
+		var r outcome
+		begin := time.Now()
+		defer func() { // also after a t.Fatal
+			r.seconds = time.Since(begin).Seconds()
+			res := "equal"
+			switch {
+			case t.Failed():
+				res = "FAILED"
+			case t.Skipped():
+				res = "skipped"
+			case r.refused != "":
+				res = "refused: " + r.refused
+			}
+			report(fmt.Sprintf("%-32s %6d %8d %7.1f %s", p.name(), r.keys, r.writes, r.seconds, res))
+		}()
+		runPair(t, p, bin, &r)
+	})
 }
 
 // outcome is what a pair measured.
