@@ -103,10 +103,12 @@ func (a *Applier) discoverFrom(ctx context.Context, addr string) error {
 	if err != nil {
 		return fmt.Errorf("xsync/apply: %s: %w", addr, err)
 	}
+	name := serverName(v.Str)
 	if ver.Major < 4 {
-		return fmt.Errorf("xsync/apply: destination %s runs Redis %s; 4.0 or later is needed", addr, ver)
+		return fmt.Errorf("xsync/apply: destination %s runs %s; Redis 4.0 or later is needed", addr, name)
 	}
 	a.version.Store(&ver)
+	a.server.Store(&name)
 	v, err = c.Do(ctx, "INFO", "cluster")
 	if err != nil {
 		n.dropControl()
@@ -118,7 +120,7 @@ func (a *Applier) discoverFrom(ctx context.Context, addr string) error {
 			Primary: slots.Node{Addr: addr, Primary: true},
 			Ranges:  []slots.Range{{Start: 0, End: slots.NumSlots - 1}},
 		}}})
-		a.log.Info("destination is a standalone server", "node", addr, "version", ver.String())
+		a.log.Info("destination is a standalone server", "node", addr, "server", name, "version", ver.String())
 		return nil
 	}
 	topo, err := a.readTopology(ctx, c)
@@ -127,7 +129,7 @@ func (a *Applier) discoverFrom(ctx context.Context, addr string) error {
 		return err
 	}
 	a.installTopology(topo)
-	a.log.Info("destination is a cluster", "seed", addr, "version", ver.String(), "masters", len(topo.Shards))
+	a.log.Info("destination is a cluster", "seed", addr, "server", name, "version", ver.String(), "masters", len(topo.Shards))
 	return nil
 }
 
