@@ -272,7 +272,7 @@ func (r *Replicator) Run(ctx context.Context) error {
 		if err := r.applier.Ready(gctx); err != nil {
 			return err
 		}
-		r.log.Info("destination connected", "version", r.applier.Version(), "standalone", r.applier.Standalone())
+		r.log.Info("destination connected", "server", r.applier.Server(), "version", r.applier.Version(), "standalone", r.applier.Standalone())
 		if r.ckKeys != nil {
 			cks, err := readCheckpoints(gctx, r.applier, r.cfg.Translate.InternalPrefix, r.ckKeys)
 			if err != nil {

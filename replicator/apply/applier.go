@@ -107,6 +107,7 @@ type Applier struct {
 	holder     slots.Holder
 	topoEpoch  atomic.Uint64
 	version    atomic.Pointer[redisver.Version]
+	server     atomic.Pointer[string] // "Valkey 8.0.1", "Redis 7.4.1"
 	standalone atomic.Bool
 	scripts    scriptCache
 	retrier    retrier

@@ -78,10 +78,14 @@ func (a *Applier) discoverFrom(ctx context.Context, addr string) error {
 	if err != nil {
 		return fmt.Errorf("xsync/apply: %s: %w", addr, err)
 	}
-	if ver.Major < 4 {
-		return fmt.Errorf("xsync/apply: destination %s runs Redis %s; 4.0 or later is needed", addr, ver)
+	name := serverName(v.Str)
+	// Redis Cluster and RESTORE .. REPLACE came with 3.0; 3.2 is the oldest
+	// destination tested live (tests/matrix).
+	if ver.Major < 3 {
+		return fmt.Errorf("xsync/apply: destination %s runs %s; Redis 3.0 or later is needed", addr, name)
 	}
 	a.version.Store(&ver)
+	a.server.Store(&name)
 	v, err = c.Do(ctx, "INFO", "cluster")
 	if err != nil {
 		n.dropControl()
@@ -93,7 +97,7 @@ func (a *Applier) discoverFrom(ctx context.Context, addr string) error {
 			Primary: slots.Node{Addr: addr, Primary: true},
 			Ranges:  []slots.Range{{Start: 0, End: slots.NumSlots - 1}},
 		}}})
-		a.log.Info("destination is a standalone server", "node", addr, "version", ver.String())
+		a.log.Info("destination is a standalone server", "node", addr, "server", name, "version", ver.String())
 		return nil
 	}
 	topo, err := a.readTopology(ctx, c)
@@ -102,7 +106,7 @@ func (a *Applier) discoverFrom(ctx context.Context, addr string) error {
 		return err
 	}
 	a.installTopology(topo)
-	a.log.Info("destination is a cluster", "seed", addr, "version", ver.String(), "masters", len(topo.Shards))
+	a.log.Info("destination is a cluster", "seed", addr, "server", name, "version", ver.String(), "masters", len(topo.Shards))
 	return nil
 }
 

@@ -84,7 +84,7 @@ func checkVersions(src, dst *side) Result {
 			oldestDst = n
 		}
 	}
-	sv, dv := newestSrc.info["redis_version"], oldestDst.info["redis_version"]
+	sv, dv := serverName(newestSrc), serverName(oldestDst)
 	if versionLess(oldestDst, newestSrc) {
 		return Result{Warn, "versions", fmt.Sprintf("destination %s is older than source %s: keys are written as plain commands, not RESTORE (slower, same result)", dv, sv),
 			"upgrade the destination to at least the source's version to use RESTORE"}

@@ -227,7 +227,7 @@ const specialNames = "ping replconf select multi exec discard flushall flushdb "
 	"bgrewriteaof cluster monitor sync psync failover acl module latency memory slowlog " +
 	"lastsave info command auth hello quit reset wait waitaof readonly readwrite asking " +
 	"migrate role lolwut blpop brpop brpoplpush blmove bzpopmin bzpopmax blmpop bzmpop " +
-	"xadd xtrim"
+	"xadd xtrim hset"
 
 func (t *Translator) denied(b []byte) bool {
 	if t.allow == nil && t.deny == nil {
@@ -252,6 +252,7 @@ func (t *Translator) command(db int, args [][]byte, offset int64, recv time.Time
 	if !ok {
 		return t.unknown(args, offset, "unknown command")
 	}
+	name = t.olderForms(args, name)
 	switch name {
 	case "ping", "replconf", "select":
 		return nil // consumed by the link; never forwarded

@@ -58,6 +58,18 @@ func runKilled(t *testing.T, bin string, src, dst *redistest.Cluster, fit loadge
 	proc = xsynctest.StartSync(t, bin, srcURL, dstURL, logFile)
 	st := <-done
 	proc.WaitCaughtUp(t, masters, 90*time.Second)
+	// The restarted process resumed from its checkpoints with a partial PSYNC on every
+	// shard: it counts no full sync of its own.
+	info, err := proc.Info(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range info {
+		if strings.HasPrefix(k, "shard") && k != "shards" && !strings.Contains(v, ",full_syncs=0,") {
+			t.Errorf("after the restart %s: %s; want full_syncs=0 (a resume, not a new full sync)", k, v)
+		}
+	}
+	t.Log("resumed after SIGKILL without a full sync")
 	_ = proc.Cmd.Process.Signal(syscall.SIGTERM)
 	select {
 	case <-proc.Done:
