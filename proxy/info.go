@@ -81,6 +81,7 @@ func writeXsyncInfo(b *strings.Builder, st replicator.Status) {
 	field("lag_bytes", i64(st.LagBytes))
 	field("lag_seconds", f3(st.LagSeconds))
 	field("errors", i64(st.Errors))
+	field("downgrade_dropped", i64(st.DowngradeDropped))
 	for _, sh := range st.Shards {
 		fmt.Fprintf(b, "shard%d:addr=%s,state=%s,received_offset=%d,applied_offset=%d,lag_bytes=%d,lag_seconds=%s,keys_done=%d,keys_total=%d,bytes_done=%d,full_syncs=%d,errors=%d\r\n",
 			sh.Index, sh.Addr, sh.State, sh.ReceivedOffset, sh.AppliedOffset, sh.LagBytes, f3(sh.LagSeconds),

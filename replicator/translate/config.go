@@ -68,6 +68,9 @@ func (p Policy) String() string {
 type Version struct{ Major, Minor int }
 
 // AtLeast reports whether v >= major.minor.
+func (v Version) String() string { return fmt.Sprintf("%d.%d", v.Major, v.Minor) }
+
+// AtLeast reports whether v is major.minor or newer.
 func (v Version) AtLeast(major, minor int) bool {
 	return v.Major > major || v.Major == major && v.Minor >= minor
 }
@@ -123,6 +126,10 @@ type Config struct {
 	// Unknown is the policy for commands the command table does not know and
 	// keyless commands that cannot be routed: Stop (default) or Ignore.
 	Unknown Policy
+	// Downgrade is the policy for commands and arguments that DestVersion
+	// cannot run and that have no exact equivalent (see downgrade.go): Stop
+	// (default, ErrDowngrade) or Ignore (dropped, counted in Stats.Unsupported).
+	Downgrade Policy
 	// InternalPrefix starts every key xsync keeps for itself; user-data ops never
 	// touch such keys (a source key with it is dropped). Default "__xsync:".
 	InternalPrefix string
@@ -143,6 +150,9 @@ var (
 	ErrUnknown = errors.New("xsync/translate: unknown or unroutable command")
 	// ErrPolicy reports a command stopped by a Stop policy.
 	ErrPolicy = errors.New("xsync/translate: stopped by policy")
+	// ErrDowngrade reports a command the destination's version cannot run
+	// (policy Downgrade Stop).
+	ErrDowngrade = errors.New("xsync/translate: not supported by the destination")
 	// ErrSyntax reports a malformed command (wrong arity, bad number).
 	ErrSyntax = errors.New("xsync/translate: malformed command")
 )
@@ -181,13 +191,16 @@ func (c *Config) validate() error {
 		name string
 		p    *Policy
 		def  Policy
-	}{{"Flush", &c.Flush, Apply}, {"SwapDB", &c.SwapDB, Stop}, {"Unknown", &c.Unknown, Stop}} {
+	}{{"Flush", &c.Flush, Apply}, {"SwapDB", &c.SwapDB, Stop}, {"Unknown", &c.Unknown, Stop}, {"Downgrade", &c.Downgrade, Stop}} {
 		if *p.p < Default || *p.p > Stop {
 			return bad("%s policy %d", p.name, *p.p)
 		}
 		if *p.p == Default {
 			*p.p = p.def
 		}
+	}
+	if c.Downgrade == Apply {
+		return bad("Downgrade policy Apply (what the destination cannot run can only be dropped or stop the stream)")
 	}
 	if c.Unknown == Apply {
 		return bad("Unknown policy Apply (an unknown command can only be ignored or stop the stream)")

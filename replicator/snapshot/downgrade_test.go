@@ -1,0 +1,61 @@
+package snapshot
+
+import (
+	"errors"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/xsync/xsync/internal/fixtures"
+)
+
+// TestDowngrade converts the 7.4 and 7.0 fixtures for older destinations: by
+// default the first thing the destination cannot hold stops the conversion
+// with its key and reason; under DowngradeDrop everything else is written and
+// what was left out is counted.
+func TestDowngrade(t *testing.T) {
+	for _, tc := range []struct {
+		rdb     string
+		target  Version
+		stopAt  []string // substrings of the error under DowngradeStop
+		dropped Stats    // counts under DowngradeDrop
+	}{
+		{"redis-7.4.1.rdb", Version{7, 4}, nil, Stats{}},
+		{"redis-7.4.1.rdb", Version{7, 2}, []string{`key "hash:fieldttl-small"`, "HPEXPIRE", "Redis 7.2"}, Stats{DroppedFields: 5}},
+		{"redis-7.4.1.rdb", Version{6, 2}, []string{`"fixturelib"`, "Redis 7.0"}, Stats{DroppedFields: 5, DroppedFunctions: 1, DroppedStreamMeta: 1}},
+		{"redis-7.0.15.rdb", Version{6, 2}, []string{`"fixturelib"`}, Stats{DroppedFunctions: 1, DroppedStreamMeta: 1}},
+		{"redis-6.2.16.rdb", Version{5, 0}, nil, Stats{}},
+	} {
+		t.Run(tc.rdb+"->"+tc.target.String(), func(t *testing.T) {
+			in, err := os.ReadFile(fixtures.Path(t, "rdb", tc.rdb))
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, _, err = run(t, in, Options{Target: tc.target, Now: fixtureNow})
+			switch {
+			case tc.stopAt == nil && err != nil:
+				t.Fatalf("nothing to lose, got %v", err)
+			case tc.stopAt != nil && !errors.Is(err, ErrUnsupported):
+				t.Fatalf("want ErrUnsupported, got %v", err)
+			}
+			for _, s := range tc.stopAt {
+				if !strings.Contains(err.Error(), s) {
+					t.Errorf("error %q does not name %s", err, s)
+				}
+			}
+			out, st, err := run(t, in, Options{Target: tc.target, Now: fixtureNow, Downgrade: DowngradeDrop})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if st.DroppedFields != tc.dropped.DroppedFields || st.DroppedFunctions != tc.dropped.DroppedFunctions || st.DroppedStreamMeta != tc.dropped.DroppedStreamMeta {
+				t.Errorf("dropped fields %d, functions %d, stream metadata %d; want %+v", st.DroppedFields, st.DroppedFunctions, st.DroppedStreamMeta, tc.dropped)
+			}
+			if !tc.target.AtLeast(7, 4) && strings.Contains(out, "HPEXPIREAT") {
+				t.Error("HPEXPIREAT written for a destination before 7.4")
+			}
+			if !tc.target.AtLeast(7, 0) && (strings.Contains(out, "FUNCTION") || strings.Contains(out, "ENTRIES")) {
+				t.Error("7.0 commands written for a destination before 7.0")
+			}
+		})
+	}
+}

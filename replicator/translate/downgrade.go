@@ -1,0 +1,133 @@
+package translate
+
+import (
+	"bytes"
+	"fmt"
+)
+
+// What the replication stream of a newer source may carry that an older
+// destination cannot run. Where an exact equivalent exists the translator
+// writes it without asking (SET .. PXAT becomes SET + PEXPIREAT before 6.2,
+// RESTORE ABSTTL a relative ttl before 5.0, see expire.go). Where none exists,
+// Config.Downgrade decides: Stop (the default) returns ErrDowngrade naming the
+// command, the version it needs and the option; Ignore drops what cannot be
+// carried, counts it (Stats.Unsupported) and logs it: a whole command (hash
+// field expires, functions, LMOVE, COPY, ...) or the arguments the destination
+// lacks (XSETID ENTRIESADDED/MAXDELETEDID, XGROUP .. ENTRIESREAD, SET KEEPTTL),
+// the rest of the command being applied.
+
+// since is the first Redis version with a command, and what it is.
+type since struct {
+	v    Version
+	what string
+}
+
+// newCommands are the write commands a replication stream may carry, by the
+// Redis version that introduced them (redis.io command pages, "Available
+// since"). Commands that Redis propagates as other commands (BLMOVE as LMOVE,
+// LMPOP as LPOP, GETDEL as DEL, XAUTOCLAIM as XCLAIM, GETEX as PEXPIREAT) are
+// listed for sources that replicate scripts verbatim.
+var newCommands = map[string]since{
+	"hexpire":        {Version{7, 4}, "hash field expires"},
+	"hpexpire":       {Version{7, 4}, "hash field expires"},
+	"hexpireat":      {Version{7, 4}, "hash field expires"},
+	"hpexpireat":     {Version{7, 4}, "hash field expires"},
+	"hpersist":       {Version{7, 4}, "hash field expires"},
+	"function":       {Version{7, 0}, "functions"},
+	"fcall":          {Version{7, 0}, "functions"},
+	"lmpop":          {Version{7, 0}, "LMPOP"},
+	"blmpop":         {Version{7, 0}, "BLMPOP"},
+	"zmpop":          {Version{7, 0}, "ZMPOP"},
+	"bzmpop":         {Version{7, 0}, "BZMPOP"},
+	"lmove":          {Version{6, 2}, "LMOVE"},
+	"blmove":         {Version{6, 2}, "BLMOVE"},
+	"copy":           {Version{6, 2}, "COPY"},
+	"zrangestore":    {Version{6, 2}, "ZRANGESTORE"},
+	"zdiffstore":     {Version{6, 2}, "ZDIFFSTORE"},
+	"geosearchstore": {Version{6, 2}, "GEOSEARCHSTORE"},
+	"xautoclaim":     {Version{6, 2}, "XAUTOCLAIM"},
+	"getdel":         {Version{6, 2}, "GETDEL"},
+	"xadd":           {Version{5, 0}, "streams"},
+	"xclaim":         {Version{5, 0}, "streams"},
+	"xdel":           {Version{5, 0}, "streams"},
+	"xtrim":          {Version{5, 0}, "streams"},
+	"xsetid":         {Version{5, 0}, "streams"},
+	"xgroup":         {Version{5, 0}, "streams"},
+	"xack":           {Version{5, 0}, "streams"},
+	"zpopmin":        {Version{5, 0}, "ZPOPMIN"},
+	"zpopmax":        {Version{5, 0}, "ZPOPMAX"},
+	"unlink":         {Version{4, 0}, "UNLINK"},
+	"swapdb":         {Version{4, 0}, "SWAPDB"},
+}
+
+// CommandSince returns the first Redis version that runs the write command name
+// (lower case) and what it is, for the commands newer than Redis 3.2 that a
+// replication stream may carry; ok is false for the others.
+func CommandSince(name string) (v Version, what string, ok bool) {
+	s, ok := newCommands[name]
+	return s.v, s.what, ok
+}
+
+// newArgs are arguments of older commands that a newer source propagates.
+var newArgs = map[string][]struct {
+	token []byte
+	n     int // arguments after the token
+	since
+}{
+	"xsetid": {{[]byte("entriesadded"), 1, since{Version{7, 0}, "stream entries-added"}},
+		{[]byte("maxdeletedid"), 1, since{Version{7, 0}, "stream max-deleted id"}}},
+	"xgroup": {{[]byte("entriesread"), 1, since{Version{7, 0}, "consumer group entries-read (its lag)"}}},
+	"set":    {{[]byte("keepttl"), 0, since{Version{6, 0}, "SET KEEPTTL"}}},
+}
+
+// downgrade checks a command against the destination's version. It returns
+// the arguments to go on with (args, or a copy without what the destination
+// lacks) and skip when the whole command is dropped.
+// lower is args[0] in lower case.
+func (t *Translator) downgrade(lower []byte, args [][]byte, offset int64) (out [][]byte, skip bool, err error) {
+	dv := t.cfg.DestVersion
+	if s, ok := newCommands[string(lower)]; ok && !dv.AtLeast(s.v.Major, s.v.Minor) {
+		if err := t.downgraded(s, args, offset, "the command is dropped"); err != nil {
+			return nil, false, err
+		}
+		t.skip(s.what+" need Redis "+s.v.String()+" on the destination", args, offset)
+		return nil, true, nil
+	}
+	rules := newArgs[string(lower)]
+	if rules == nil {
+		return args, false, nil
+	}
+	// The options come after the key and the value, id or group (index 3 on).
+	out = args
+	copied := false
+	for i := 3; i < len(out); i++ {
+		for _, r := range rules {
+			if dv.AtLeast(r.v.Major, r.v.Minor) || !bytes.EqualFold(out[i], r.token) || i+r.n >= len(out) {
+				continue
+			}
+			if err := t.downgraded(r.since, args, offset, "the argument is left out"); err != nil {
+				return nil, false, err
+			}
+			t.cfg.Logger.Warn("xsync/translate: argument left out", "why", r.what+" need Redis "+r.v.String()+" on the destination",
+				"command", printable(args[0]), "argument", printable(r.token), "offset", offset, "source", t.cfg.Source)
+			if !copied {
+				out, copied = append(t.dgArgs[:0], args...), true
+			}
+			out = append(out[:i], out[i+1+r.n:]...)
+			t.dgArgs = out
+			i--
+			break
+		}
+	}
+	return out, false, nil
+}
+
+// downgraded applies Config.Downgrade to one thing the destination lacks.
+func (t *Translator) downgraded(s since, args [][]byte, offset int64, drop string) error {
+	if t.cfg.Downgrade == Stop {
+		return fmt.Errorf("%w: %s at offset %d: %s need Redis %s, the destination is %s (--downgrade drop: %s, counted)",
+			ErrDowngrade, printable(args[0]), offset, s.what, s.v, t.cfg.DestVersion, drop)
+	}
+	t.st.unsupported.Add(1)
+	return nil
+}
