@@ -66,7 +66,7 @@ func checkDowngrade(ctx context.Context, cfg Config, src, dst *side) Result {
 		sort.Strings(total.commands)
 		found = append(found, "commands the destination lacks, called on the source since its start: "+strings.Join(total.commands, ", "))
 	}
-	head := fmt.Sprintf("destination %s is older than the source; %d keys sampled", serverName(oldest), total.scanned)
+	head := fmt.Sprintf("destination %s is older than the source; %d key%s sampled", serverName(oldest), total.scanned, plural(int(total.scanned), "", "s"))
 	if len(total.errs) > 0 {
 		head += " (not surveyed: " + strings.Join(total.errs, "; ") + ")"
 	}
