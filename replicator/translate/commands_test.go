@@ -240,6 +240,36 @@ func TestHashFieldExpiresBefore74(t *testing.T) {
 	}
 }
 
+// TestKeepTTLBefore60: SET ... KEEPTTL (what 6.0+ propagate for INCRBYFLOAT and
+// SET KEEPTTL) becomes a script that keeps the key's time, an exact equivalent.
+func TestKeepTTLBefore60(t *testing.T) {
+	tr, err := New(Config{SourceKind: SourceStandalone, DestKind: DestStandalone, DestVersion: Version{5, 0}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	args, _ := splitArgs("SET k 1.5 XX KEEPTTL")
+	ops, err := tr.Translate(0, args, 1, time.UnixMilli(1_000_000))
+	if err != nil || len(ops) != 1 {
+		t.Fatalf("ops %v, err %v", ops, err)
+	}
+	got, _, err := resp.ParseCommand(ops[0].Cmd, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"EVAL", keepTTLScript, "1", "k", "1.5", "XX"}
+	if len(got) != len(want) {
+		t.Fatalf("got %q, want %q", got, want)
+	}
+	for i := range want {
+		if string(got[i]) != want[i] {
+			t.Errorf("arg %d: %q, want %q", i, got[i], want[i])
+		}
+	}
+	if st := tr.Stats(); st.Unsupported != 0 {
+		t.Errorf("an exact equivalent counted as dropped: %+v", st)
+	}
+}
+
 // TestDowngradeArgs checks the arguments of older commands that a newer
 // source propagates: left out (and counted) under Ignore, an error under Stop,
 // kept for a destination that has them.
@@ -252,7 +282,6 @@ func TestDowngradeArgs(t *testing.T) {
 		{Version{6, 2}, "XGROUP SETID s g 1-2 ENTRIESREAD 2", "XGROUP SETID s g 1-2"},
 		{Version{6, 2}, "XGROUP CREATE s g 0 MKSTREAM ENTRIESREAD 5", "XGROUP CREATE s g 0 MKSTREAM"},
 		{Version{7, 0}, "XGROUP SETID s g 1-2 ENTRIESREAD 2", "XGROUP SETID s g 1-2 ENTRIESREAD 2"},
-		{Version{5, 0}, "SET k v KEEPTTL", "SET k v"},
 		{Version{5, 0}, "SET k keepttl", "SET k keepttl"}, // a value, not the option
 		{Version{6, 0}, "SET k v KEEPTTL", "SET k v KEEPTTL"},
 		{Version{6, 0}, "LMOVE a a LEFT RIGHT", ""},

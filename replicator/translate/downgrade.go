@@ -77,7 +77,37 @@ var newArgs = map[string][]struct {
 	"xsetid": {{[]byte("entriesadded"), 1, since{Version{7, 0}, "stream entries-added"}},
 		{[]byte("maxdeletedid"), 1, since{Version{7, 0}, "stream max-deleted id"}}},
 	"xgroup": {{[]byte("entriesread"), 1, since{Version{7, 0}, "consumer group entries-read (its lag)"}}},
-	"set":    {{[]byte("keepttl"), 0, since{Version{6, 0}, "SET KEEPTTL"}}},
+}
+
+// keepTTLScript is SET ... KEEPTTL for a destination before 6.0: the key's
+// remaining time is read and set again in the same script, so the result is
+// the same (Redis 5.0 replicates the script's effects). ARGV is the value and
+// the SET options other than KEEPTTL.
+const keepTTLScript = "local t = redis.call('pttl', KEYS[1]) " +
+	"local r = redis.call('set', KEYS[1], unpack(ARGV)) " +
+	"if r and t > 0 then redis.call('pexpire', KEYS[1], t) end return r"
+
+// keepTTL rewrites SET key value [opts] KEEPTTL [opts] into the EVAL of
+// keepTTLScript for a destination before 6.0; args is returned as it is
+// otherwise.
+func (t *Translator) keepTTL(lower []byte, args [][]byte) ([][]byte, bool) {
+	if string(lower) != "set" || len(args) < 4 || t.cfg.DestVersion.AtLeast(6, 0) {
+		return args, false
+	}
+	at := -1
+	for i := 3; i < len(args); i++ {
+		if bytes.EqualFold(args[i], []byte("keepttl")) {
+			at = i
+		}
+	}
+	if at < 0 {
+		return args, false
+	}
+	out := append(t.dgArgs[:0], []byte("EVAL"), []byte(keepTTLScript), []byte("1"), args[1], args[2])
+	out = append(out, args[3:at]...)
+	out = append(out, args[at+1:]...)
+	t.dgArgs = out
+	return out, true
 }
 
 // downgrade checks a command against the destination's version. It returns

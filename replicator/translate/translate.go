@@ -272,6 +272,9 @@ func (t *Translator) command(db int, args [][]byte, offset int64, recv time.Time
 	if err != nil || skip {
 		return err
 	}
+	if a, ok := t.keepTTL(t.lower[:len(args[0])], args); ok {
+		args, name = a, "eval"
+	}
 	switch name {
 	case "flushall", "flushdb":
 		return t.flush(db, name, args, offset)
