@@ -225,7 +225,7 @@ func (s *shard) record(ctx context.Context, rec *rdb.Record, ver int) error {
 // (its Stats belong to the full-sync goroutine; Status reads the atomic).
 func (s *shard) countDropped() {
 	st := &s.conv.Stats
-	s.dropped.Store(st.DroppedFields + st.DroppedFunctions + st.DroppedStreamMeta)
+	s.dropped.Store(st.DroppedFields + st.DroppedFunctions + st.DroppedStreamMeta + st.DroppedKeys)
 }
 
 // snapKey is what emitSnapKey needs of the key being converted.

@@ -22,6 +22,7 @@ type usage struct {
 	commandsCalled     int64
 	errs               []string
 	hashSeen, strmSeen int64
+	streamKeys         bool // streams counted are whole keys the destination lacks (before 5.0)
 }
 
 // checkDowngrade names each feature in use on the source that a destination older
@@ -59,7 +60,9 @@ func checkDowngrade(ctx context.Context, cfg Config, src, dst *side) Result {
 	if len(total.libraries) > 0 {
 		found = append(found, fmt.Sprintf("%d function librar%s (Redis 7.0: %s)", len(total.libraries), plural(len(total.libraries), "y", "ies"), strings.Join(total.libraries, ", ")))
 	}
-	if total.streams > 0 {
+	if total.streams > 0 && total.streamKeys {
+		found = append(found, fmt.Sprintf("streams (Redis 5.0): %d keys sampled (e.g. %q)", total.streams, total.streamEx))
+	} else if total.streams > 0 {
 		found = append(found, fmt.Sprintf("streams' entries-added, max-deleted id or consumer groups' entries-read (Redis 7.0, the groups' lag) on %d of %d streams sampled (e.g. %q)", total.streams, total.strmSeen, total.streamEx))
 	}
 	if len(total.commands) > 0 {
@@ -91,6 +94,7 @@ func plural(n int, one, many string) string {
 
 func (u *usage) merge(o usage) {
 	u.scanned += o.scanned
+	u.streamKeys = u.streamKeys || o.streamKeys
 	u.hashTTL += o.hashTTL
 	u.streams += o.streams
 	u.hashSeen += o.hashSeen
@@ -134,6 +138,11 @@ func survey(ctx context.Context, cfg Config, n *node, dmaj, dmin int) usage {
 			}
 		}
 		u.scan(ctx, c, "stream", cfg.SampleKeys, func(key string) (bool, error) { return streamHasMeta(ctx, c, key) })
+	}
+	if atLeast(smaj, smin, 5, 0) && !atLeast(dmaj, dmin, 5, 0) {
+		// SCAN ... TYPE needs 6.0 on the source; a 5.0 source is reported as not surveyed.
+		u.scan(ctx, c, "stream", cfg.SampleKeys, func(string) (bool, error) { return true, nil })
+		u.streamKeys = true
 	}
 	stats, err := c.Info(ctx, "commandstats").Result()
 	if err != nil {

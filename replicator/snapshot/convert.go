@@ -38,6 +38,9 @@ type Stats struct {
 	// DroppedStreamMeta counts streams whose entries-added, max-deleted id or
 	// groups' entries-read were left out (before 7.0; DowngradeDrop).
 	DroppedStreamMeta int64
+	// DroppedKeys counts keys of a type the destination lacks (streams before
+	// 5.0; DowngradeDrop).
+	DroppedKeys int64
 }
 
 // Converter turns decoded records into destination commands. It reuses its
@@ -126,6 +129,14 @@ func (c *Converter) key1(rec *rdb.Record, srcVersion int) error {
 		case !restore:
 			return fmt.Errorf("%w: key %q of module %s cannot be passed through: %s", ErrModule, rec.Key, rec.ModuleName, why)
 		}
+	}
+	if rec.Type == rdb.ValueStream && !c.opts.Target.AtLeast(5, 0) {
+		// No stream type before Redis 5.0: nothing equivalent to write.
+		if c.opts.Downgrade == DowngradeDrop {
+			c.Stats.DroppedKeys++
+			return nil
+		}
+		return fmt.Errorf("%w: key %q: streams need Redis 5.0, the destination is %s (--downgrade drop leaves the key out and counts it)", ErrUnsupported, rec.Key, c.opts.Target)
 	}
 	if c.opts.Mode == ModeRestore && !restore {
 		return fmt.Errorf("%w: key %q: %s", ErrRestore, rec.Key, why)

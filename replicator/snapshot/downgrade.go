@@ -17,6 +17,7 @@ import (
 //     hash-listpack-ex and hash-metadata) on a destination before 7.4: the
 //     fields are written without their expire times (Stats.DroppedFields);
 //   - function libraries (7.0) before 7.0 (Stats.DroppedFunctions);
+//   - streams (5.0) before 5.0: the whole key (Stats.DroppedKeys);
 //   - a stream's entries-added count and max-deleted id, and its consumer
 //     groups' entries-read (7.0, what XINFO's lag is computed from) before 7.0
 //     (Stats.DroppedStreamMeta). A stream whose entries-added equals its length

@@ -25,6 +25,7 @@ func TestDowngrade(t *testing.T) {
 		{"redis-7.4.1.rdb", Version{6, 2}, []string{`"fixturelib"`, "Redis 7.0"}, Stats{DroppedFields: 5, DroppedFunctions: 1, DroppedStreamMeta: 1}},
 		{"redis-7.0.15.rdb", Version{6, 2}, []string{`"fixturelib"`}, Stats{DroppedFunctions: 1, DroppedStreamMeta: 1}},
 		{"redis-6.2.16.rdb", Version{5, 0}, nil, Stats{}},
+		{"redis-5.0.14.rdb", Version{4, 0}, []string{`key "stream:`, "streams need Redis 5.0"}, Stats{DroppedKeys: 3}},
 	} {
 		t.Run(tc.rdb+"->"+tc.target.String(), func(t *testing.T) {
 			in, err := os.ReadFile(fixtures.Path(t, "rdb", tc.rdb))
@@ -47,11 +48,14 @@ func TestDowngrade(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if st.DroppedFields != tc.dropped.DroppedFields || st.DroppedFunctions != tc.dropped.DroppedFunctions || st.DroppedStreamMeta != tc.dropped.DroppedStreamMeta {
-				t.Errorf("dropped fields %d, functions %d, stream metadata %d; want %+v", st.DroppedFields, st.DroppedFunctions, st.DroppedStreamMeta, tc.dropped)
+			if st.DroppedFields != tc.dropped.DroppedFields || st.DroppedFunctions != tc.dropped.DroppedFunctions || st.DroppedStreamMeta != tc.dropped.DroppedStreamMeta || st.DroppedKeys != tc.dropped.DroppedKeys {
+				t.Errorf("dropped fields %d, functions %d, stream metadata %d, keys %d; want %+v", st.DroppedFields, st.DroppedFunctions, st.DroppedStreamMeta, st.DroppedKeys, tc.dropped)
 			}
 			if !tc.target.AtLeast(7, 4) && strings.Contains(out, "HPEXPIREAT") {
 				t.Error("HPEXPIREAT written for a destination before 7.4")
+			}
+			if !tc.target.AtLeast(5, 0) && strings.Contains(out, "XADD") {
+				t.Error("XADD written for a destination before 5.0")
 			}
 			if !tc.target.AtLeast(7, 0) && (strings.Contains(out, "FUNCTION") || strings.Contains(out, "ENTRIES")) {
 				t.Error("7.0 commands written for a destination before 7.0")
