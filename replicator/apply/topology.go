@@ -107,6 +107,7 @@ func (a *Applier) discoverFrom(ctx context.Context, addr string) error {
 		return fmt.Errorf("xsync/apply: destination %s runs Redis %s; 4.0 or later is needed", addr, ver)
 	}
 	a.version.Store(&ver)
+	server := serverName(v.Str, ver)
 	v, err = c.Do(ctx, "INFO", "cluster")
 	if err != nil {
 		n.dropControl()
@@ -118,7 +119,7 @@ func (a *Applier) discoverFrom(ctx context.Context, addr string) error {
 			Primary: slots.Node{Addr: addr, Primary: true},
 			Ranges:  []slots.Range{{Start: 0, End: slots.NumSlots - 1}},
 		}}})
-		a.log.Info("destination is a standalone server", "node", addr, "version", ver.String())
+		a.log.Info("destination is a standalone server", "node", addr, "server", server, "version", ver.String())
 		return nil
 	}
 	topo, err := a.readTopology(ctx, c)
@@ -127,8 +128,18 @@ func (a *Applier) discoverFrom(ctx context.Context, addr string) error {
 		return err
 	}
 	a.installTopology(topo)
-	a.log.Info("destination is a cluster", "seed", addr, "version", ver.String(), "masters", len(topo.Shards))
+	a.log.Info("destination is a cluster", "seed", addr, "server", server, "version", ver.String(), "masters", len(topo.Shards))
 	return nil
+}
+
+// serverName names the server as it names itself in INFO server: Valkey has
+// server_name:valkey and valkey_version (its redis_version, the Redis it is
+// compatible with, is what xsync's version decisions use).
+func serverName(info []byte, ver Version) string {
+	if infoField(info, "server_name") == "valkey" {
+		return "valkey " + infoField(info, "valkey_version")
+	}
+	return "redis " + ver.String()
 }
 
 // readTopology asks one node for the cluster's shards.
