@@ -169,9 +169,11 @@ func (s *shard) record(ctx context.Context, rec *rdb.Record, ver int) error {
 		s.r.applier.LoadScript(rec.AuxValue)
 		return nil
 	case rdb.KindFunction:
-		return s.conv.Convert(rec, ver, func(cmd []byte, n int) error {
+		err := s.conv.Convert(rec, ver, func(cmd []byte, n int) error {
 			return s.submit(ctx, apply.Op{Source: s.index, Slot: apply.AllMasters, Cmd: cmd, N: n, Key: rec.FuncName})
 		})
+		s.countDropped()
+		return err
 	case rdb.KindKey:
 	default:
 		return nil
@@ -210,12 +212,13 @@ func (s *shard) record(ctx context.Context, rec *rdb.Record, ver int) error {
 	}
 	err := s.conv.Convert(rec, ver, s.emitKey)
 	*k = snapKey{}
+	s.countDropped()
 	if err != nil {
 		var se *submitError
 		if errors.As(err, &se) {
 			return se.err
 		}
-		if errors.Is(err, snapshot.ErrModule) || errors.Is(err, snapshot.ErrUnsupported) {
+		if errors.Is(err, snapshot.ErrModule) {
 			s.errors.Add(1)
 			s.r.log.Warn("key skipped", "shard", s.index, "key", printable(key), "err", err)
 			return nil
@@ -224,6 +227,13 @@ func (s *shard) record(ctx context.Context, rec *rdb.Record, ver int) error {
 	}
 	s.keysDone.Add(1)
 	return nil
+}
+
+// countDropped publishes what the converter left out under --downgrade drop
+// (its Stats belong to the full-sync goroutine; Status reads the atomic).
+func (s *shard) countDropped() {
+	st := &s.conv.Stats
+	s.dropped.Store(st.DroppedFields + st.DroppedFunctions + st.DroppedStreamMeta + st.DroppedKeys)
 }
 
 // snapKey is what emitSnapKey needs of the key being converted.

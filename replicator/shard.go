@@ -73,6 +73,7 @@ type shard struct {
 	bytesDone     atomic.Int64
 	bytesTotal    atomic.Int64
 	errors        atomic.Int64
+	dropped       atomic.Int64 // snapshot: what the destination cannot hold, left out (countDropped)
 	lag           *lagClock
 
 	keyBuf  []byte
@@ -401,6 +402,7 @@ func (s *shard) status(link source.ShardStatus, now time.Time) ShardStatus {
 	}
 	st.OpsSubmitted = s.opsSubmitted.Load()
 	st.OpsWithoutCheckpoint = s.opsBare.Load()
+	st.DowngradeDropped = s.dropped.Load() + s.tr.Stats().Unsupported
 	return st
 }
 

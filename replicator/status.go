@@ -63,6 +63,7 @@ type ShardStatus struct {
 	OpsWithoutCheckpoint int64   // of them, stream assignments sent without their slot's checkpoint (checkpoint.go)
 	Errors               int64   // errors counted (skipped commands, link failures)
 	FullSyncs            int64   // full syncs done by this shard
+	DowngradeDropped     int64   // what the destination's version cannot hold, left out under --downgrade drop (snapshot and stream)
 	LastError            string  // the last error, for INFO
 }
 
@@ -79,6 +80,8 @@ type Status struct {
 	LagBytes   int64
 	LagSeconds float64
 	Errors     int64
+	// DowngradeDropped sums the shards' DowngradeDropped.
+	DowngradeDropped int64
 	// DestErrors counts destination error replies by kind (oom, wrongtype,
 	// busykey, noscript, execabort, other); DestRetries counts retried writes by
 	// cause (moved, ask, tryagain, clusterdown, loading, connlost, ...).
@@ -115,6 +118,7 @@ func (st *Status) summarize() {
 		st.BytesDone += sh.BytesDone
 		st.LagBytes += sh.LagBytes
 		st.Errors += sh.Errors
+		st.DowngradeDropped += sh.DowngradeDropped
 		st.LagSeconds = max(st.LagSeconds, sh.LagSeconds)
 	}
 	if st.State == "" || least.rank() < st.State.rank() {

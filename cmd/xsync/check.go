@@ -13,7 +13,10 @@ const checkAbout = `Runs the prechecks of a sync without writing anything: every
 authenticated, replication permitted on the source, versions (and which conversion
 path a sync will use), the destination's eviction policy, free memory and slot
 coverage, the source's backlog and replica output buffer against the expected snapshot
-time, and whether the destination already holds keys. One line per check: PASS, WARN
+time, whether the destination already holds keys, and, for a destination older than
+the source, each feature in use on the source that it cannot hold (sampled: hash
+field expires, functions, streams' consumer-group lag, commands it lacks) with its
+count and what sync will do with it (--downgrade). One line per check: PASS, WARN
 or FAIL, what was found, and how to fix it. Exit 0 when nothing failed, 1 otherwise.`
 
 func runCheck(ctx context.Context, env *cliEnv, args []string) int {
@@ -23,6 +26,7 @@ func runCheck(ctx context.Context, env *cliEnv, args []string) int {
 	dst.register(fs, "target", "the destination to write to")
 	fs.String("config", "", "YAML file with flags as keys")
 	conflict := fs.String("conflict", "replace", "policy for keys already on the destination, named in the report: replace, skip or stop")
+	downgrade := fs.String("downgrade", "stop", "what sync will do with what an older destination cannot hold, named in the report: stop or drop")
 	rate := fs.Int64("snapshot-rate", 50<<20, "expected snapshot transfer rate in bytes/s, to estimate the full-sync time")
 	prefix := fs.String("internal-prefix", "__xsync:", "this job's internal prefix: other jobs found on the destination are listed")
 	if err := parseFlags(env, fs, args); err != nil {
@@ -41,6 +45,7 @@ func runCheck(ctx context.Context, env *cliEnv, args []string) int {
 		Target:         precheckEndpoint(t.seeds, t.opts),
 		ConflictPolicy: *conflict,
 		SnapshotRate:   *rate,
+		Downgrade:      *downgrade,
 	})
 	if err := precheck.Write(env.stdout, rs); err != nil {
 		return exitFor(env, err)

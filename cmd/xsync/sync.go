@@ -62,6 +62,7 @@ type syncFlags struct {
 	flush          string
 	swapdb         string
 	unknown        string
+	downgrade      string
 	publish        bool
 	include        string
 	exclude        string
@@ -108,6 +109,7 @@ func (f *syncFlags) register(fsName string, env *cliEnv) *flag.FlagSet {
 	fs.StringVar(&f.flush, "flush", "apply", "FLUSHALL/FLUSHDB in the stream: apply (only the shard's slots), ignore or stop")
 	fs.StringVar(&f.swapdb, "swapdb", "stop", "SWAPDB in the stream: stop, ignore, or apply (standalone destination)")
 	fs.StringVar(&f.unknown, "unknown-commands", "stop", "commands xsync cannot route: stop or ignore")
+	fs.StringVar(&f.downgrade, "downgrade", "stop", "what an older destination cannot hold and has no exact equivalent for (hash field expires before 7.4; functions, streams' entries-added/entries-read before 7.0; commands it lacks): stop (with the key and the reason) or drop (leave it out, counted in INFO xsync downgrade_dropped); 'xsync check' lists what is in use")
 	fs.BoolVar(&f.publish, "publish", false, "forward PUBLISH to the destination")
 	fs.StringVar(&f.include, "include", "", "only keys matching these globs (comma-separated, Redis glob syntax)")
 	fs.StringVar(&f.exclude, "exclude", "", "never keys matching these globs (comma-separated; wins over --include)")
@@ -171,6 +173,7 @@ func runSyncJob(ctx context.Context, env *cliEnv, f *syncFlags, cfg replicator.C
 		Source:         precheckEndpoint(cfg.SourceSeeds, cfg.SourceConn),
 		Target:         precheckEndpoint(cfg.TargetSeeds, cfg.TargetConn),
 		ConflictPolicy: f.conflict,
+		Downgrade:      f.downgrade,
 	})
 	for _, r := range rs {
 		attrs := []any{"check", r.Name, "found", r.Found}
@@ -304,7 +307,7 @@ func (f *syncFlags) settings() map[string]string {
 	m := map[string]string{
 		"source": redactURL(f.src.url), "target": redactURL(f.dst.url), "admin": f.admin, "metrics": f.metrics, "pprof": strconv.FormatBool(f.pprof),
 		"follow": f.follow, "conflict": f.conflict, "on-dest-loss": f.onDestLoss, "verify-rate": strconv.Itoa(f.verifyRate), "on-error": f.onError, "flush": f.flush, "swapdb": f.swapdb,
-		"unknown-commands": f.unknown, "publish": strconv.FormatBool(f.publish), "include": f.include, "exclude": f.exclude,
+		"unknown-commands": f.unknown, "downgrade": f.downgrade, "publish": strconv.FormatBool(f.publish), "include": f.include, "exclude": f.exclude,
 		"allow-commands": f.allow, "deny-commands": f.deny, "dbs": f.dbs, "internal-prefix": f.internalPrefix,
 		"key-prefix": f.keyPrefix, "owns": f.owns,
 		"mode": f.mode, "chunk-bytes": strconv.Itoa(f.chunkBytes), "chunk-elements": strconv.Itoa(f.chunkElements),
@@ -403,6 +406,14 @@ func (f *syncFlags) config(env *cliEnv) (replicator.Config, error) {
 	}
 	if tc.Unknown, err = policy("unknown-commands", f.unknown, translate.Ignore, translate.Stop); err != nil {
 		return cfg, err
+	}
+	switch f.downgrade {
+	case "stop":
+		tc.Downgrade, cfg.Convert.Downgrade = translate.Stop, snapshot.DowngradeStop
+	case "drop":
+		tc.Downgrade, cfg.Convert.Downgrade = translate.Ignore, snapshot.DowngradeDrop
+	default:
+		return cfg, bad("downgrade", f.downgrade, "stop or drop")
 	}
 	tc.Publish = f.publish
 	tc.Include, tc.Exclude = list(f.include), list(f.exclude)

@@ -181,6 +181,7 @@ var (
 	descErrors     = prometheus.NewDesc("xsync_errors_total", "Errors counted for the shard.", []string{"shard"}, nil)
 	descFullSyncs  = prometheus.NewDesc("xsync_full_syncs_total", "Full syncs done by the shard.", []string{"shard"}, nil)
 	descBarrierErr = prometheus.NewDesc("xsync_barrier_errors_total", "Emulated commands and other barriers the destination refused.", nil, nil)
+	descDowngrade  = prometheus.NewDesc("xsync_downgrade_dropped_total", "What the destination's version cannot hold, left out under --downgrade drop, for the shard.", []string{"shard"}, nil)
 	descDestErrors = prometheus.NewDesc("xsync_dest_errors_total", "Destination error replies by kind.", []string{"kind"}, nil)
 	descRetries    = prometheus.NewDesc("xsync_dest_retries_total", "Destination writes retried, by cause.", []string{"kind"}, nil)
 )
@@ -219,7 +220,7 @@ func ReplyLatency(reg prometheus.Registerer) func(node string, d time.Duration) 
 var allStates = []replicator.State{replicator.StateHandshake, replicator.StateFullSync, replicator.StateStream, replicator.StateReconnecting, replicator.StatePaused, replicator.StateStopped}
 
 func (c *statusCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descState, descReceived, descApplied, descLagBytes, descLagSeconds, descKeysDone, descKeysTotal, descBytesDone, descOps, descOpsBare, descOpsApplied, descDestErrors, descBarrierErr, descRetries, descErrors, descFullSyncs} {
+	for _, d := range []*prometheus.Desc{descState, descReceived, descApplied, descLagBytes, descLagSeconds, descKeysDone, descKeysTotal, descBytesDone, descOps, descOpsBare, descOpsApplied, descDestErrors, descBarrierErr, descRetries, descErrors, descFullSyncs, descDowngrade} {
 		ch <- d
 	}
 	describeDestLoss(ch)
@@ -262,5 +263,6 @@ func (c *statusCollector) Collect(ch chan<- prometheus.Metric) {
 		counter(descOpsBare, float64(sh.OpsWithoutCheckpoint))
 		counter(descErrors, float64(sh.Errors))
 		counter(descFullSyncs, float64(sh.FullSyncs))
+		counter(descDowngrade, float64(sh.DowngradeDropped))
 	}
 }

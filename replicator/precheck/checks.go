@@ -66,6 +66,21 @@ func version(n *node) (int, int) {
 
 func major(n *node) int { a, _ := version(n); return a }
 
+// serverName names a node's server as it names itself: "Valkey 8.0.1 (Redis
+// 7.2.4 compatible)" (Valkey's INFO has server_name:valkey and valkey_version,
+// and a redis_version of the Redis it is compatible with), or the Redis version
+// alone, "7.4.1".
+func serverName(n *node) string {
+	if n.info["server_name"] == "valkey" || n.info["valkey_version"] != "" {
+		v := n.info["valkey_version"]
+		if v == "" {
+			v = n.info["redis_version"]
+		}
+		return "Valkey " + v + " (Redis " + n.info["redis_version"] + " compatible)"
+	}
+	return n.info["redis_version"]
+}
+
 func versionLess(a, b *node) bool {
 	a1, a2 := version(a)
 	b1, b2 := version(b)

@@ -60,6 +60,13 @@ type Config struct {
 	// SnapshotRate is the expected transfer rate of the snapshot in bytes/s, used to
 	// estimate how long the full sync takes. Default 50 MiB/s.
 	SnapshotRate int64
+	// Downgrade is sync's policy for what an older destination cannot hold,
+	// "stop" or "drop", named in the report: under "stop" a feature in use is a
+	// FAIL (sync would stop at it), under "drop" a WARN. Default "stop".
+	Downgrade string
+	// SampleKeys bounds the keys of each type looked at per source master for
+	// the features an older destination cannot hold. Default 10000.
+	SampleKeys int64
 	// Timeout bounds each network call. Default 5s.
 	Timeout time.Duration
 	// Logger. Default: discard.
@@ -69,6 +76,12 @@ type Config struct {
 func (c *Config) validate() {
 	if c.ConflictPolicy == "" {
 		c.ConflictPolicy = "replace"
+	}
+	if c.Downgrade == "" {
+		c.Downgrade = "stop"
+	}
+	if c.SampleKeys <= 0 {
+		c.SampleKeys = 10000
 	}
 	if c.SnapshotRate <= 0 {
 		c.SnapshotRate = 50 << 20
@@ -143,6 +156,7 @@ func Run(ctx context.Context, cfg Config) []Result {
 	}
 	rs = append(rs, checkReplPermission(ctx, cfg, src)...)
 	rs = append(rs, checkVersions(src, dst))
+	rs = append(rs, checkDowngrade(ctx, cfg, src, dst))
 	rs = append(rs, checkEviction(dst)...)
 	rs = append(rs, checkMemory(src, dst))
 	if dst.cluster {

@@ -65,3 +65,20 @@ func TestCheckVersionsLive(t *testing.T) {
 		}
 	}
 }
+
+// TestServerName: Valkey is reported as Valkey, with the Redis version it
+// answers as redis_version.
+func TestServerName(t *testing.T) {
+	valkey := &node{info: map[string]string{"redis_version": "7.2.4", "server_name": "valkey", "valkey_version": "8.0.1"}}
+	redis := &node{info: map[string]string{"redis_version": "7.4.1"}}
+	if got := serverName(valkey); got != "Valkey 8.0.1 (Redis 7.2.4 compatible)" {
+		t.Errorf("valkey: %q", got)
+	}
+	if got := serverName(redis); got != "7.4.1" {
+		t.Errorf("redis: %q", got)
+	}
+	r := checkVersions(&side{nodes: []*node{{primary: true, info: redis.info}}}, &side{nodes: []*node{{primary: true, info: valkey.info}}})
+	if r.Level != Warn || !strings.Contains(r.Found, "destination Valkey 8.0.1") {
+		t.Errorf("%+v", r)
+	}
+}

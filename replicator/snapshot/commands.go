@@ -14,7 +14,7 @@ func (c *Converter) commands(rec *rdb.Record) error {
 			return err
 		}
 	}
-	c.hasPL, c.added = false, 0
+	c.hasPL, c.added, c.lossCounted = false, 0, false
 	var fn func(*rdb.Chunk) error
 	switch rec.Type {
 	case rdb.ValueString:
@@ -102,12 +102,7 @@ func (c *Converter) hashChunk(ch *rdb.Chunk) error {
 		return err
 	}
 	if !c.opts.Target.AtLeast(7, 4) {
-		for _, ms := range ch.FieldExpires {
-			if ms != 0 {
-				c.Stats.DroppedFields++
-			}
-		}
-		return nil
+		return c.dropFieldExpires(ch.FieldExpires)
 	}
 	for i := 0; i < len(ch.Items); {
 		ms := ch.FieldExpires[i]
@@ -185,6 +180,9 @@ func (c *Converter) streamMeta(m *rdb.StreamMeta) error {
 			}
 		}
 	}
+	if err := c.checkStreamMeta(m); err != nil {
+		return err
+	}
 	c.begin("XSETID", c.key)
 	c.id(m.LastID)
 	if m.V2 && c.opts.Target.AtLeast(7, 0) {
@@ -197,6 +195,9 @@ func (c *Converter) streamMeta(m *rdb.StreamMeta) error {
 }
 
 func (c *Converter) streamGroup(g *rdb.StreamGroup) error {
+	if err := c.checkEntriesRead(g); err != nil {
+		return err
+	}
 	c.begin("XGROUP", nil)
 	c.arg([]byte("CREATE"))
 	c.arg(c.key)

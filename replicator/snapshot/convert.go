@@ -15,7 +15,8 @@ var (
 	ErrModule = errors.New("xsync/snapshot: module value")
 	// ErrRestore reports a key that ModeRestore cannot write as RESTORE.
 	ErrRestore = errors.New("xsync/snapshot: cannot RESTORE")
-	// ErrUnsupported reports something the destination version cannot hold.
+	// ErrUnsupported reports something the destination version cannot hold
+	// (policy DowngradeStop).
 	ErrUnsupported = errors.New("xsync/snapshot: not supported by the destination")
 )
 
@@ -30,26 +31,35 @@ type Stats struct {
 	Rebuilt       int64 // keys written as commands
 	Expired       int64 // keys left out: already expired
 	Commands      int64 // commands emitted
-	DroppedFields int64 // hash field expires the destination cannot hold (before 7.4)
+	DroppedFields int64 // hash field expires the destination cannot hold (before 7.4; DowngradeDrop)
 	DroppedPEL    int64 // pending entries without a consumer
+	// DroppedFunctions counts function libraries left out (before 7.0; DowngradeDrop).
+	DroppedFunctions int64
+	// DroppedStreamMeta counts streams whose entries-added, max-deleted id or
+	// groups' entries-read were left out (before 7.0; DowngradeDrop).
+	DroppedStreamMeta int64
+	// DroppedKeys counts keys of a type the destination lacks (streams before
+	// 5.0; DowngradeDrop).
+	DroppedKeys int64
 }
 
 // Converter turns decoded records into destination commands. It reuses its
 // buffers; it is not safe for concurrent use.
 type Converter struct {
-	opts  Options
-	emit  Emit
-	out   []byte // complete commands not yet emitted
-	n     int
-	body  []byte // arguments of the open command
-	nargs int
-	elems int
-	name  string
-	key   []byte
-	pay   []byte
-	added int
-	hasPL bool // the open string was SET already
-	num   [32]byte
+	opts        Options
+	emit        Emit
+	out         []byte // complete commands not yet emitted
+	n           int
+	body        []byte // arguments of the open command
+	nargs       int
+	elems       int
+	name        string
+	key         []byte
+	pay         []byte
+	added       int
+	lossCounted bool // the open stream was counted in Stats.DroppedStreamMeta
+	hasPL       bool // the open string was SET already
+	num         [32]byte
 	// Stats counts keys and commands so far.
 	Stats Stats
 }
@@ -80,7 +90,12 @@ func (c *Converter) Convert(rec *rdb.Record, srcVersion int, emit Emit) error {
 		err = c.key1(rec, srcVersion)
 	case rdb.KindFunction:
 		if !c.opts.Target.AtLeast(7, 0) {
-			return fmt.Errorf("%w: function library %q needs Redis 7.0", ErrUnsupported, rec.FuncName)
+			if c.opts.Downgrade == DowngradeDrop {
+				c.Stats.DroppedFunctions++
+				return nil
+			}
+			return fmt.Errorf("%w: function library %q: functions need Redis 7.0, the destination is %s (--downgrade drop leaves the libraries out and counts them)",
+				ErrUnsupported, rec.FuncName, c.opts.Target)
 		}
 		c.begin("FUNCTION", nil)
 		c.arg([]byte("LOAD"))
@@ -114,6 +129,14 @@ func (c *Converter) key1(rec *rdb.Record, srcVersion int) error {
 		case !restore:
 			return fmt.Errorf("%w: key %q of module %s cannot be passed through: %s", ErrModule, rec.Key, rec.ModuleName, why)
 		}
+	}
+	if rec.Type == rdb.ValueStream && !c.opts.Target.AtLeast(5, 0) {
+		// No stream type before Redis 5.0: nothing equivalent to write.
+		if c.opts.Downgrade == DowngradeDrop {
+			c.Stats.DroppedKeys++
+			return nil
+		}
+		return fmt.Errorf("%w: key %q: streams need Redis 5.0, the destination is %s (--downgrade drop leaves the key out and counts it)", ErrUnsupported, rec.Key, c.opts.Target)
 	}
 	if c.opts.Mode == ModeRestore && !restore {
 		return fmt.Errorf("%w: key %q: %s", ErrRestore, rec.Key, why)

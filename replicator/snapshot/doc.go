@@ -18,9 +18,12 @@
 // more than Options.MaxElements elements.
 //
 // Before Redis 5.0, RESTORE takes a relative TTL, computed from Options.Now,
-// and IDLETIME/FREQ are left out. Keys already expired are left out. Hash
-// field expires cannot be kept on destinations before 7.4 (counted in
-// Stats.DroppedFields); pending entries whose message was deleted are dropped
+// and IDLETIME/FREQ are left out. Keys already expired are left out. What a
+// destination older than the source cannot hold (hash field expires before
+// 7.4, function libraries and streams' entries-added, max-deleted id and
+// groups' entries-read before 7.0) stops the conversion with an error naming
+// the key and what is missing, or under DowngradeDrop is left out and counted
+// (see downgrade.go); pending entries whose message was deleted are dropped
 // by XCLAIM, as Redis does. Module values pass through as RESTORE, or are
 // refused (ModuleRefuse), with an error naming key and module. Module aux
 // data, aux fields and slot info produce no command. Consumers' seen and active

@@ -202,9 +202,11 @@ func TestCommandsMatchFixtures(t *testing.T) {
 			name string
 			opts Options
 		}{
-			{"auto", Options{Target: target, Now: fixtureNow}},
+			// What the destination cannot hold (the 7.4 fixture's hash field
+			// expires on 7.0) is left out and counted (see TestDowngrade).
+			{"auto", Options{Target: target, Now: fixtureNow, Downgrade: DowngradeDrop}},
 			// Small limits, so that big keys take many commands.
-			{"commands", Options{Target: target, Now: fixtureNow, Mode: ModeCommands, MaxBytes: 4096, MaxElements: 7}},
+			{"commands", Options{Target: target, Now: fixtureNow, Mode: ModeCommands, MaxBytes: 4096, MaxElements: 7, Downgrade: DowngradeDrop}},
 		}
 		for _, m := range modes {
 			t.Run(filepath.Base(f)+"/"+m.name, func(t *testing.T) {

@@ -48,6 +48,20 @@ const (
 	ModuleRefuse
 )
 
+// Downgrade says what happens to what the destination's version cannot hold
+// (see downgrade.go).
+type Downgrade uint8
+
+// Downgrade policies.
+const (
+	// DowngradeStop returns an error naming the key (or library) and what the
+	// destination lacks.
+	DowngradeStop Downgrade = iota
+	// DowngradeDrop writes the rest of the key without it and counts what was
+	// left out (Stats.DroppedFields, DroppedFunctions, DroppedStreamMeta).
+	DowngradeDrop
+)
+
 // Defaults of Options.
 const (
 	DefaultMaxBytes    = 16 << 20
@@ -65,6 +79,11 @@ type Options struct {
 	Replace Replace
 	// Modules is the policy for module values. Default ModulePass.
 	Modules ModulePolicy
+	// Downgrade is the policy for what the destination's version cannot hold:
+	// hash field expires (before 7.4), function libraries (before 7.0), streams'
+	// entries-added, max-deleted id and consumer groups' entries-read (before
+	// 7.0). Default DowngradeStop.
+	Downgrade Downgrade
 	// MaxBytes bounds the size of one command (and of one batch handed to
 	// emit): a value bigger than it goes the command path. Default 16 MiB.
 	MaxBytes int
@@ -108,7 +127,7 @@ func (o *Options) validate() error {
 	if o.MaxBytes < 1024 {
 		return fmt.Errorf("%w: MaxBytes %d is under 1 KiB", ErrOptions, o.MaxBytes)
 	}
-	if o.Mode > ModeCommands || o.Replace > ReplaceNever || o.Modules > ModuleRefuse {
+	if o.Mode > ModeCommands || o.Replace > ReplaceNever || o.Modules > ModuleRefuse || o.Downgrade > DowngradeDrop {
 		return fmt.Errorf("%w: unknown mode or policy", ErrOptions)
 	}
 	return nil

@@ -1,11 +1,15 @@
 package translate
 
 import (
-	"github.com/xsync/xsync/replicator/redisver"
-	"github.com/xsync/xsync/slots"
+	"bytes"
+	"errors"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/xsync/xsync/replicator/redisver"
+	"github.com/xsync/xsync/resp"
+	"github.com/xsync/xsync/slots"
 )
 
 // TestWriteCommands covers every write command that Redis 4.0 to 7.4 put in a
@@ -210,14 +214,23 @@ func bytesHas(args [][]byte, kw string) bool {
 }
 
 // TestHashFieldExpiresBefore74 checks that hash field expires, which a
-// destination before 7.4 cannot hold, are dropped and counted, not sent.
+// destination before 7.4 cannot hold, stop the stream by default and are
+// dropped and counted, not sent, under Downgrade Ignore.
 func TestHashFieldExpiresBefore74(t *testing.T) {
-	tr, err := New(Config{SourceKind: SourceStandalone, DestVersion: redisver.Version{Major: 7, Minor: 0}})
+	stop, err := New(Config{SourceKind: SourceStandalone, DestVersion: redisver.Version{Major: 7, Minor: 0}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr, err := New(Config{SourceKind: SourceStandalone, DestVersion: redisver.Version{Major: 7, Minor: 0}, Downgrade: Ignore})
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, in := range []string{"HEXPIRE h 10 FIELDS 1 a", "HPEXPIREAT h 4102444800003 FIELDS 1 a", "HPERSIST h FIELDS 1 a"} {
 		args, _ := splitArgs(in)
+		if _, err := stop.Translate(0, args, 1, time.UnixMilli(1_000_000)); !errors.Is(err, ErrDowngrade) ||
+			!strings.Contains(err.Error(), "hash field expires need Redis 7.4") || !strings.Contains(err.Error(), "--downgrade drop") {
+			t.Errorf("%s: err %v, want ErrDowngrade naming the feature and the option", in, err)
+		}
 		ops, err := tr.Translate(0, args, 1, time.UnixMilli(1_000_000))
 		if err != nil || len(ops) != 0 {
 			t.Errorf("%s: ops %v, err %v; want dropped", in, ops, err)
@@ -225,5 +238,90 @@ func TestHashFieldExpiresBefore74(t *testing.T) {
 	}
 	if st := tr.Stats(); st.Unsupported != 3 || st.Skipped != 3 {
 		t.Errorf("stats %+v, want 3 unsupported and skipped", st)
+	}
+}
+
+// TestKeepTTLBefore60: SET ... KEEPTTL (what 6.0+ propagate for INCRBYFLOAT and
+// SET KEEPTTL) becomes a script that keeps the key's time, an exact equivalent.
+func TestKeepTTLBefore60(t *testing.T) {
+	tr, err := New(Config{SourceKind: SourceStandalone, DestKind: DestStandalone, DestVersion: redisver.Version{Major: 5, Minor: 0}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	args, _ := splitArgs("SET k 1.5 XX KEEPTTL")
+	ops, err := tr.Translate(0, args, 1, time.UnixMilli(1_000_000))
+	if err != nil || len(ops) != 1 {
+		t.Fatalf("ops %v, err %v", ops, err)
+	}
+	got, _, err := resp.ParseCommand(ops[0].Cmd, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"EVAL", keepTTLScript, "1", "k", "1.5"}
+	if len(got) != len(want) {
+		t.Fatalf("got %q, want %q", got, want)
+	}
+	for i := range want {
+		if string(got[i]) != want[i] {
+			t.Errorf("arg %d: %q, want %q", i, got[i], want[i])
+		}
+	}
+	if st := tr.Stats(); st.Unsupported != 0 {
+		t.Errorf("an exact equivalent counted as dropped: %+v", st)
+	}
+}
+
+// TestDowngradeArgs checks the arguments of older commands that a newer
+// source propagates: left out (and counted) under Ignore, an error under Stop,
+// kept for a destination that has them.
+func TestDowngradeArgs(t *testing.T) {
+	for _, tc := range []struct {
+		dest     redisver.Version
+		in, want string
+	}{
+		{redisver.Version{Major: 6, Minor: 2}, "XSETID s 9-9 ENTRIESADDED 3 MAXDELETEDID 2-1", "XSETID s 9-9"},
+		{redisver.Version{Major: 6, Minor: 2}, "XGROUP SETID s g 1-2 ENTRIESREAD 2", "XGROUP SETID s g 1-2"},
+		{redisver.Version{Major: 6, Minor: 2}, "XGROUP CREATE s g 0 MKSTREAM ENTRIESREAD 5", "XGROUP CREATE s g 0 MKSTREAM"},
+		{redisver.Version{Major: 7, Minor: 0}, "XGROUP SETID s g 1-2 ENTRIESREAD 2", "XGROUP SETID s g 1-2 ENTRIESREAD 2"},
+		{redisver.Version{Major: 5, Minor: 0}, "SET k keepttl", "SET k keepttl"}, // a value, not the option
+		{redisver.Version{Major: 6, Minor: 0}, "SET k v KEEPTTL", "SET k v KEEPTTL"},
+		{redisver.Version{Major: 6, Minor: 0}, "LMOVE a a LEFT RIGHT", ""},
+		{redisver.Version{Major: 6, Minor: 2}, "FUNCTION LOAD x", ""},
+	} {
+		t.Run(tc.dest.String()+"/"+tc.in, func(t *testing.T) {
+			args, _ := splitArgs(tc.in)
+			cfg := Config{SourceKind: SourceStandalone, DestKind: DestStandalone, DestVersion: tc.dest, Downgrade: Ignore}
+			tr, err := New(cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ops, err := tr.Translate(0, args, 1, time.UnixMilli(1_000_000))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, op := range ops {
+				for rest := op.Cmd; len(rest) > 0; {
+					a, n, err := resp.ParseCommand(rest, nil, nil)
+					if err != nil {
+						t.Fatal(err)
+					}
+					got = append(got, string(bytes.Join(a, []byte(" "))))
+					rest = rest[n:]
+				}
+			}
+			if strings.Join(got, "; ") != tc.want {
+				t.Errorf("got %q, want %q", strings.Join(got, "; "), tc.want)
+			}
+			lost := tc.want != tc.in
+			if st := tr.Stats(); (st.Unsupported > 0) != lost {
+				t.Errorf("unsupported %d, want lost=%v", st.Unsupported, lost)
+			}
+			cfg.Downgrade = Stop
+			stop, _ := New(cfg)
+			if _, err := stop.Translate(0, args, 1, time.UnixMilli(1_000_000)); lost != errors.Is(err, ErrDowngrade) {
+				t.Errorf("Stop: err %v, want ErrDowngrade %v", err, lost)
+			}
+		})
 	}
 }

@@ -118,6 +118,10 @@ type Config struct {
 	// Unknown is the policy for commands the command table does not know and
 	// keyless commands that cannot be routed: Stop (default) or Ignore.
 	Unknown Policy
+	// Downgrade is the policy for commands and arguments that DestVersion
+	// cannot run and that have no exact equivalent (see downgrade.go): Stop
+	// (default, ErrDowngrade) or Ignore (dropped, counted in Stats.Unsupported).
+	Downgrade Policy
 	// InternalPrefix starts every key xsync keeps for itself; user-data ops never
 	// touch such keys (a source key with it is dropped). Default "__xsync:".
 	InternalPrefix string
@@ -161,6 +165,9 @@ var (
 	ErrUnknown = errors.New("xsync/translate: unknown or unroutable command")
 	// ErrPolicy reports a command stopped by a Stop policy.
 	ErrPolicy = errors.New("xsync/translate: stopped by policy")
+	// ErrDowngrade reports a command the destination's version cannot run
+	// (policy Downgrade Stop).
+	ErrDowngrade = errors.New("xsync/translate: not supported by the destination")
 	// ErrSyntax reports a malformed command (wrong arity, bad number).
 	ErrSyntax = errors.New("xsync/translate: malformed command")
 )
@@ -199,13 +206,16 @@ func (c *Config) validate() error {
 		name string
 		p    *Policy
 		def  Policy
-	}{{"Flush", &c.Flush, Apply}, {"SwapDB", &c.SwapDB, Stop}, {"Unknown", &c.Unknown, Stop}, {"Collision", &c.Collision, Apply}} {
+	}{{"Flush", &c.Flush, Apply}, {"SwapDB", &c.SwapDB, Stop}, {"Unknown", &c.Unknown, Stop}, {"Collision", &c.Collision, Apply}, {"Downgrade", &c.Downgrade, Stop}} {
 		if *p.p < Default || *p.p > Stop {
 			return bad("%s policy %d", p.name, *p.p)
 		}
 		if *p.p == Default {
 			*p.p = p.def
 		}
+	}
+	if c.Downgrade == Apply {
+		return bad("Downgrade policy Apply (what the destination cannot run can only be dropped or stop the stream)")
 	}
 	if c.Unknown == Apply {
 		return bad("Unknown policy Apply (an unknown command can only be ignored or stop the stream)")

@@ -68,9 +68,10 @@ func fixtureStream(t *testing.T, v string) []streamCmd {
 
 var fixtureVersions = []string{"4.0.14", "5.0.14", "6.2.16", "7.0.15", "7.2.6", "7.4.1"}
 
-// fixtureConfig maps the dbs the workloads use to prefixes.
+// fixtureConfig maps the dbs the workloads use to prefixes. The destination
+// (7.0 by default) drops the 7.4 stream's hash field expires (TestDowngradeArgs).
 func fixtureConfig() Config {
-	return Config{SourceKind: SourceStandalone, SwapDB: Ignore,
+	return Config{SourceKind: SourceStandalone, SwapDB: Ignore, Downgrade: Ignore,
 		DBs: map[int]Target{0: {}, 3: {Prefix: "db3:"}, 5: {Prefix: "db5:"}}}
 }
 

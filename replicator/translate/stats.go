@@ -17,8 +17,9 @@ type Stats struct {
 	Flushes   int64 // FLUSHALL/FLUSHDB applied as a barrier
 	Ignored   int64 // FLUSHALL/FLUSHDB/SWAPDB ignored by policy
 	Published int64 // PUBLISH/SPUBLISH dropped because Config.Publish is off
-	// Unsupported counts commands the destination's version cannot run, dropped
-	// and logged (hash field expires before 7.4).
+	// Unsupported counts what the destination's version cannot run, dropped and
+	// logged under Config.Downgrade Ignore: whole commands (also in Skipped) and
+	// arguments left out (see downgrade.go).
 	Unsupported int64
 	// Collisions counts writes to keys another job on the destination declared
 	// (Config.Others), whatever Config.Collision did with them.

@@ -25,6 +25,8 @@ type Translator struct {
 	deny  map[string]struct{}
 	owned []slots.Range
 
+	dgArgs [][]byte // args without what the destination lacks (downgrade.go)
+
 	// Scratch reused by every call; what Translate returns points into it.
 	buf    []byte
 	pend   []pending
@@ -268,6 +270,10 @@ func (t *Translator) command(db int, args [][]byte, offset int64, recv time.Time
 		t.st.denied.Add(1)
 		return nil
 	}
+	args, skip, err := t.downgrade(t.lower[:len(args[0])], args, offset)
+	if err != nil || skip {
+		return err
+	}
 	switch name {
 	case "flushall", "flushdb":
 		return t.flush(db, name, args, offset)
@@ -281,14 +287,6 @@ func (t *Translator) command(db int, args [][]byte, offset int64, recv time.Time
 		return t.script(args)
 	case "function":
 		return t.function(args)
-	case "hexpire", "hpexpire", "hexpireat", "hpexpireat", "hpersist":
-		if !t.cfg.DestVersion.AtLeast(7, 4) {
-			// Like the snapshot path (package snapshot drops and counts field expires), the
-			// fields stay, without their expire: the destination cannot hold one.
-			t.st.unsupported.Add(1)
-			t.skip("hash field expires need Redis 7.4 on the destination; the fields are kept without expire", args, offset)
-			return nil
-		}
 	}
 	if adminCommand(name) {
 		t.skip("admin command not forwarded", args, offset)

@@ -112,7 +112,8 @@ func fields(v resp.Value) map[string]resp.Value {
 
 // server is one redis-server process of the generator, in its own directory.
 type server struct {
-	version string
+	label   string // "redis-7.4.1" or "valkey-8.0.1": the file names
+	version string // redis_version from INFO: what the version gates use
 	bin     string
 	dir     string
 	port    int
@@ -132,23 +133,23 @@ func freePort() (int, error) {
 // its own, compressed lists (list-compress-depth 1), no replica pings during the
 // capture, and the server's default replication mode (disk-based before 7.0,
 // diskless from 7.0).
-func startServer(version, bin, parent string) (*server, error) {
+func startServer(label, bin, parent string) (*server, error) {
 	port, err := freePort()
 	if err != nil {
 		return nil, err
 	}
-	dir := filepath.Join(parent, "redis-"+version)
+	dir := filepath.Join(parent, label)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
 	ping := "repl-ping-replica-period"
-	if !atLeast(version, 5, 0) {
+	if v, ok := strings.CutPrefix(label, "redis-"); ok && !atLeast(v, 5, 0) {
 		ping = "repl-ping-slave-period"
 	}
 	args := []string{"--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--dir", dir,
 		"--save", "", "--appendonly", "no", "--list-compress-depth", "1", "--" + ping, "3600",
 		"--logfile", filepath.Join(dir, "server.log")}
-	s := &server{version: version, bin: bin, dir: dir, port: port, cmd: exec.Command(bin, args...)}
+	s := &server{label: label, bin: bin, dir: dir, port: port, cmd: exec.Command(bin, args...)}
 	if err := s.cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start %s: %w", bin, err)
 	}
@@ -156,7 +157,14 @@ func startServer(version, bin, parent string) (*server, error) {
 	for {
 		c, err := dial(s.addr())
 		if err == nil {
-			_, err = c.do("PING")
+			var info resp.Value
+			if info, err = c.do("INFO", "server"); err == nil {
+				for _, l := range strings.Split(string(info.Str), "\r\n") {
+					if v, ok := strings.CutPrefix(l, "redis_version:"); ok {
+						s.version = v
+					}
+				}
+			}
 			c.Close()
 			if err == nil {
 				return s, nil

@@ -27,7 +27,7 @@ func main() {
 	redisDir := flag.String("redis", "../shared/redis", "folder of the redis-<version>/redis-server builds")
 	system := flag.String("system", "redis-server", "the system's redis-server (Debian's 7.0.15)")
 	out := flag.String("out", "testdata", "output folder (rdb/, psync/ and redis-assets/ are written under it)")
-	versions := flag.String("versions", "4.0.14,5.0.14,6.2.16,7.0.15,7.2.6,7.4.1", "versions to generate, comma-separated")
+	versions := flag.String("versions", "4.0.14,5.0.14,6.2.16,7.0.15,7.2.6,7.4.1,valkey-8.0.1", "versions to generate, comma-separated: a Redis version, or valkey-<version>")
 	assets := flag.String("assets", "", "folder of the Redis source tree's test RDB assets (tests/assets) to copy into redis-assets/; empty keeps the ones in -out")
 	assetsWith := flag.String("assets-version", "7.4.1", "version whose server reads the assets for their JSON")
 	flag.Parse()
@@ -50,7 +50,8 @@ func main() {
 		if err := generate(v, bin, work, *out); err != nil {
 			fatalf("redis %s: %v", v, err)
 		}
-		fmt.Printf("redis %s: rdb/redis-%s.{rdb,json} psync/redis-%s.{bin,json,meta.json}\n", v, v, v)
+		l := label(v)
+		fmt.Printf("%s: rdb/%s.{rdb,json} psync/%s.{bin,json,meta.json}\n", l, l, l)
 	}
 	bin, err := binaryFor(*assetsWith, *redisDir, *system)
 	if err != nil {
@@ -63,10 +64,21 @@ func main() {
 
 var versionRE = regexp.MustCompile(`v=(\d+\.\d+\.\d+)`)
 
+// label is the folder and file name of version v: "redis-7.4.1", "valkey-8.0.1".
+func label(v string) string {
+	if strings.HasPrefix(v, "valkey-") {
+		return v
+	}
+	return "redis-" + v
+}
+
 // binaryFor finds redis-server of version v: <redisDir>/redis-<v>/redis-server,
 // else the system's server when it is that version.
 func binaryFor(v, redisDir, system string) (string, error) {
-	p := filepath.Join(redisDir, "redis-"+v, "redis-server")
+	p := filepath.Join(redisDir, label(v), "redis-server")
+	if strings.HasPrefix(v, "valkey-") {
+		p = filepath.Join(redisDir, v, "valkey-server")
+	}
 	if _, err := os.Stat(p); err == nil {
 		return p, nil
 	}
@@ -80,8 +92,8 @@ func binaryFor(v, redisDir, system string) (string, error) {
 	return "", fmt.Errorf("no redis-server %s: not at %s nor as %s on PATH", v, p, system)
 }
 
-func generate(v, bin, work, out string) error {
-	s, err := startServer(v, bin, work)
+func generate(lv, bin, work, out string) error {
+	s, err := startServer(label(lv), bin, work)
 	if err != nil {
 		return err
 	}
@@ -91,6 +103,7 @@ func generate(v, bin, work, out string) error {
 		return err
 	}
 	defer c.Close()
+	v, name := s.version, s.label
 	payload := dumpPayload(c)
 	loadDataset(c, v)
 	c.must("SAVE")
@@ -98,10 +111,10 @@ func generate(v, bin, work, out string) error {
 	if err != nil {
 		return err
 	}
-	if err := os.WriteFile(filepath.Join(out, "rdb", "redis-"+v+".rdb"), rdb, 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(out, "rdb", name+".rdb"), rdb, 0o644); err != nil {
 		return err
 	}
-	if err := writeDump(c, v, filepath.Join(out, "rdb", "redis-"+v+".json")); err != nil {
+	if err := writeDump(c, v, filepath.Join(out, "rdb", name+".json")); err != nil {
 		return err
 	}
 	cmds := workload(v, payload)
@@ -109,7 +122,7 @@ func generate(v, bin, work, out string) error {
 	if err != nil {
 		return err
 	}
-	base := filepath.Join(out, "psync", "redis-"+v)
+	base := filepath.Join(out, "psync", name)
 	if err := os.WriteFile(base+".bin", cp.bin, 0o644); err != nil {
 		return err
 	}
@@ -182,16 +195,17 @@ func assetJSON(f, v, bin, work string) error {
 	if err != nil {
 		return err
 	}
-	if err := os.RemoveAll(filepath.Join(work, "redis-"+v)); err != nil {
+	dir := filepath.Join(work, label(v))
+	if err := os.RemoveAll(dir); err != nil {
 		return err
 	}
-	if err := os.MkdirAll(filepath.Join(work, "redis-"+v), 0o755); err != nil {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	if err := os.WriteFile(filepath.Join(work, "redis-"+v, "dump.rdb"), b, 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, "dump.rdb"), b, 0o644); err != nil {
 		return err
 	}
-	s, err := startServer(v, bin, work)
+	s, err := startServer(label(v), bin, work)
 	if err != nil {
 		return err
 	}
@@ -201,5 +215,5 @@ func assetJSON(f, v, bin, work string) error {
 		return err
 	}
 	defer c.Close()
-	return writeDump(c, v, strings.TrimSuffix(f, ".rdb")+".json")
+	return writeDump(c, s.version, strings.TrimSuffix(f, ".rdb")+".json")
 }

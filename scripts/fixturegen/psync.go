@@ -22,6 +22,7 @@ type capture struct {
 	StreamBytes int64      `json:"stream_bytes"`
 	Workload    [][]string `json:"workload"`
 	Version     string     `json:"redis_version"`
+	Server      string     `json:"server,omitempty"` // "valkey-8.0.1" for Valkey, whose redis_version is the Redis it is compatible with
 
 	bin []byte
 }
@@ -162,6 +163,9 @@ func capturePsync(s *server, cmds [][]string) (*capture, error) {
 	go rec.run(conn)
 
 	c := &capture{Version: s.version, Workload: cmds}
+	if !strings.HasPrefix(s.label, "redis-") {
+		c.Server = s.label
+	}
 	start := -1
 	if err := rec.wait("RDB", 2*time.Minute, func(b []byte) bool { start = c.rdbEnd(b); return start >= 0 }); err != nil {
 		return nil, err
