@@ -328,8 +328,12 @@ func (e *sortEval) sort(ctx context.Context, d apply.Dest, items []sortItem, s s
 }
 
 // strtod parses a score as sort.c does with strtod: leading white space, hex
-// and inf accepted, nothing after the number, no NaN, no out of range.
+// and inf accepted, nothing after the number, no NaN, no out of range; an
+// empty string is 0.
 func strtod(b []byte) (float64, bool) {
+	if len(b) == 0 {
+		return 0, true // strtod converts nothing and the end is reached: sort.c takes 0
+	}
 	s := strings.TrimLeft(string(b), " \t\n\v\f\r")
 	if s == "" {
 		return 0, false
