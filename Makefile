@@ -6,7 +6,7 @@ LDFLAGS   := -X main.version=$(VERSION)
 BIN       := bin/xsync
 TESTFLAGS ?= -race -count=1 -timeout 25m
 
-.PHONY: all build test bench demo lint deps fuzz clean
+.PHONY: all build test bench demo lint deps fuzz fidelity clean
 
 all: build
 
@@ -32,6 +32,13 @@ bench: deps build
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzParseCommand -fuzztime 30s ./resp/
 	$(GO) test -run '^$$' -fuzz FuzzParseValue -fuzztime 30s ./resp/
+
+# The differential replication fuzzer (tests/fidelity): FIDELITY_TIME per setup
+# (default 5m), FIDELITY_SEED, FIDELITY_SETUP (standalone-cluster,
+# cluster-cluster, standalone-standalone), FIDELITY_SOURCE_BINARY and
+# FIDELITY_TARGET_BINARY (e.g. ../shared/redis/redis-7.2.6/redis-server).
+fidelity: deps
+	FIDELITY_TIME=$(or $(FIDELITY_TIME),5m) $(GO) test -count=1 -timeout 0 -run 'TestFidelityLong' -v ./tests/fidelity/
 
 demo: deps build
 	@bash scripts/demo.sh
