@@ -25,6 +25,12 @@ func (g *Generator) multi() Unit {
 		u.Cmds = append(u.Cmds, []string{"SET", g.tag + "s0"}) // wrong arity: queued error, EXECABORT
 		toks = append(toks, "QUEUED-ERROR")
 	}
+	if !g.cfg.clusterSource && g.rng.IntN(8) == 0 {
+		// On a master, REPLICAOF NO ONE inside MULTI runs (a no-op) and is
+		// never propagated: the replica is the reference, the effect is none.
+		u.Cmds = append(u.Cmds, []string{"REPLICAOF", "NO", "ONE"})
+		toks = append(toks, "REPLICAOF")
+	}
 	end := "EXEC"
 	if g.rng.IntN(10) == 0 {
 		end = "DISCARD"
