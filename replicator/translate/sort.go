@@ -256,7 +256,9 @@ func (e *sortEval) load(ctx context.Context, d apply.Dest) ([][]byte, string, er
 		return nil, "", err
 	}
 	if len(v.Elems) > maxSortElements {
-		return nil, "", fmt.Errorf("xsync/translate: SORT of %s: %d elements, more than xsync evaluates (%d)", printable(e.src), len(v.Elems), maxSortElements)
+		// An error reply of xsync's own: it follows the destination error policy.
+		return nil, "", fmt.Errorf("xsync/translate: SORT of %s: %w", printable(e.src),
+			replyErr(fmt.Sprintf("ERR %d elements, more than xsync evaluates (%d)", len(v.Elems), maxSortElements)))
 	}
 	out := make([][]byte, len(v.Elems))
 	for i, x := range v.Elems {
