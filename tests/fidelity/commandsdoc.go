@@ -21,11 +21,11 @@ type docTarget struct {
 
 var docTargets = []docTarget{
 	{"standalone → cluster", translate.Config{SourceKind: translate.SourceStandalone, DestKind: translate.DestCluster},
-		genConfig{functions: true}},
+		genConfig{functions: true, copyDBs: 4}},
 	{"cluster → cluster", translate.Config{SourceKind: translate.SourceCluster, DestKind: translate.DestCluster,
 		SourceSlots: []slots.Range{{Start: 0, End: slots.NumSlots - 1}}}, genConfig{clusterSource: true, functions: true}},
 	{"standalone → standalone", translate.Config{SourceKind: translate.SourceStandalone, DestKind: translate.DestStandalone,
-		SwapDB: translate.Apply}, genConfig{dbs: 4, swapdb: true, functions: true}},
+		SwapDB: translate.Apply}, genConfig{dbs: 4, swapdb: true, functions: true, copyDBs: 4}},
 }
 
 // handWritten are the commands the fuzzer sends through its own generators.

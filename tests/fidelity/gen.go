@@ -51,6 +51,7 @@ type genConfig struct {
 	clusterSource bool // every command's keys share one hash tag
 	dbs           int  // databases used (SELECT, MOVE, SWAPDB, COPY DB) when > 1
 	swapdb        bool // SWAPDB is carried (standalone destination)
+	copyDBs       int  // COPY ... DB n with n below this (a standalone source has dbs the sync may not carry)
 	functions     bool // FUNCTION / FCALL (7.0+)
 }
 

@@ -115,6 +115,14 @@ func (e *env) genConfig(g Grammar) genConfig {
 		clusterSource: e.srcCluster != nil,
 		dbs:           e.dbs,
 		swapdb:        e.setup == StandaloneToStandalone,
+		copyDBs:       copyDBs(e),
 		functions:     g["function load"] != nil,
 	}
+}
+
+func copyDBs(e *env) int {
+	if e.srcCluster != nil {
+		return 0
+	}
+	return 4
 }

@@ -222,8 +222,8 @@ func (g *Generator) copyUnit() Unit {
 	p := allPools[g.rng.IntN(len(allPools))]
 	cmd := []string{"COPY", g.tag + p + strconv.Itoa(g.rng.IntN(5)), g.tag + p + strconv.Itoa(g.rng.IntN(5))}
 	var toks []string
-	if g.cfg.dbs > 1 && g.rng.IntN(2) == 0 {
-		cmd = append(cmd, "DB", strconv.Itoa(g.rng.IntN(g.cfg.dbs)))
+	if g.cfg.copyDBs > 1 && g.rng.IntN(2) == 0 {
+		cmd = append(cmd, "DB", strconv.Itoa(g.rng.IntN(g.cfg.copyDBs)))
 		toks = append(toks, "DB")
 	}
 	if g.rng.IntN(2) == 0 {
