@@ -41,7 +41,7 @@ type Translator struct {
 	// the prefix of db n's mapping; dstIdx -1 otherwise.
 	dstIdx    int
 	dstPrefix []byte
-	unum   [20]byte
+	unum      [20]byte
 
 	descs []string // per op of the last result: the barrier's description or ""
 

@@ -45,7 +45,7 @@ var notFuzzed = map[string]string{
 	"flushall": "empties every db (FLUSHDB is fuzzed)", "migrate": "needs a second server",
 	"restore-asking": "cluster-internal", "pfdebug": "debugging", "pfselftest": "debugging",
 	"xreadgroup": "BLOCK would block; XREADGROUP without BLOCK is a read in the grammar of 7.0",
-	"publish": "not data", "spublish": "not data", "eval_ro": "read-only", "evalsha_ro": "read-only",
+	"publish":    "not data", "spublish": "not data", "eval_ro": "read-only", "evalsha_ro": "read-only",
 	"fcall_ro": "read-only", "sort_ro": "read-only",
 }
 
@@ -184,7 +184,7 @@ func outcome(tr *translate.Translator, cmd []string, off int64) (s string) {
 			if strings.HasPrefix(op.What, "emulate") {
 				return "emulated when keys span slots"
 			}
-			return "barrier (" + strings.Fields(op.What+" x")[0] + ")"
+			return "barrier (" + strings.Fields(op.What + " x")[0] + ")"
 		}
 	}
 	if len(ops) > 1 {
