@@ -130,7 +130,8 @@ func Run(t testing.TB, opts Options) *Report {
 		}
 		if len(diffs) > 0 {
 			rep.Elapsed = time.Since(start)
-			fmt.Fprintf(opts.Log, "seed %d: %d differences after %d units; shrinking\n", opts.Seed, len(diffs), len(log))
+			fmt.Fprintf(opts.Log, "seed %d: %d differences after %d units (%d commands, %v); shrinking. First, unshrunk (last 5 units: %v):\n%s",
+				opts.Seed, len(diffs), len(log), rep.Commands, rep.Elapsed.Round(time.Second), log[max(len(log)-5, 0):], diffs[0])
 			d := e.shrink(ctx, log, diffs[0])
 			d.Seed = opts.Seed
 			rep.Differences = append(rep.Differences, d)
