@@ -29,7 +29,8 @@ func TestFidelity(t *testing.T) {
 
 // TestFidelityLong is `make fidelity`: FIDELITY_TIME (per setup) or
 // FIDELITY_UNITS, FIDELITY_SEED (default: the time), FIDELITY_SETUP (comma
-// list, default all), FIDELITY_SOURCE_BINARY, FIDELITY_TARGET_BINARY.
+// list, default all), FIDELITY_SOURCE_BINARY, FIDELITY_TARGET_BINARY,
+// FIDELITY_SHRINK (replays spent shrinking a difference, default 24).
 func TestFidelityLong(t *testing.T) {
 	d, n := os.Getenv("FIDELITY_TIME"), os.Getenv("FIDELITY_UNITS")
 	if d == "" && n == "" {
@@ -54,6 +55,7 @@ func TestFidelityLong(t *testing.T) {
 			t.Fatalf("FIDELITY_SEED=%q: %v", s, err)
 		}
 	}
+	shrink, _ := strconv.Atoi(os.Getenv("FIDELITY_SHRINK"))
 	setups := Setups
 	if s := os.Getenv("FIDELITY_SETUP"); s != "" {
 		setups = nil
@@ -63,7 +65,7 @@ func TestFidelityLong(t *testing.T) {
 	}
 	for _, s := range setups {
 		t.Run(string(s), func(t *testing.T) {
-			rep := Run(t, Options{Setup: s, Seed: seed, Duration: dur, Units: units, Log: testLog{t}, Debug: os.Getenv("FIDELITY_DEBUG") != "",
+			rep := Run(t, Options{Setup: s, Seed: seed, Duration: dur, Units: units, Shrink: shrink, Log: testLog{t}, Debug: os.Getenv("FIDELITY_DEBUG") != "",
 				SourceBinary: os.Getenv("FIDELITY_SOURCE_BINARY"), TargetBinary: os.Getenv("FIDELITY_TARGET_BINARY")})
 			var b strings.Builder
 			rep.Print(&b)
