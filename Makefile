@@ -9,7 +9,7 @@ TESTFLAGS ?= -race -count=1 -timeout 25m
 # dependency); its checks are chosen in staticcheck.conf.
 STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: all build test bench demo lint deps fuzz clean
+.PHONY: all build test bench demo lint deps fuzz fidelity clean
 
 all: build
 
@@ -36,6 +36,13 @@ bench: deps build
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzParseCommand -fuzztime 30s ./resp/
 	$(GO) test -run '^$$' -fuzz FuzzParseValue -fuzztime 30s ./resp/
+
+# The differential replication fuzzer (tests/fidelity): FIDELITY_TIME per setup
+# (default 5m), FIDELITY_SEED, FIDELITY_SETUP (standalone-cluster,
+# cluster-cluster, standalone-standalone), FIDELITY_SOURCE_BINARY and
+# FIDELITY_TARGET_BINARY (e.g. ../shared/redis/redis-7.2.6/redis-server).
+fidelity: deps
+	FIDELITY_TIME=$(or $(FIDELITY_TIME),5m) $(GO) test -count=1 -timeout 0 -run 'TestFidelityLong' -v ./tests/fidelity/
 
 demo: deps build
 	@bash scripts/demo.sh

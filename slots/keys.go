@@ -140,6 +140,12 @@ func (ks *KeySpec) find(args [][]byte) (r keyRange, found bool, err error) {
 	default:
 		return r, false, nil
 	}
+	if first == argc && ks.Begin.Type == BeginIndex && ks.Find.Type == FindRange && ks.Find.LastKey < 0 {
+		// A range "to the end" that starts just past the last argument is
+		// empty: PFMERGE destkey with no source key (Redis 7.2+ accept and
+		// propagate it; their sourcekey is optional).
+		return r, false, nil
+	}
 	if first < 1 || first >= argc {
 		return r, false, keyError("first key out of range")
 	}

@@ -113,6 +113,10 @@ func TestKeyIndexes(t *testing.T) {
 		{"MIGRATE h p a 0 10 COPY", []int{3}},
 		{"SORT a BY x LIMIT 0 1 GET store STORE d", []int{1, 10}},
 		{"GEORADIUS a 1 2 3 km STOREDIST d", []int{1, 7}},
+		// 7.2+ take PFMERGE with the destination only (its source keys are
+		// optional there; the 7.0 table has arity -2 already).
+		{"PFMERGE d", []int{1}},
+		{"PFMERGE d a b", []int{1, 2, 3}},
 		{"SPUBLISH ch m", nil},
 		{"PING", nil},
 		{"SELECT 3", nil},

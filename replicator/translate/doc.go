@@ -114,7 +114,10 @@
 // when they are in different slots) or MOVE between the mapped dbs on a
 // standalone one; a target db that is not synced makes it a DEL; a source db
 // that is not synced (the value was never synced) makes it skipped, counted
-// and logged. SWAPDB (Config.SwapDB): Stop by default, with an error naming
+// and logged. COPY ... DB n copies into db n's mapping: the option goes and
+// the destination key takes db n's prefix on a cluster destination (which
+// refuses DB), DB names db n's destination db on a standalone one, and a db n
+// that is not synced makes the copy dropped. SWAPDB (Config.SwapDB): Stop by default, with an error naming
 // the command and the option; Ignore drops it; Apply (standalone destination,
 // both dbs synced with the same prefix) swaps the mapped dbs.
 //

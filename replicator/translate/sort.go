@@ -256,7 +256,9 @@ func (e *sortEval) load(ctx context.Context, d apply.Dest) ([][]byte, string, er
 		return nil, "", err
 	}
 	if len(v.Elems) > maxSortElements {
-		return nil, "", fmt.Errorf("xsync/translate: SORT of %s: %d elements, more than xsync evaluates (%d)", printable(e.src), len(v.Elems), maxSortElements)
+		// An error reply of xsync's own: it follows the destination error policy.
+		return nil, "", fmt.Errorf("xsync/translate: SORT of %s: %w", printable(e.src),
+			replyErr(fmt.Sprintf("ERR %d elements, more than xsync evaluates (%d)", len(v.Elems), maxSortElements)))
 	}
 	out := make([][]byte, len(v.Elems))
 	for i, x := range v.Elems {
@@ -328,8 +330,12 @@ func (e *sortEval) sort(ctx context.Context, d apply.Dest, items []sortItem, s s
 }
 
 // strtod parses a score as sort.c does with strtod: leading white space, hex
-// and inf accepted, nothing after the number, no NaN, no out of range.
+// and inf accepted, nothing after the number, no NaN, no out of range; an
+// empty string is 0.
 func strtod(b []byte) (float64, bool) {
+	if len(b) == 0 {
+		return 0, true // strtod converts nothing and the end is reached: sort.c takes 0
+	}
 	s := strings.TrimLeft(string(b), " \t\n\v\f\r")
 	if s == "" {
 		return 0, false

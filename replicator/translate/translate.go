@@ -39,7 +39,11 @@ type Translator struct {
 	done   []bool
 	lower  [maxName]byte
 	ublk   [][]byte // a blocking command rewritten (see unblock)
-	unum   [20]byte
+	// COPY ... DB n (see copyDB): the arg index of the destination key and
+	// the prefix of db n's mapping; dstIdx -1 otherwise.
+	dstIdx    int
+	dstPrefix []byte
+	unum      [20]byte
 
 	descs []string // per op of the last result: the barrier's description or ""
 
@@ -356,6 +360,14 @@ func (t *Translator) keyed(db int, name string, args [][]byte, offset int64, rec
 		return nil
 	}
 	name, args = t.unblock(name, args)
+	t.dstIdx, t.dstPrefix = -1, nil
+	if name == "copy" {
+		var drop bool
+		if args, drop = t.copyDB(db, args); drop {
+			t.st.filtered.Add(1)
+			return nil
+		}
+	}
 	idx, err := slots.KeyIndexes(args, t.idx[:0])
 	if cap(idx) > cap(t.idx) {
 		t.idx = idx[:0]
@@ -419,9 +431,9 @@ func (t *Translator) mapKeys(tg dbTarget, args [][]byte, idx []int) int {
 	t.kslot = t.kslot[:0]
 	need := 0
 	for _, i := range idx {
-		need += len(tg.p) + len(args[i])
+		need += len(tg.p) + len(t.dstPrefix) + len(args[i])
 	}
-	if len(tg.p) > 0 && cap(t.karena) < need {
+	if (len(tg.p) > 0 || len(t.dstPrefix) > 0) && cap(t.karena) < need {
 		t.karena = make([]byte, 0, need*2)
 	}
 	t.karena = t.karena[:0]
@@ -432,9 +444,13 @@ func (t *Translator) mapKeys(tg dbTarget, args [][]byte, idx []int) int {
 		if in {
 			n++
 		}
-		if i < len(args) && len(tg.p) > 0 {
+		p := tg.p
+		if i == t.dstIdx {
+			p = t.dstPrefix // COPY ... DB n: the destination key is db n's
+		}
+		if i < len(args) && len(p) > 0 {
 			s := len(t.karena)
-			t.karena = append(t.karena, tg.p...)
+			t.karena = append(t.karena, p...)
 			t.karena = append(t.karena, args[i]...)
 			t.argv[i] = t.karena[s:len(t.karena):len(t.karena)]
 		}
