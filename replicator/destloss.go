@@ -150,7 +150,9 @@ func (r *Replicator) lossStatus(st *Status) {
 	st.DestLoss = r.loss.st
 	r.loss.mu.Unlock()
 	st.DestLoss.Policy = r.cfg.OnDestLoss.String()
-	if st.DestLoss.Healing && st.State != StateStopped && st.State != StatePaused {
+	// While a heal runs its shards' links are stopped for a moment: the job is
+	// healing, not stopped.
+	if st.DestLoss.Healing && !r.stopped.Load() && !r.isPaused() {
 		st.State = StateHealing
 	}
 }
@@ -169,13 +171,25 @@ func (r *Replicator) heal(ctx context.Context, suspect []bool, quiet *[slots.Num
 		}
 	}
 	r.mu.Unlock()
-	r.loss.mu.Lock()
-	r.loss.st.Suspects++
-	r.loss.st.LastCause = cause
-	r.loss.mu.Unlock()
 	if len(owners) == 0 {
 		return nil
 	}
+	// Healing from now on: until the checkpoints tell, the destination may
+	// have lost writes, and the job is not healthy.
+	r.loss.mu.Lock()
+	r.loss.st.Suspects++
+	r.loss.st.LastCause = cause
+	wasHealing := r.loss.st.Healing
+	r.loss.st.Healing = true
+	r.loss.mu.Unlock()
+	healed := false
+	defer func() {
+		if !healed && !wasHealing {
+			r.loss.mu.Lock()
+			r.loss.st.Healing = false
+			r.loss.mu.Unlock()
+		}
+	}()
 	detected := r.cfg.Now()
 	idx := make([]int, 0, len(owners))
 	for i := range owners {
@@ -232,6 +246,7 @@ func (r *Replicator) heal(ctx context.Context, suspect []bool, quiet *[slots.Num
 		}
 		r.log.Warn("destination lost data: re-applying the slots that lost writes",
 			"cause", cause, "slots", lostTotal, "which", slotList(lostSlots), "shards", idx, "mode", mode)
+		healed = true
 		r.loss.mu.Lock()
 		r.loss.st.Events++
 		r.loss.st.Healing = true
