@@ -122,7 +122,8 @@ type DestLossStatus struct {
 	LastMode      string  // "psync" or "fullsync": how the last loss was re-applied
 	SlotsLost     int64   // slots that lost writes, all events
 	KeysReapplied int64   // keys written again (full sync) plus stream ops replayed, all events
-	LastSeconds   float64 // detection to caught up, of the last completed heal
+	LastSeconds   float64   // detection to caught up, of the last completed heal
+	LastDetected  time.Time // when the last loss was detected
 }
 
 // lossState is the Replicator's bookkeeping of destination loss.
@@ -252,6 +253,7 @@ func (r *Replicator) heal(ctx context.Context, suspect []bool, quiet *[slots.Num
 		r.loss.st.Healing = true
 		r.loss.st.LastSlots = lostTotal
 		r.loss.st.LastMode = mode
+		r.loss.st.LastDetected = detected
 		r.loss.st.SlotsLost += int64(lostTotal)
 		r.loss.pending = targets
 		r.loss.detected = detected

@@ -42,18 +42,26 @@ func TestDestLossRestartEmpty(t *testing.T) {
 	stop := background(t, src, lossWork)
 	waitCaughtUp(t, rr, 1, src.Client())
 	victim := dst.Masters()[0]
-	if err := victim.Restart(); err != nil {
+	lost := time.Now()
+	if err := victim.Restart(); err != nil { // SIGTERM with save "": nothing saved
 		t.Fatal(err)
 	}
 	if err := dst.WaitStable(ctx); err != nil {
 		t.Fatal(err)
 	}
-	lost := time.Now()
 	time.Sleep(time.Second) // writes go on after the restart
 	stop()
 	st := waitHealed(t, rr, 1, 1, src.Client())
-	t.Logf("healed %v after the restart: %+v", time.Since(lost).Round(time.Millisecond), st.DestLoss)
+	report(t, "restart empty", lost, st)
 	requireEqual(t, src.Client(), dst.Client())
+}
+
+// report logs how long detection and healing took after the loss at lost.
+func report(t *testing.T, what string, lost time.Time, st Status) {
+	t.Helper()
+	d := st.DestLoss
+	t.Logf("%s: detected after %v, healed %.3fs later (%s, %d slots, %d keys/ops re-applied); cause: %s",
+		what, d.LastDetected.Sub(lost).Round(time.Millisecond), d.LastSeconds, d.LastMode, d.LastSlots, d.KeysReapplied, d.LastCause)
 }
 
 // waitHealed waits until the replicator has healed events destination losses
@@ -121,7 +129,7 @@ func TestDestLossFlushAll(t *testing.T) {
 	time.Sleep(500 * time.Millisecond)
 	stop()
 	st := waitHealed(t, lt.rr, 1, 1, lt.src.Client())
-	t.Logf("healed %v after FLUSHALL: %+v", time.Since(lost).Round(time.Millisecond), st.DestLoss)
+	report(t, "FLUSHALL", lost, st)
 	if st.DestLoss.LastMode != "fullsync" {
 		t.Errorf("healed by %s, want fullsync (no checkpoint survived)", st.DestLoss.LastMode)
 	}
@@ -189,7 +197,7 @@ func TestDestLossNodeReplaced(t *testing.T) {
 	time.Sleep(500 * time.Millisecond)
 	stop()
 	st := waitHealed(t, lt.rr, 1, 1, lt.src.Client())
-	t.Logf("healed %v after the replacement: %+v", time.Since(lost).Round(time.Millisecond), st.DestLoss)
+	report(t, "node replaced", lost, st)
 	requireEqual(t, lt.src.Client(), lt.dst.Client())
 }
 
@@ -224,7 +232,8 @@ func TestDestLossFailoverLagging(t *testing.T) {
 		t.Fatal(err)
 	}
 	st := waitHealed(t, lt.rr, 1, 1, lt.src.Client())
-	t.Logf("%d writes; healed %v after the failover: %+v", n, time.Since(lost).Round(time.Millisecond), st.DestLoss)
+	t.Logf("%d writes while the replica was held back", n)
+	report(t, "failover to a lagging replica", lost, st)
 	if st.DestLoss.LastMode != "psync" {
 		t.Errorf("healed by %s, want psync", st.DestLoss.LastMode)
 	}
@@ -289,7 +298,7 @@ func TestDestLossOnlyOwningShards(t *testing.T) {
 	cancel()
 	<-done
 	st := waitHealed(t, rr, 1, 3, masters...)
-	t.Logf("healed %v after the restart: %+v", time.Since(lost).Round(time.Millisecond), st.DestLoss)
+	report(t, "restart empty, cluster source", lost, st)
 	resynced := 0
 	for _, m := range src.Masters() {
 		if infoInt(t, m.Client(), "stats", "sync_full") > full[m.Addr()] {
@@ -323,7 +332,7 @@ func TestDestLossFailoverUnderLoad(t *testing.T) {
 	time.Sleep(500 * time.Millisecond)
 	stop()
 	st := waitHealed(t, lt.rr, 1, 1, lt.src.Client())
-	t.Logf("healed %v after the failover: %+v", time.Since(lost).Round(time.Millisecond), st.DestLoss)
+	report(t, "failover under load", lost, st)
 	requireEqual(t, lt.src.Client(), lt.dst.Client())
 }
 

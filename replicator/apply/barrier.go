@@ -43,7 +43,14 @@ func (a *Applier) submitBarrier(ctx context.Context, in Op) error {
 		if ctx.Err() == nil {
 			err = fmt.Errorf("xsync/apply: barrier of source %d (key %q) failed: %w", in.Source, in.Key, err)
 			a.failLocked(err)
+			return err
 		}
+		// Cancelled (its caller stopped): it leaves the source's order, or no
+		// later op of the source, nor a Flush, could ever pass it; its offset
+		// does not count as applied.
+		src.abandon(seq)
+		a.pending--
+		a.wakeLocked()
 		return err
 	}
 	src.done(seq)
