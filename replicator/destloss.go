@@ -113,15 +113,15 @@ func (m *slotMarks) setRanges(rs []slots.Range, offset int64, shard int) {
 
 // DestLossStatus reports destination data loss.
 type DestLossStatus struct {
-	Policy        string  // heal or stop
-	Events        int64   // losses detected (suspect events that cost at least one slot)
-	Suspects      int64   // suspect events (a master restarted, failed over, replaced, a sentinel gone)
-	Healing       bool    // a heal is in progress: the job is not healthy
-	LastCause     string  // what was seen last, e.g. "127.0.0.1:7001 restarted (run_id changed)"
-	LastSlots     int     // slots of the last loss that lost writes
-	LastMode      string  // "psync" or "fullsync": how the last loss was re-applied
-	SlotsLost     int64   // slots that lost writes, all events
-	KeysReapplied int64   // keys written again (full sync) plus stream ops replayed, all events
+	Policy        string    // heal or stop
+	Events        int64     // losses detected (suspect events that cost at least one slot)
+	Suspects      int64     // suspect events (a master restarted, failed over, replaced, a sentinel gone)
+	Healing       bool      // a heal is in progress: the job is not healthy
+	LastCause     string    // what was seen last, e.g. "127.0.0.1:7001 restarted (run_id changed)"
+	LastSlots     int       // slots of the last loss that lost writes
+	LastMode      string    // "psync" or "fullsync": how the last loss was re-applied
+	SlotsLost     int64     // slots that lost writes, all events
+	KeysReapplied int64     // keys written again (full sync) plus stream ops replayed, all events
 	LastSeconds   float64   // detection to caught up, of the last completed heal
 	LastDetected  time.Time // when the last loss was detected
 }
