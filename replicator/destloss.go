@@ -205,7 +205,13 @@ func (r *Replicator) heal(ctx context.Context, suspect []bool, quiet *[slots.Num
 	var stopErr error
 	err := r.src.Resync(ctx, idx, func(ctx context.Context) (map[int]source.ShardStart, error) {
 		// Every op the stopped shards handed over is acknowledged (or retried onto
-		// the node that replaced the lost one) before the checkpoints are read.
+		// the node that replaced the lost one) before the checkpoints are read;
+		// also those a shard still held in its batch.
+		for _, i := range idx {
+			if err := owners[i].flushSnap(ctx); err != nil {
+				return nil, err
+			}
+		}
 		if err := r.applier.Flush(ctx); err != nil {
 			return nil, err
 		}
