@@ -43,6 +43,15 @@ import (
 // window to replay holds a command that names no single slot (FLUSHALL, a
 // cross-slot emulation), or the source's backlog no longer holds the offset, the
 // shard syncs in full, emptying its slots first.
+//
+// A checkpoint read back can also be too new: an op in flight when a master
+// failed over is sent again by the applier to the new master (after its
+// checkpoint said it was not applied there), and lands after the writes the
+// node lost, so its slot's checkpoint covers them. Only a slot written to
+// before the last "quiet" check of the guard (every op acknowledged, nothing
+// suspect) and not since can be trusted; a suspect slot written since makes
+// its shard sync in full. The watermark is not used: it describes the shard
+// before the loss.
 
 // DestLoss is the policy for destination data loss.
 type DestLoss int
