@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -43,6 +44,9 @@ type guard struct {
 	// failover is sent again to the new master), so its checkpoint cannot say
 	// what it lost.
 	quiet *[slots.NumSlots]int64
+
+	retry      []bool // suspect slots of a heal that failed, checked again next time
+	retryCause string
 }
 
 func newGuard() *guard {
@@ -68,16 +72,30 @@ func (r *Replicator) guardDest(ctx context.Context, g *guard) error {
 		}
 		r.healProgress()
 		suspect, causes := r.checkDest(ctx, g)
+		if g.retry != nil { // a heal that failed: its slots are still suspect
+			for sl, s := range g.retry {
+				suspect[sl] = suspect[sl] || s
+			}
+			causes = append(causes, g.retryCause)
+			g.retry = nil
+		}
 		if len(causes) == 0 {
 			continue
 		}
 		cause := strings.Join(causes, "; ")
 		r.log.Warn("destination changed: checking its checkpoints", "cause", cause)
-		if err := r.heal(ctx, suspect, g.quiet, cause); err != nil {
-			if ctx.Err() != nil {
-				return nil
-			}
+		err := r.heal(ctx, suspect, g.quiet, cause)
+		switch {
+		case err == nil:
+		case ctx.Err() != nil:
+			return nil
+		case errors.Is(err, ErrDestLoss):
 			return err
+		default:
+			// Most likely the destination is not back yet: the links went on
+			// from where they stopped; try again at the next check.
+			r.log.Warn("destination: re-reading the checkpoints failed; trying again", "err", err)
+			g.retry, g.retryCause = suspect, cause
 		}
 	}
 }

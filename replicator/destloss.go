@@ -43,6 +43,15 @@ import (
 // window to replay holds a command that names no single slot (FLUSHALL, a
 // cross-slot emulation), or the source's backlog no longer holds the offset, the
 // shard syncs in full, emptying its slots first.
+//
+// A checkpoint read back can also be too new: an op in flight when a master
+// failed over is sent again by the applier to the new master (after its
+// checkpoint said it was not applied there), and lands after the writes the
+// node lost, so its slot's checkpoint covers them. Only a slot written to
+// before the last "quiet" check of the guard (every op acknowledged, nothing
+// suspect) and not since can be trusted; a suspect slot written since makes
+// its shard sync in full. The watermark is not used: it describes the shard
+// before the loss.
 
 // DestLoss is the policy for destination data loss.
 type DestLoss int
@@ -113,16 +122,17 @@ func (m *slotMarks) setRanges(rs []slots.Range, offset int64, shard int) {
 
 // DestLossStatus reports destination data loss.
 type DestLossStatus struct {
-	Policy        string  // heal or stop
-	Events        int64   // losses detected (suspect events that cost at least one slot)
-	Suspects      int64   // suspect events (a master restarted, failed over, replaced, a sentinel gone)
-	Healing       bool    // a heal is in progress: the job is not healthy
-	LastCause     string  // what was seen last, e.g. "127.0.0.1:7001 restarted (run_id changed)"
-	LastSlots     int     // slots of the last loss that lost writes
-	LastMode      string  // "psync" or "fullsync": how the last loss was re-applied
-	SlotsLost     int64   // slots that lost writes, all events
-	KeysReapplied int64   // keys written again (full sync) plus stream ops replayed, all events
-	LastSeconds   float64 // detection to caught up, of the last completed heal
+	Policy        string    // heal or stop
+	Events        int64     // losses detected (suspect events that cost at least one slot)
+	Suspects      int64     // suspect events (a master restarted, failed over, replaced, a sentinel gone)
+	Healing       bool      // a heal is in progress: the job is not healthy
+	LastCause     string    // what was seen last, e.g. "127.0.0.1:7001 restarted (run_id changed)"
+	LastSlots     int       // slots of the last loss that lost writes
+	LastMode      string    // "psync" or "fullsync": how the last loss was re-applied
+	SlotsLost     int64     // slots that lost writes, all events
+	KeysReapplied int64     // keys written again (full sync) plus stream ops replayed, all events
+	LastSeconds   float64   // detection to caught up, of the last completed heal
+	LastDetected  time.Time // when the last loss was detected
 }
 
 // lossState is the Replicator's bookkeeping of destination loss.
@@ -150,7 +160,9 @@ func (r *Replicator) lossStatus(st *Status) {
 	st.DestLoss = r.loss.st
 	r.loss.mu.Unlock()
 	st.DestLoss.Policy = r.cfg.OnDestLoss.String()
-	if st.DestLoss.Healing && st.State != StateStopped && st.State != StatePaused {
+	// While a heal runs its shards' links are stopped for a moment: the job is
+	// healing, not stopped.
+	if st.DestLoss.Healing && !r.stopped.Load() && !r.isPaused() {
 		st.State = StateHealing
 	}
 }
@@ -169,13 +181,25 @@ func (r *Replicator) heal(ctx context.Context, suspect []bool, quiet *[slots.Num
 		}
 	}
 	r.mu.Unlock()
-	r.loss.mu.Lock()
-	r.loss.st.Suspects++
-	r.loss.st.LastCause = cause
-	r.loss.mu.Unlock()
 	if len(owners) == 0 {
 		return nil
 	}
+	// Healing from now on: until the checkpoints tell, the destination may
+	// have lost writes, and the job is not healthy.
+	r.loss.mu.Lock()
+	r.loss.st.Suspects++
+	r.loss.st.LastCause = cause
+	wasHealing := r.loss.st.Healing
+	r.loss.st.Healing = true
+	r.loss.mu.Unlock()
+	healed := false
+	defer func() {
+		if !healed && !wasHealing {
+			r.loss.mu.Lock()
+			r.loss.st.Healing = false
+			r.loss.mu.Unlock()
+		}
+	}()
 	detected := r.cfg.Now()
 	idx := make([]int, 0, len(owners))
 	for i := range owners {
@@ -190,7 +214,13 @@ func (r *Replicator) heal(ctx context.Context, suspect []bool, quiet *[slots.Num
 	var stopErr error
 	err := r.src.Resync(ctx, idx, func(ctx context.Context) (map[int]source.ShardStart, error) {
 		// Every op the stopped shards handed over is acknowledged (or retried onto
-		// the node that replaced the lost one) before the checkpoints are read.
+		// the node that replaced the lost one) before the checkpoints are read;
+		// also those a shard still held in its batch.
+		for _, i := range idx {
+			if err := owners[i].flushSnap(ctx); err != nil {
+				return nil, err
+			}
+		}
 		if err := r.applier.Flush(ctx); err != nil {
 			return nil, err
 		}
@@ -232,11 +262,13 @@ func (r *Replicator) heal(ctx context.Context, suspect []bool, quiet *[slots.Num
 		}
 		r.log.Warn("destination lost data: re-applying the slots that lost writes",
 			"cause", cause, "slots", lostTotal, "which", slotList(lostSlots), "shards", idx, "mode", mode)
+		healed = true
 		r.loss.mu.Lock()
 		r.loss.st.Events++
 		r.loss.st.Healing = true
 		r.loss.st.LastSlots = lostTotal
 		r.loss.st.LastMode = mode
+		r.loss.st.LastDetected = detected
 		r.loss.st.SlotsLost += int64(lostTotal)
 		r.loss.pending = targets
 		r.loss.detected = detected

@@ -42,18 +42,26 @@ func TestDestLossRestartEmpty(t *testing.T) {
 	stop := background(t, src, lossWork)
 	waitCaughtUp(t, rr, 1, src.Client())
 	victim := dst.Masters()[0]
-	if err := victim.Restart(); err != nil {
+	lost := time.Now()
+	if err := victim.Restart(); err != nil { // SIGTERM with save "": nothing saved
 		t.Fatal(err)
 	}
 	if err := dst.WaitStable(ctx); err != nil {
 		t.Fatal(err)
 	}
-	lost := time.Now()
 	time.Sleep(time.Second) // writes go on after the restart
 	stop()
 	st := waitHealed(t, rr, 1, 1, src.Client())
-	t.Logf("healed %v after the restart: %+v", time.Since(lost).Round(time.Millisecond), st.DestLoss)
+	report(t, "restart empty", lost, st)
 	requireEqual(t, src.Client(), dst.Client())
+}
+
+// report logs how long detection and healing took after the loss at lost.
+func report(t *testing.T, what string, lost time.Time, st Status) {
+	t.Helper()
+	d := st.DestLoss
+	t.Logf("%s: detected after %v, healed %.3fs later (%s, %d slots, %d keys/ops re-applied); cause: %s",
+		what, d.LastDetected.Sub(lost).Round(time.Millisecond), d.LastSeconds, d.LastMode, d.LastSlots, d.KeysReapplied, d.LastCause)
 }
 
 // waitHealed waits until the replicator has healed events destination losses
@@ -121,7 +129,7 @@ func TestDestLossFlushAll(t *testing.T) {
 	time.Sleep(500 * time.Millisecond)
 	stop()
 	st := waitHealed(t, lt.rr, 1, 1, lt.src.Client())
-	t.Logf("healed %v after FLUSHALL: %+v", time.Since(lost).Round(time.Millisecond), st.DestLoss)
+	report(t, "FLUSHALL", lost, st)
 	if st.DestLoss.LastMode != "fullsync" {
 		t.Errorf("healed by %s, want fullsync (no checkpoint survived)", st.DestLoss.LastMode)
 	}
@@ -189,7 +197,7 @@ func TestDestLossNodeReplaced(t *testing.T) {
 	time.Sleep(500 * time.Millisecond)
 	stop()
 	st := waitHealed(t, lt.rr, 1, 1, lt.src.Client())
-	t.Logf("healed %v after the replacement: %+v", time.Since(lost).Round(time.Millisecond), st.DestLoss)
+	report(t, "node replaced", lost, st)
 	requireEqual(t, lt.src.Client(), lt.dst.Client())
 }
 
@@ -202,16 +210,7 @@ func TestDestLossFailoverLagging(t *testing.T) {
 	ctx := context.Background()
 	victim := lt.dst.Masters()[0]
 	replica := lt.dst.ReplicasOf(victim)[0]
-	// Hold the replica back: it authenticates to its master as a user that does
-	// not exist, so once its link is cut it cannot resync and stays where it is.
-	for _, kv := range [][2]string{{"masteruser", "xsync-test-nobody"}, {"masterauth", "nope"}} {
-		if err := replica.Client().ConfigSet(ctx, kv[0], kv[1]).Err(); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := victim.Client().Do(ctx, "CLIENT", "KILL", "TYPE", "replica").Err(); err != nil {
-		t.Fatal(err)
-	}
+	holdBack(t, victim, replica)
 	before := infoInt(t, replica.Client(), "replication", "master_repl_offset")
 	work := lossWork
 	work.CrossSlot = false // a cross-slot emulation in the window would need a full sync
@@ -233,7 +232,8 @@ func TestDestLossFailoverLagging(t *testing.T) {
 		t.Fatal(err)
 	}
 	st := waitHealed(t, lt.rr, 1, 1, lt.src.Client())
-	t.Logf("%d writes; healed %v after the failover: %+v", n, time.Since(lost).Round(time.Millisecond), st.DestLoss)
+	t.Logf("%d writes while the replica was held back", n)
+	report(t, "failover to a lagging replica", lost, st)
 	if st.DestLoss.LastMode != "psync" {
 		t.Errorf("healed by %s, want psync", st.DestLoss.LastMode)
 	}
@@ -254,5 +254,100 @@ func waitQuiet(t *testing.T, rr *running) {
 			t.Fatal("the destination guard found no quiet moment in 30s")
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestDestLossOnlyOwningShards: with a cluster source, a destination master
+// restarted empty costs a full sync of the source shards that own its slots
+// only; the other shards keep streaming.
+func TestDestLossOnlyOwningShards(t *testing.T) {
+	src := redistest.StartCluster(t, redistest.ClusterOptions{Masters: 3, Options: redistest.Options{Config: []string{"repl-backlog-size 64mb"}}})
+	dst := redistest.StartCluster(t, redistest.ClusterOptions{Masters: 3})
+	ctx := context.Background()
+	if err := loadgen.Fill(ctx, src.Client(), loadgen.FillOptions{Keys: 3000}); err != nil {
+		t.Fatal(err)
+	}
+	var masters []*redis.Client
+	for _, m := range src.Masters() {
+		masters = append(masters, m.Client())
+	}
+	rr := startReplicator(t, Config{SourceSeeds: src.Addrs(), TargetSeeds: dst.Addrs(), GuardInterval: 200 * time.Millisecond})
+	waitCaughtUp(t, rr, 3, masters...)
+	full := map[string]int64{}
+	for _, m := range src.Masters() {
+		full[m.Addr()] = infoInt(t, m.Client(), "stats", "sync_full")
+	}
+	work := lossWork
+	work.CrossSlot = false
+	wctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		loadgen.Run(wctx, src.Client(), work) //nolint:errcheck // stops with the context
+	}()
+	time.Sleep(500 * time.Millisecond)
+	victim := dst.Masters()[0]
+	lost := time.Now()
+	if err := victim.Restart(); err != nil {
+		t.Fatal(err)
+	}
+	if err := dst.WaitStable(ctx); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(500 * time.Millisecond)
+	cancel()
+	<-done
+	st := waitHealed(t, rr, 1, 3, masters...)
+	report(t, "restart empty, cluster source", lost, st)
+	resynced := 0
+	for _, m := range src.Masters() {
+		if infoInt(t, m.Client(), "stats", "sync_full") > full[m.Addr()] {
+			resynced++
+		}
+	}
+	if resynced != 1 {
+		t.Errorf("%d source shards synced in full, want 1 (the one owning the lost slots)", resynced)
+	}
+	requireEqual(t, src.Client(), dst.Client())
+}
+
+// TestDestLossFailoverUnderLoad: as TestDestLossFailoverLagging, but xsync keeps
+// writing across the failover, so the slots' checkpoints on the new master may
+// include writes sent again after the failover: the shard syncs in full.
+func TestDestLossFailoverUnderLoad(t *testing.T) {
+	lt := startLossTest(t, 1, DestLossHeal)
+	ctx := context.Background()
+	victim := lt.dst.Masters()[0]
+	replica := lt.dst.ReplicasOf(victim)[0]
+	holdBack(t, victim, replica)
+	stop := background(t, lt.src, lossWork)
+	time.Sleep(time.Second)
+	lost := time.Now()
+	if err := replica.Client().Do(ctx, "CLUSTER", "FAILOVER", "TAKEOVER").Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := lt.dst.WaitStable(ctx); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(500 * time.Millisecond)
+	stop()
+	st := waitHealed(t, lt.rr, 1, 1, lt.src.Client())
+	report(t, "failover under load", lost, st)
+	requireEqual(t, lt.src.Client(), lt.dst.Client())
+}
+
+// holdBack stops replica from receiving its master's writes: it authenticates
+// to its master as a user that does not exist, so once its link is cut it
+// cannot resync and stays where it is.
+func holdBack(t *testing.T, master, replica *redistest.Server) {
+	t.Helper()
+	ctx := context.Background()
+	for _, kv := range [][2]string{{"masteruser", "xsync-test-nobody"}, {"masterauth", "nope"}} {
+		if err := replica.Client().ConfigSet(ctx, kv[0], kv[1]).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := master.Client().Do(ctx, "CLIENT", "KILL", "TYPE", "replica").Err(); err != nil {
+		t.Fatal(err)
 	}
 }

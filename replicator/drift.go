@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/xsync/xsync/replicator/translate"
 	"github.com/xsync/xsync/replicator/verify"
 )
 
@@ -18,7 +19,9 @@ import (
 // driftAttempts times; a key that still differs then is drift, counted and
 // named in Status.Drift, and compared again every driftRecheck to see whether
 // it healed. What drift cannot see: keys the destination has and the source does
-// not (the sample comes from the source), databases other than 0.
+// not (the sample comes from the source), databases other than 0 (and database 0
+// when --dbs maps it under a key prefix); keys left out by --include/--exclude
+// are not compared.
 
 const (
 	driftAttempts = 3                // comparisons after the lag covered the writes before a key counts as drift
@@ -57,16 +60,36 @@ func (r *Replicator) driftStatus(st *Status) {
 
 // verifyLive runs the sampler until ctx ends.
 func (r *Replicator) verifyLive(ctx context.Context) error {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	var kf *translate.KeyFilter
+	for kf == nil { // the filters of the sync, from its first shard
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+		r.mu.Lock()
+		for _, sh := range r.shards {
+			kf = sh.kf
+			break
+		}
+		r.mu.Unlock()
+	}
+	tg, synced := kf.DB(0)
+	if !synced || tg.Prefix != "" {
+		r.log.Warn("live verify is off: it compares database 0 under the same key names, and this sync maps database 0 elsewhere",
+			"synced", synced, "prefix", tg.Prefix)
+		return nil
+	}
 	v, err := verify.New(verify.Config{Source: r.cfg.VerifySource, Target: r.cfg.VerifyTarget,
-		ExcludePrefix: r.cfg.Translate.InternalPrefix, Logger: r.log.With("component", "verify")})
+		ExcludePrefix: r.cfg.Translate.InternalPrefix, DBMap: map[int]int{0: tg.DB}, Logger: r.log.With("component", "verify")})
 	if err != nil {
 		return err
 	}
 	defer v.Close()
 	pending := map[string]*pendingDiff{}
 	drifted := map[string]verify.Diff{}
-	t := time.NewTicker(time.Second)
-	defer t.Stop()
 	lastRecheck := r.cfg.Now()
 	for {
 		select {
@@ -78,7 +101,7 @@ func (r *Replicator) verifyLive(ctx context.Context) error {
 		if st.State != StateStream {
 			continue // a full sync or a heal is under way: differences are expected
 		}
-		err := r.driftRound(ctx, v, st, pending, drifted)
+		err := r.driftRound(ctx, v, kf, st, pending, drifted)
 		if err == nil && r.cfg.Now().Sub(lastRecheck) >= driftRecheck && len(drifted) > 0 {
 			lastRecheck = r.cfg.Now()
 			err = r.recheckDrifted(ctx, v, drifted)
@@ -92,10 +115,16 @@ func (r *Replicator) verifyLive(ctx context.Context) error {
 
 // driftRound samples new keys and compares again the pending keys whose writes
 // the lag covered.
-func (r *Replicator) driftRound(ctx context.Context, v *verify.Verifier, st Status, pending map[string]*pendingDiff, drifted map[string]verify.Diff) error {
-	keys, err := v.RandomKeys(ctx, 0, r.cfg.VerifyRate)
+func (r *Replicator) driftRound(ctx context.Context, v *verify.Verifier, kf *translate.KeyFilter, st Status, pending map[string]*pendingDiff, drifted map[string]verify.Diff) error {
+	sampled, err := v.RandomKeys(ctx, 0, r.cfg.VerifyRate)
 	if err != nil {
 		return err
+	}
+	keys := sampled[:0]
+	for _, k := range sampled {
+		if kf.Included([]byte(k)) { // --include/--exclude: keys the sync leaves out are not drift
+			keys = append(keys, k)
+		}
 	}
 	var due []string
 	for k, p := range pending {

@@ -106,6 +106,11 @@ func (s *shard) flushSnap(ctx context.Context) error {
 		return nil
 	}
 	err := s.r.applier.SubmitBatch(ctx, b.ops, b.buf)
+	if err != nil && ctx.Err() != nil {
+		// Stopped while waiting for room: nothing was queued. The ops stay for
+		// the next flush, the link's offset already counts them as handled.
+		return &submitError{err}
+	}
 	n, off := len(b.ops), b.maxOffset
 	b.buf = nil // the applier's now
 	b.drop()

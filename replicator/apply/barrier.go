@@ -50,6 +50,14 @@ func (a *Applier) submitBarrier(ctx context.Context, in Op) error {
 		}
 	}()
 	if err != nil {
+		if ctx.Err() != nil {
+			// Cancelled (its caller stopped): it leaves the source's order, or no
+			// later op of the source, nor a Flush, could ever pass it; its offset
+			// does not count as applied.
+			src.abandon(seq)
+			a.pending--
+			a.wakeLocked()
+		}
 		return err
 	}
 	src.done(seq)

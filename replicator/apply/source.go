@@ -28,6 +28,16 @@ func (s *source) push(offset int64) uint64 {
 	return seq
 }
 
+// abandon takes seq out of the order without counting its offset as applied
+// (a barrier whose caller gave up).
+func (s *source) abandon(seq uint64) {
+	if seq < s.base || seq >= s.next {
+		return
+	}
+	s.ring[s.head+int(seq-s.base)].offset = 0
+	s.done(seq)
+}
+
 // done marks seq acknowledged and advances the watermark.
 func (s *source) done(seq uint64) {
 	if seq < s.base || seq >= s.next {
