@@ -17,6 +17,7 @@ import (
 	"github.com/xsync/xsync/proxy"
 	"github.com/xsync/xsync/replicator"
 	"github.com/xsync/xsync/replicator/apply"
+	"github.com/xsync/xsync/replicator/conn"
 	"github.com/xsync/xsync/replicator/precheck"
 	"github.com/xsync/xsync/replicator/snapshot"
 	"github.com/xsync/xsync/replicator/source"
@@ -337,6 +338,14 @@ func (f *syncFlags) config(env *cliEnv) (replicator.Config, error) {
 		return cfg, fmt.Errorf("%w: --source-timeout %v, --reply-timeout %v: both must be positive durations such as 10s", errUsage, f.sourceTimeout, f.replyTimeout)
 	}
 	cfg.SourceTimeout, cfg.Apply.ReplyTimeout = f.sourceTimeout, f.replyTimeout
+	// The same bounds hold for the other round trips (topology, checkpoint reads,
+	// barriers), unless the URL's read-timeout says otherwise.
+	if cfg.TargetConn.ReadTimeout == 0 {
+		cfg.TargetConn.ReadTimeout = f.replyTimeout
+	}
+	if cfg.SourceConn.ReadTimeout == 0 {
+		cfg.SourceConn.ReadTimeout = min(conn.DefaultReadTimeout, f.sourceTimeout)
+	}
 	cfg.NoCheckpoints, cfg.EmptyFirst = !f.checkpoints, f.emptyFirst
 	if cfg.Conflict, err = replicator.ParseConflict(f.conflict); err != nil {
 		return cfg, bad("conflict", f.conflict, "replace, skip or stop")
