@@ -287,6 +287,7 @@ func (f *syncFlags) settings() map[string]string {
 		"allow-commands": f.allow, "deny-commands": f.deny, "dbs": f.dbs, "internal-prefix": f.internalPrefix,
 		"mode": f.mode, "chunk-bytes": strconv.Itoa(f.chunkBytes), "chunk-elements": strconv.Itoa(f.chunkElements),
 		"snapshot-rate": strconv.FormatInt(f.snapshotRate, 10), "conns-per-node": strconv.Itoa(f.connsPerNode),
+		"source-addr-map": f.src.addrMap, "target-addr-map": f.dst.addrMap,
 		"source-timeout": f.sourceTimeout.String(), "reply-timeout": f.replyTimeout.String(),
 		"checkpoints": strconv.FormatBool(f.checkpoints), "empty-first": strconv.FormatBool(f.emptyFirst),
 		"shard-index": strconv.Itoa(f.shardIndex), "shard-count": strconv.Itoa(f.shardCount),
