@@ -304,7 +304,7 @@ func TestSoak(t *testing.T) {
 	nodeConf := []string{"repl-backlog-size 64mb", "repl-ping-replica-period 1"}
 	s.src = redistest.StartCluster(t, redistest.ClusterOptions{Masters: 3, Replicas: 1, Options: redistest.Options{Config: nodeConf}})
 	s.dst = redistest.StartCluster(t, redistest.ClusterOptions{Masters: 3, Replicas: 1})
-	if err := loadgen.Fill(s.ctx, s.src.Client(), loadgen.FillOptions{Keys: 20000, Seed: seed}); err != nil {
+	if err := loadgen.Fill(s.ctx, s.src.Client(), loadgen.FillOptions{Keys: 10000, Seed: seed}); err != nil {
 		t.Fatal(err)
 	}
 	// A proxy in front of every node of both sides (a replica may become a master).
