@@ -1,8 +1,10 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"net"
+	"strings"
 	"testing"
 )
 
@@ -51,5 +53,26 @@ func TestMappedDialer(t *testing.T) {
 	defer c.Close()
 	if c.RemoteAddr().String() != ln.Addr().String() {
 		t.Errorf("dialed %s, want %s", c.RemoteAddr(), ln.Addr())
+	}
+}
+
+// TestSyncTimeoutAndMapFlags: a bad --source-timeout, --reply-timeout or address map
+// is a usage error (exit 2) naming the flag, before anything is dialed.
+func TestSyncTimeoutAndMapFlags(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--source-timeout", "0s"}, "--source-timeout"},
+		{[]string{"--reply-timeout", "-1s"}, "--reply-timeout"},
+		{[]string{"--source-addr-map", "a:1"}, "--source-addr-map"},
+		{[]string{"--target-addr-map", "a:1=b"}, "--target-addr-map"},
+	} {
+		var out, errb bytes.Buffer
+		env := &cliEnv{stdout: &out, stderr: &errb, getenv: func(string) string { return "" }}
+		args := append([]string{"sync", "--source", "redis://127.0.0.1:1", "--target", "redis://127.0.0.1:2", "--admin", "off"}, tc.args...)
+		if got := run(context.Background(), env, args); got != exitUsage || !strings.Contains(errb.String(), tc.want) {
+			t.Errorf("%v: exit %d, stderr %q; want exit %d naming %s", tc.args, got, errb.String(), exitUsage, tc.want)
+		}
 	}
 }
