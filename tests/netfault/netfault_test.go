@@ -112,7 +112,7 @@ func TestNetworkFaults(t *testing.T) {
 	dst := redistest.Start(t, redistest.Options{})
 	ctx := context.Background()
 	// A snapshot of several MB, so that a reset lands in its middle.
-	if err := loadgen.Fill(ctx, src.Client(), loadgen.FillOptions{Keys: 30000, BigKeys: 1, BigLen: 20000}); err != nil {
+	if err := loadgen.Fill(ctx, src.Client(), loadgen.FillOptions{Keys: 15000, BigKeys: 1, BigLen: 20000}); err != nil {
 		t.Fatal(err)
 	}
 	ps, err := faultproxy.New(src.Addr(), 1)
@@ -157,7 +157,7 @@ func TestNetworkFaults(t *testing.T) {
 	// A reset in the middle of the snapshot: the link syncs again, in the same
 	// process.
 	h := e.startHistory("h0:")
-	ps.ResetAfter(faultproxy.Downstream, 2<<20)
+	ps.ResetAfter(faultproxy.Downstream, 1<<20)
 	e.p = xsynctest.StartSync(t, bin, "redis://"+ps.Addr(), "redis://"+pd.Addr(), e.logFile,
 		"--source-timeout", sourceTimeout.String(), "--reply-timeout", replyTimeout.String())
 	e.waitFor("the reset in the snapshot", time.Minute, func() bool { return ps.Resets.Load() > 0 })
