@@ -9,7 +9,7 @@ TESTFLAGS ?= -race -count=1 -timeout 25m
 # dependency); its checks are chosen in staticcheck.conf.
 STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: all build test bench demo lint deps fuzz fidelity clean
+.PHONY: all build test soak bench demo lint deps fuzz fidelity clean
 
 all: build
 
@@ -22,6 +22,12 @@ build:
 test: deps
 	$(GO) vet ./...
 	$(GO) test $(TESTFLAGS) ./...
+
+# A long run under faults (tests/soak): SOAK_TIME (default 3m, as in make test),
+# SOAK_SEED, SOAK_DEST_LOSS=1 to add destination data loss to the faults.
+SOAK_TIME ?= 3m
+soak: deps
+	SOAK_TIME=$(SOAK_TIME) $(GO) test -count=1 -timeout 0 -v -run '^TestSoak$$' ./tests/soak/
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi

@@ -18,7 +18,7 @@ func controlClient(ctx context.Context, e endpoint) (redis.UniversalClient, erro
 	for _, seed := range e.seeds {
 		one := redis.NewClient(&redis.Options{
 			Addr: seed, Username: e.opts.Username, Password: e.opts.Password, TLSConfig: e.opts.TLS,
-			DisableIdentity: true, MaxRetries: -1,
+			DisableIdentity: true, MaxRetries: -1, Dialer: e.opts.Dialer,
 		})
 		info, err := one.Info(ctx, "cluster").Result()
 		one.Close()
@@ -29,12 +29,12 @@ func controlClient(ctx context.Context, e endpoint) (redis.UniversalClient, erro
 		if strings.Contains(info, "cluster_enabled:1") {
 			return redis.NewClusterClient(&redis.ClusterOptions{
 				Addrs: e.seeds, Username: e.opts.Username, Password: e.opts.Password, TLSConfig: e.opts.TLS,
-				DisableIdentity: true, MaxRedirects: 8,
+				DisableIdentity: true, MaxRedirects: 8, Dialer: e.opts.Dialer,
 			}), nil
 		}
 		return redis.NewClient(&redis.Options{
 			Addr: seed, Username: e.opts.Username, Password: e.opts.Password, TLSConfig: e.opts.TLS,
-			DisableIdentity: true,
+			DisableIdentity: true, Dialer: e.opts.Dialer,
 		}), nil
 	}
 	return nil, fmt.Errorf("no seed answered: %w (check the address, credentials and TLS options)", lastErr)

@@ -1,12 +1,15 @@
 package main
 
 import (
+	"context"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/xsync/xsync/replicator/conn"
 )
@@ -16,11 +19,13 @@ type endpointFlags struct {
 	side         string // "source" or "target"
 	url          string
 	passwordFile string
+	addrMap      string
 }
 
 func (e *endpointFlags) register(fs *flag.FlagSet, side, about string) {
 	e.side = side
 	fs.StringVar(&e.url, side, "", about+": redis://[user:pass@]host:port[,host:port...] or rediss:// for TLS (?tls-ca=FILE&tls-cert=FILE&tls-key=FILE&tls-server-name=NAME)")
+	fs.StringVar(&e.addrMap, side+"-addr-map", "", "reach "+side+" nodes elsewhere than the address they announce (CLUSTER SLOTS): ANNOUNCED=REACHABLE,... e.g. 10.0.0.5:7000=127.0.0.1:17000 (NAT, port forwarding)")
 	fs.StringVar(&e.passwordFile, side+"-password-file", "", "file holding the "+side+" password (instead of the URL; env XSYNC_"+strings.ToUpper(side)+"_PASSWORD also works)")
 }
 
@@ -45,7 +50,43 @@ func (e *endpointFlags) parse(env *cliEnv) (endpoint, error) {
 		}
 		o.Password = p
 	}
+	if e.addrMap != "" {
+		m, err := parseAddrMap(e.addrMap)
+		if err != nil {
+			return endpoint{}, fmt.Errorf("%w: --%s-addr-map: %v", errUsage, e.side, err)
+		}
+		o.Dialer = mappedDialer(m)
+	}
 	return endpoint{seeds: seeds, opts: o}, nil
+}
+
+// parseAddrMap parses ANNOUNCED=REACHABLE,... (both host:port).
+func parseAddrMap(s string) (map[string]string, error) {
+	m := map[string]string{}
+	for _, pair := range strings.Split(s, ",") {
+		from, to, ok := strings.Cut(strings.TrimSpace(pair), "=")
+		if !ok {
+			return nil, fmt.Errorf("%q: want ANNOUNCED=REACHABLE, both host:port", pair)
+		}
+		for _, a := range []string{from, to} {
+			if _, _, err := net.SplitHostPort(a); err != nil {
+				return nil, fmt.Errorf("%q: %q is not host:port", pair, a)
+			}
+		}
+		m[from] = to
+	}
+	return m, nil
+}
+
+// mappedDialer dials the address m maps addr to, or addr itself.
+func mappedDialer(m map[string]string) func(ctx context.Context, network, addr string) (net.Conn, error) {
+	d := &net.Dialer{KeepAlive: 30 * time.Second}
+	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		if to, ok := m[addr]; ok {
+			addr = to
+		}
+		return d.DialContext(ctx, network, addr)
+	}
 }
 
 // logFlags configure log/slog.

@@ -18,6 +18,7 @@ import (
 	"github.com/xsync/xsync/proxy/metrics"
 	"github.com/xsync/xsync/replicator"
 	"github.com/xsync/xsync/replicator/apply"
+	"github.com/xsync/xsync/replicator/conn"
 	"github.com/xsync/xsync/replicator/precheck"
 	"github.com/xsync/xsync/replicator/snapshot"
 	"github.com/xsync/xsync/replicator/source"
@@ -312,6 +313,7 @@ func (f *syncFlags) settings() map[string]string {
 		"key-prefix": f.keyPrefix, "owns": f.owns,
 		"mode": f.mode, "chunk-bytes": strconv.Itoa(f.chunkBytes), "chunk-elements": strconv.Itoa(f.chunkElements),
 		"snapshot-rate": strconv.FormatInt(f.snapshotRate, 10), "conns-per-node": strconv.Itoa(f.connsPerNode),
+		"source-addr-map": f.src.addrMap, "target-addr-map": f.dst.addrMap,
 		"source-timeout": f.sourceTimeout.String(), "reply-timeout": f.replyTimeout.String(),
 		"checkpoints": strconv.FormatBool(f.checkpoints), "empty-first": strconv.FormatBool(f.emptyFirst),
 		"shard-index": strconv.Itoa(f.shardIndex), "shard-count": strconv.Itoa(f.shardCount),
@@ -363,6 +365,14 @@ func (f *syncFlags) config(env *cliEnv) (replicator.Config, error) {
 		return cfg, fmt.Errorf("%w: --source-timeout %v, --reply-timeout %v: both must be positive durations such as 10s", errUsage, f.sourceTimeout, f.replyTimeout)
 	}
 	cfg.SourceTimeout, cfg.Apply.ReplyTimeout = f.sourceTimeout, f.replyTimeout
+	// The same bounds hold for the other round trips (topology, checkpoint reads,
+	// barriers), unless the URL's read-timeout says otherwise.
+	if cfg.TargetConn.ReadTimeout == 0 {
+		cfg.TargetConn.ReadTimeout = f.replyTimeout
+	}
+	if cfg.SourceConn.ReadTimeout == 0 {
+		cfg.SourceConn.ReadTimeout = min(conn.DefaultReadTimeout, f.sourceTimeout)
+	}
 	cfg.NoCheckpoints, cfg.EmptyFirst = !f.checkpoints, f.emptyFirst
 	if cfg.Conflict, err = replicator.ParseConflict(f.conflict); err != nil {
 		return cfg, bad("conflict", f.conflict, "replace, skip or stop")

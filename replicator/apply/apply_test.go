@@ -9,6 +9,7 @@ import (
 	"net"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -269,14 +270,28 @@ func TestApplyLostConnection(t *testing.T) {
 		{"dropped before running", "drop", false, 0, 0},
 		{"dropped after running: at-least-once", "drop-after", false, 1, 0},
 		{"dropped after running: recheck", "drop-after", true, 0, 1},
+		// The recheck itself fails (the network is still bad): the op may have
+		// run, so it is asked about again, never re-sent blind.
+		{"dropped after running: recheck fails, then answers", "drop-after", true, 0, 1},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			c := newFakeCluster(t, 2)
 			c.addFault(&fault{node: -1, cmd: "INCR", key: "c:1", skip: 50, times: 1, reply: tc.reply})
 			a, _, _ := startApplier(t, []string{c.nodes[0].addr}, func(cfg *Config) {
+				failures := 0
+				if strings.Contains(tc.name, "recheck fails") {
+					failures = 2
+				}
 				if tc.recheck {
+					var mu sync.Mutex
 					cfg.Recheck = func(ctx context.Context, d Dest, op Op) (bool, error) {
+						mu.Lock()
+						defer mu.Unlock()
+						if op.Offset == 152 && failures > 0 {
+							failures--
+							return false, errors.New("i/o timeout")
+						}
 						return op.Offset == 152, nil // the 51st INCR c:1 (i=151) ran: the fault says so
 					}
 				}

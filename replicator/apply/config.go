@@ -68,7 +68,9 @@ type Config struct {
 	// for checkpoints. When nil such ops are re-sent: delivery is at-least-once
 	// for them, and Stats.Resent counts them. A lost op that precedes, in its
 	// (Source, Slot) order, an op Recheck found applied is taken as applied
-	// without asking (the destination ran them in order). Default nil.
+	// without asking (the destination ran them in order). When Recheck fails,
+	// its lane waits a backoff and asks again (bounded by RetryTimeout): the op
+	// is never re-sent without an answer. Default nil.
 	Recheck func(ctx context.Context, d Dest, op Op) (applied bool, err error)
 	// OnReply, when set, is called from a connection's reader for every op
 	// acknowledged, with the destination node and the time from the write of its

@@ -561,3 +561,62 @@ func TestE2EReplyTimeoutHalfOpen(t *testing.T) {
 		t.Errorf("c = %d: %d more than sent, but only %d ops re-sent", got, got-n, st.Resent)
 	}
 }
+
+// TestE2EPipeLossDropsControl: when a pipe loses its connection, the node's
+// control connection (which carries the recheck of the pipe's lost ops) most
+// likely broke with it; it is dialed again at once instead of making the recheck
+// wait out the read timeout of a dead connection (here a minute).
+func TestE2EPipeLossDropsControl(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end")
+	}
+	s := redistest.Start(t, redistest.Options{})
+	px, err := faultproxy.New(s.Addr(), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer px.Close()
+	a, _, _ := startApplier(t, []string{px.Addr()}, func(c *Config) {
+		c.ReplyTimeout = 300 * time.Millisecond
+		c.Conn.ReadTimeout = time.Minute
+		c.Recheck = func(ctx context.Context, d Dest, op Op) (bool, error) {
+			_, err := d.Do(ctx, int(op.Slot), []byte("GET"), []byte("c")) // on the control connection
+			return false, err
+		}
+	})
+	ctx := context.Background()
+	if _, err := a.Do(ctx, 0, []byte("PING")); err != nil { // the control connection, before the fault
+		t.Fatal(err)
+	}
+	n := 0
+	submit := func(k int) {
+		for range k {
+			n++
+			if err := a.Submit(ctx, cmdOp(0, int64(n), "INCR", "c")); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	submit(50)
+	flush(t, a)
+	px.Set(faultproxy.Faults{HalfOpen: true})
+	submit(50) // in flight on a connection that no longer answers
+	deadline := time.Now().Add(10 * time.Second)
+	for px.Abandoned.Load() == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the half-open pipe was not given up within 10s (ReplyTimeout 300ms)")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	px.Set(faultproxy.Faults{})
+	fctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	began := time.Now()
+	if err := a.Flush(fctx); err != nil {
+		t.Fatalf("flush after the heal: %v (the recheck waited on the dead control connection?)", err)
+	}
+	t.Logf("flushed %v after the heal", time.Since(began).Round(time.Millisecond))
+	if got, _ := s.Client().Get(ctx, "c").Int(); got < n {
+		t.Errorf("c = %d < %d INCR sent: lost", got, n)
+	}
+}

@@ -21,6 +21,10 @@ type node struct {
 
 	ctlMu sync.Mutex
 	ctl   *conn.Conn
+	// ctlLive is ctl, readable without ctlMu (held by a command waiting on
+	// it); ctlStale says that ctl shared the fate of a lost pipe.
+	ctlLive  atomic.Pointer[conn.Conn]
+	ctlStale atomic.Bool
 }
 
 // nodeFor returns the node for addr, creating it (and starting its pipes when
@@ -56,6 +60,9 @@ func (n *node) pipeFor(slot int) *pipe {
 // control returns the node's control connection, dialing it when needed. The
 // caller holds n.ctlMu.
 func (n *node) control(ctx context.Context) (*conn.Conn, error) {
+	if n.ctlStale.Swap(false) {
+		n.dropControl()
+	}
 	if n.ctl != nil {
 		return n.ctl, nil
 	}
@@ -69,6 +76,7 @@ func (n *node) control(ctx context.Context) (*conn.Conn, error) {
 		return nil, err
 	}
 	n.ctl = c
+	n.ctlLive.Store(c)
 	return c, nil
 }
 
@@ -77,6 +85,19 @@ func (n *node) dropControl() {
 	if n.ctl != nil {
 		n.ctl.Close()
 		n.ctl = nil
+		n.ctlLive.Store(nil)
+	}
+}
+
+// pipeLost tells the node that a pipe lost its connection. Whatever broke it
+// (a restart, a partition, CLIENT KILL) most likely broke the control
+// connection too: it is closed now, failing at once a command that waits on it
+// (the recheck of the pipe's lost ops comes next), and dialed again when next
+// needed, instead of each connection waiting out a timeout of its own.
+func (n *node) pipeLost() {
+	n.ctlStale.Store(true)
+	if c := n.ctlLive.Load(); c != nil {
+		c.Close()
 	}
 }
 
@@ -195,6 +216,9 @@ func (p *pipe) run(ctx context.Context) error {
 		}
 		err = p.serve(ctx, c)
 		c.Close()
+		if ctx.Err() == nil {
+			p.n.pipeLost()
+		}
 		written, unsent := p.a.requeue(p)
 		if ctx.Err() != nil {
 			return nil

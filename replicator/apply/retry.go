@@ -252,8 +252,9 @@ func (a *Applier) retryLanes(ctx context.Context, lanes []*lane) {
 			a.log.Warn("slot table refresh failed", "err", err)
 		}
 	}
-	applied := a.recheck(ctx, lost)
+	applied, unknown := a.recheck(ctx, lost)
 	a.mu.Lock()
+	var logs []logEntry
 	for _, l := range lanes {
 		l.scheduled = false
 		if len(applied) > 0 {
@@ -267,12 +268,23 @@ func (a *Applier) retryLanes(ctx context.Context, lanes []*lane) {
 				return false
 			})
 		}
+		// A lost op whose recheck failed (the network is still bad) may have
+		// run: re-sending it could apply it twice. The lane waits and asks again.
+		if i := slices.IndexFunc(l.retry, func(o *op) bool { return unknown[o] }); i >= 0 {
+			o := l.retry[i]
+			logs = a.noteRetryLocked(o, logs)
+			a.scheduleLocked(l, a.backoff(o))
+			continue
+		}
 		if l.inflight == 0 {
 			a.dispatchLocked(l)
 		}
 	}
 	a.wakeLocked()
 	a.mu.Unlock()
+	for _, e := range logs {
+		a.log.Warn(e.msg, e.attrs...)
+	}
 }
 
 // inferApplied marks applied every lost op of l that precedes an op found
@@ -295,21 +307,23 @@ func inferApplied(l *lane, applied map[*op]bool) {
 	}
 }
 
-// recheck asks Config.Recheck about ops whose replies were lost.
-func (a *Applier) recheck(ctx context.Context, lost []*op) map[*op]bool {
+// recheck asks Config.Recheck about ops whose replies were lost: it returns those
+// found applied, and those it could not ask about (an error: they stay lost).
+func (a *Applier) recheck(ctx context.Context, lost []*op) (applied, unknown map[*op]bool) {
 	if len(lost) == 0 {
-		return nil
+		return nil, nil
 	}
-	out := make(map[*op]bool)
+	applied, unknown = make(map[*op]bool), make(map[*op]bool)
 	for _, o := range lost {
 		ok, err := a.cfg.Recheck(ctx, a, o.Op)
 		if err != nil {
-			a.log.Warn("recheck failed; re-sending", "key", string(o.Key), "err", err)
+			a.log.Warn("recheck failed; asking again after a backoff", "key", string(o.Key), "err", err)
+			unknown[o] = true
 			continue
 		}
 		if ok {
-			out[o] = true
+			applied[o] = true
 		}
 	}
-	return out
+	return applied, unknown
 }

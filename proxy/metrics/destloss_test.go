@@ -1,4 +1,4 @@
-package proxy
+package metrics
 
 import (
 	"context"
@@ -11,8 +11,8 @@ import (
 	"github.com/xsync/xsync/replicator"
 )
 
-// TestDestLossReported: a heal in progress and drifted keys show in INFO
-// xsync and /metrics, and make /healthz fail.
+// TestDestLossReported: a heal in progress and drifted keys show in /metrics
+// and make /healthz fail (proxy/admin checks the same cases in INFO xsync).
 func TestDestLossReported(t *testing.T) {
 	cases := []struct {
 		name     string
@@ -37,15 +37,7 @@ func TestDestLossReported(t *testing.T) {
 			st := testStatus()
 			st.LagBytes, st.Shards[0].LagBytes = 0, 0
 			c.st(&st)
-			ctl := &fakeCtl{st: st}
-			var b strings.Builder
-			writeXsyncInfo(&b, ctl.Status())
-			for _, want := range c.info {
-				if !strings.Contains(b.String(), want+"\r\n") {
-					t.Errorf("INFO xsync lacks %q:\n%s", want, b.String())
-				}
-			}
-			m, err := NewMetrics(MetricsConfig{Addr: "127.0.0.1:0", StuckAfter: time.Hour}, ctl)
+			m, err := New(Config{Addr: "127.0.0.1:0", StuckAfter: time.Hour}, fixedStatus(st))
 			if err != nil {
 				t.Fatal(err)
 			}
