@@ -183,6 +183,7 @@ func runSyncJob(ctx context.Context, env *cliEnv, f *syncFlags, cfg replicator.C
 	if err != nil {
 		return err
 	}
+	defer shared.close()
 	var reg *prometheus.Registry
 	if f.metrics != "" {
 		reg = prometheus.NewRegistry()
