@@ -133,7 +133,7 @@ func (f *syncFlags) setupShared(ctx context.Context, env *cliEnv, cfg *replicato
 	default:
 		tc.Collision = translate.Apply
 	}
-	tc.SharedGuard = registry.Guard(f.internalPrefix)
+	tc.SharedGuard = registry.Guard(f.internalPrefix, others)
 	sj.self = registry.Entry{InternalPrefix: f.internalPrefix, KeyPrefix: f.keyPrefix, Owns: list(f.owns), DBs: f.dbs,
 		Started: time.Now().Unix()}
 	sj.self.Host, _ = os.Hostname()
