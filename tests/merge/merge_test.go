@@ -230,7 +230,11 @@ func TestMergeThreeSources(t *testing.T) {
 	if len(delKeys) > 100 {
 		delKeys = delKeys[:100]
 	}
-	srcB.Client().Del(ctx, delKeys...)
+	deleted, err := srcB.Client().Del(ctx, delKeys...).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("b: link dropped, %d kB written and %d keys deleted while its xsync was stopped", 1000*len(pad)/1000, deleted)
 	if err := b.proc.Cmd.Process.Signal(syscall.SIGCONT); err != nil {
 		t.Fatal(err)
 	}
@@ -269,8 +273,23 @@ func TestMergeThreeSources(t *testing.T) {
 	if _, out := runCLI(t, bin, "check", "--source", srcD.URL(), "--target", dstURL, "--internal-prefix", "__xd:"); !strings.Contains(out, "other jobs") || !strings.Contains(out, `job "__xc:"`) {
 		t.Errorf("check does not list the other jobs:\n%s", out)
 	}
-	// reset removes a job's entry.
+	// The refused job did not register.
 	if code, out := runCLI(t, bin, "reset", "--target", dstURL, "--internal-prefix", "__xd:"); code != 0 || strings.Contains(out, "registry") {
 		t.Errorf("reset of a job never registered: exit %d: %s", code, out)
+	}
+	// Unscoped with --flush ignore it may start; a snapshot key in b's keys is a
+	// collision, and --conflict stop stops the job on it.
+	srcD.Client().Set(ctx, "b:intruder", "x", 0)
+	code, out = runCLI(t, bin, "sync", "--source", srcD.URL(), "--target", dstURL, "--internal-prefix", "__xd:",
+		"--admin", "off", "--progress", "off", "--flush", "ignore", "--conflict", "stop")
+	if code != 3 || !strings.Contains(out, "b:intruder") || !strings.Contains(out, "another job") {
+		t.Errorf("collision under --conflict stop: exit %d, want 3 naming the key:\n%s", code, out)
+	}
+	if dst.Client().Exists(ctx, "b:intruder").Val() != 0 {
+		t.Error("the colliding key was written")
+	}
+	// reset removes the job's entry.
+	if code, out := runCLI(t, bin, "reset", "--target", dstURL, "--internal-prefix", "__xd:"); code != 0 || !strings.Contains(out, "removed the job") {
+		t.Errorf("reset of a registered job: exit %d: %s", code, out)
 	}
 }
