@@ -24,11 +24,11 @@ func (d tableDest) Table() *slots.Table { return d.t }
 
 func clusterTable(ctx context.Context, t *testing.T, cl *redistest.Cluster) *slots.Table {
 	t.Helper()
-	v, err := cl.Masters()[0].Client().Do(ctx, "CLUSTER", "SHARDS").Result()
+	v, err := cl.Masters()[0].Client().Do(ctx, "CLUSTER", "SLOTS").Result() // SHARDS needs 7.0
 	if err != nil {
 		t.Fatal(err)
 	}
-	topo, err := slots.ParseClusterShards(toValue(v))
+	topo, err := slots.ParseClusterSlots(toValue(v))
 	if err != nil {
 		t.Fatal(err)
 	}
