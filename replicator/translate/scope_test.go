@@ -112,6 +112,12 @@ func TestScopedFlush(t *testing.T) {
 	if n := tb.Stats().Collisions; n != 1 {
 		t.Errorf("collisions %d, want 1", n)
 	}
+	// MOVE between dbs mapped to prefixes renames into another job's keys.
+	tm, _ := New(Config{SourceKind: SourceStandalone, DBs: map[int]Target{0: {}, 1: {Prefix: "b:"}},
+		Others: []Owner{{Name: "b", Prefix: "b:"}}, Collision: Stop})
+	if _, err := tm.Translate(0, [][]byte{[]byte("MOVE"), []byte("k"), []byte("1")}, 1, time.Now()); !errors.Is(err, ErrPolicy) {
+		t.Errorf("MOVE into another job's keys under Stop: %v, want ErrPolicy", err)
+	}
 
 	// Unscoped, with another job registered: the flush refuses and deletes nothing.
 	tu, _ := New(Config{SourceKind: SourceStandalone, SharedGuard: func(context.Context, apply.Dest) ([]string, error) {
