@@ -153,7 +153,7 @@ func TestMergeThreeSources(t *testing.T) {
 		{name: "b", prefix: "b:", internal: "__xb:", url: srcB.URL(), client: srcB.Client(), masters: []*redis.Client{srcB.Client()}},
 		{name: "c", prefix: "c:", internal: "__xc:", url: "redis://" + srcC.Seeds(), client: srcC.Client(), masters: cMasters},
 	}
-	const keys = 3000
+	const keys = 2000
 	for i, m := range ms {
 		m.log = filepath.Join(dir, m.name+".log")
 		if err := loadgen.Fill(ctx, m.client, loadgen.FillOptions{Keys: keys, Seed: uint64(i + 1)}); err != nil {
@@ -179,7 +179,7 @@ func TestMergeThreeSources(t *testing.T) {
 		t.Errorf("INFO of a: dest_shared=%q dest_job0=%q", info["dest_shared"], info["dest_job0"])
 	}
 
-	verifyArgs := []string{"verify", "--target", dstURL, "--rounds", "5"}
+	verifyArgs := []string{"verify", "--target", dstURL, "--rounds", "3"}
 	for _, m := range ms {
 		verifyArgs = append(verifyArgs, "--source", m.url, "--key-prefix", m.prefix)
 	}
@@ -205,7 +205,7 @@ func TestMergeThreeSources(t *testing.T) {
 	if err := srcA.Client().FlushAll(ctx).Err(); err != nil {
 		t.Fatal(err)
 	}
-	ms[0].applied(t, 300)()
+	ms[0].applied(t, 200)()
 	stop()
 	check("FLUSHALL on a", ms[0])
 
@@ -244,7 +244,7 @@ func TestMergeThreeSources(t *testing.T) {
 	b.proc.WaitInfo(t, 60*time.Second, "b syncs in full again", func(m map[string]string) bool {
 		return strings.Contains(m["shard0"], "full_syncs=2")
 	})
-	b.applied(t, 300)()
+	b.applied(t, 200)()
 	stop()
 	check("forced resync of b", nil)
 	if log, _ := os.ReadFile(b.log); !strings.Contains(string(log), "emptying the shard's slots") {
@@ -259,7 +259,7 @@ func TestMergeThreeSources(t *testing.T) {
 	c.proc.Done <- nil
 	c.start(t, bin, dstURL)
 	c.caughtUp(t)
-	c.applied(t, 300)()
+	c.applied(t, 200)()
 	stop()
 	if log, _ := os.ReadFile(c.log); strings.Count(string(log), "full sync started") != 3 {
 		t.Errorf("c synced in full again after kill -9 (want a resume from the checkpoints)")
