@@ -22,15 +22,55 @@ import (
 // (several sources merged into one destination; see docs/operations.md,
 // "Merging instances").
 type sharedJob struct {
-	self   registry.Entry
-	others []registry.Entry
-	r      *replicator.Replicator // set once it exists: its collision count
+	self registry.Entry
+	r    *replicator.Replicator // set once it exists: its collision count
+	dc   redis.UniversalClient  // the destination, to read the registry again
+
+	mu     sync.Mutex
+	others []registry.Entry // as last read
+	read   time.Time
+}
+
+// current returns the other jobs, reading the registry again (not the
+// checkpoint keys: that is a SCAN) when the last read is older than 5 s.
+func (s *sharedJob) current() []registry.Entry {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.dc != nil && time.Since(s.read) > 5*time.Second {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		if reg, err := registry.Read(ctx, s.dc); err == nil {
+			known := map[string]bool{s.self.InternalPrefix: true}
+			var fresh []registry.Entry
+			for _, e := range reg {
+				known[e.InternalPrefix] = true
+				if e.InternalPrefix != s.self.InternalPrefix {
+					fresh = append(fresh, e)
+				}
+			}
+			for _, e := range s.others {
+				if e.Unregistered && !known[e.InternalPrefix] {
+					fresh = append(fresh, e)
+				}
+			}
+			s.others, s.read = fresh, time.Now()
+		}
+	}
+	return s.others
+}
+
+// close releases the destination client.
+func (s *sharedJob) close() {
+	if s.dc != nil {
+		s.dc.Close()
+	}
 }
 
 // info are the INFO xsync lines about the destination's other jobs.
 func (s *sharedJob) info() [][2]string {
-	out := [][2]string{{"dest_shared", strconv.Itoa(b2i(len(s.others) > 0))}, {"dest_jobs", strconv.Itoa(len(s.others))}}
-	for i, o := range s.others {
+	others := s.current()
+	out := [][2]string{{"dest_shared", strconv.Itoa(b2i(len(others) > 0))}, {"dest_jobs", strconv.Itoa(len(others))}}
+	for i, o := range others {
 		out = append(out, [2]string{"dest_job" + strconv.Itoa(i), o.Info()})
 	}
 	if s.r != nil {
@@ -61,12 +101,18 @@ func (f *syncFlags) setupShared(ctx context.Context, env *cliEnv, cfg *replicato
 	if err != nil {
 		return nil, fmt.Errorf("target: %w", err)
 	}
-	defer dc.Close()
 	others, err := registry.Others(dctx, dc, f.internalPrefix)
 	if err != nil {
+		dc.Close()
 		return nil, err
 	}
-	sj := &sharedJob{others: others}
+	sj := &sharedJob{others: others, dc: dc, read: time.Now()}
+	ok := false
+	defer func() {
+		if !ok {
+			sj.close()
+		}
+	}()
 	tc := &cfg.Translate
 	for _, o := range others {
 		log.Warn("another job writes to this destination", "job", o.String())
@@ -87,7 +133,7 @@ func (f *syncFlags) setupShared(ctx context.Context, env *cliEnv, cfg *replicato
 	default:
 		tc.Collision = translate.Apply
 	}
-	tc.SharedGuard = registry.Guard(f.internalPrefix)
+	tc.SharedGuard = registry.Guard(f.internalPrefix, others)
 	sj.self = registry.Entry{InternalPrefix: f.internalPrefix, KeyPrefix: f.keyPrefix, Owns: list(f.owns), DBs: f.dbs,
 		Started: time.Now().Unix()}
 	sj.self.Host, _ = os.Hostname()
@@ -95,6 +141,7 @@ func (f *syncFlags) setupShared(ctx context.Context, env *cliEnv, cfg *replicato
 	if err := registry.Register(dctx, dc, sj.self); err != nil {
 		return nil, err
 	}
+	ok = true
 	log.Info("registered on the destination", "registry", registry.Key, "job", sj.self.String(), "other_jobs", len(others))
 	return sj, nil
 }

@@ -41,7 +41,12 @@ standalone source it is split per slot. Multi-key commands from a standalone sou
 that span slots are split per key where the command is per key, and otherwise
 emulated exactly on the destination. FLUSHALL/FLUSHDB in one source shard empties
 only the slots that shard owns. Relative expires become absolute at the time xsync
-received them, so lag does not stretch them.`
+received them, so lag does not stretch them.
+
+Merging several sources into one destination: run one sync per source, each with its
+own --internal-prefix and --key-prefix (or --owns). Every sync registers itself on the
+destination (hash __xsync_registry) and lists the other jobs it finds; a job whose keys
+cannot be told apart refuses --flush apply and --empty-first there (exit 2).`
 
 // syncFlags are the flags of xsync sync (also keys of the config file).
 type syncFlags struct {
@@ -197,6 +202,7 @@ func runSyncJob(ctx context.Context, env *cliEnv, f *syncFlags, cfg replicator.C
 	if err != nil {
 		return err
 	}
+	defer shared.close()
 	var reg *prometheus.Registry
 	if f.metrics != "" {
 		reg = prometheus.NewRegistry()

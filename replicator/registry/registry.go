@@ -257,8 +257,9 @@ func Overlap(kp string, others []Entry) (Entry, bool) {
 
 // Guard returns a translate.Config.SharedGuard: before an unscoped flush it
 // reads the registry through the applier's destination and returns the other
-// registered jobs (a job that started alone may have company by now).
-func Guard(own string) func(context.Context, apply.Dest) ([]string, error) {
+// registered jobs (a job that started alone may have company by now), and the
+// jobs found at start only by their checkpoint keys (known).
+func Guard(own string, known []Entry) func(context.Context, apply.Dest) ([]string, error) {
 	slot := slots.SlotString(Key)
 	return func(ctx context.Context, d apply.Dest) ([]string, error) {
 		v, err := d.Do(ctx, slot, []byte("HGETALL"), []byte(Key))
@@ -273,8 +274,14 @@ func Guard(own string) func(context.Context, apply.Dest) ([]string, error) {
 		if err != nil {
 			return nil, err
 		}
+		var cps []string
+		for _, e := range known {
+			if e.Unregistered {
+				cps = append(cps, e.InternalPrefix)
+			}
+		}
 		var names []string
-		for _, e := range others(reg, nil, own) {
+		for _, e := range others(reg, cps, own) {
 			names = append(names, e.String())
 		}
 		return names, nil

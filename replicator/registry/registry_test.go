@@ -3,7 +3,15 @@ package registry
 import (
 	"strings"
 	"testing"
+
+	"github.com/xsync/xsync/replicator/verify"
 )
+
+func TestKeyIsLeftOutByVerify(t *testing.T) {
+	if Key != verify.RegistryKey {
+		t.Fatalf("registry.Key %q, verify.RegistryKey %q: verify would report the registry as an extra key", Key, verify.RegistryKey)
+	}
+}
 
 func TestOthers(t *testing.T) {
 	reg := []Entry{

@@ -90,6 +90,18 @@
 // cannot be limited to a shard's slots). On a standalone destination it uses
 // SELECT + SCAN + DEL.
 //
+// A destination shared with other jobs (several sources merged into one,
+// scope.go): Config.KeyPrefix puts every key under a prefix before the db
+// prefix (no braces, so a hash tag stays the hashed part), and Config.Owns
+// declares globs of keys already told apart. With either, a flush (and
+// EmptyOp) SCANs every destination master with MATCH on the prefix or globs
+// and UNLINKs the job's keys of the shard's source slots in batches, still as
+// a barrier; a cluster's batch goes through a script with undeclared keys,
+// since they span slots. Unscoped, a flush asks Config.SharedGuard first and
+// refuses to run (ErrShared) while other jobs are registered. Writes, MOVEs
+// and snapshot keys into keys another job declared (Config.Others) are
+// collisions under Config.Collision.
+//
 // Expires. Relative expires become absolute, computed from the time the link
 // RECEIVED the command (Translate's recv), so that replication lag does not
 // stretch them: EXPIRE and PEXPIRE become PEXPIREAT; HEXPIRE and HPEXPIRE

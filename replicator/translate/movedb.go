@@ -69,6 +69,9 @@ func (t *Translator) move(db int, args [][]byte, offset int64) error {
 	t.idx = append(t.idx[:0], 1, 2)
 	t.kslot = append(t.kslot[:0], slots.Slot(t.argv[1]), slots.Slot(t.argv[2]))
 	t.incl = append(t.incl[:0], true, true)
+	if drop, err := t.collide(args, t.idx, offset); drop || err != nil {
+		return err // the renamed key lands on another job's key (scope.go)
+	}
 	if t.kslot[0] != t.kslot[1] && t.cfg.DestKind == DestCluster {
 		return t.emulate("rename", t.idx, offset)
 	}

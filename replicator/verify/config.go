@@ -13,6 +13,10 @@ import (
 // DefaultExcludePrefix is the prefix of xsync's own keys on the destination.
 const DefaultExcludePrefix = "__xsync:"
 
+// RegistryKey is the destination's registry of jobs (package registry's Key),
+// outside every internal prefix: it is left out unless NoExclude is set.
+const RegistryKey = "__xsync_registry"
+
 // Errors returned by New.
 var (
 	ErrNoClient    = errors.New("xsync/verify: Source and Target are required")
@@ -125,6 +129,7 @@ func (c *Config) validate() error {
 	}
 	if c.NoExclude {
 		c.ExcludePrefix = ""
+		c.ExcludePrefixes = nil
 	}
 	if c.MaxElements == 0 {
 		c.MaxElements = 1 << 24

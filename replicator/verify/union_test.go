@@ -25,6 +25,7 @@ func TestUnion(t *testing.T) {
 		tgt.Set(ctx, "b:"+k, "b", 0)
 	}
 	tgt.Set(ctx, "__xb:ckpt:{x}", "1", 0)
+	tgt.HSet(ctx, verify.RegistryKey, "__xb:", "{}") // left out by default
 	cfg := verify.Config{Target: tgt, Rounds: 1, RoundDelay: time.Millisecond, ExcludePrefixes: []string{"__xb:"}}
 	members := []verify.Member{{Source: a, KeyPrefix: "a:", Name: "a"}, {Source: b, KeyPrefix: "b:", Name: "b"}}
 	res, err := verify.Union(ctx, cfg, members)

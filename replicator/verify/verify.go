@@ -227,6 +227,9 @@ func (v *Verifier) excludedKey(k string) bool {
 	if v.cfg.ExcludePrefix != "" && strings.HasPrefix(k, v.cfg.ExcludePrefix) {
 		return true
 	}
+	if !v.cfg.NoExclude && k == RegistryKey {
+		return true
+	}
 	for _, p := range v.cfg.ExcludePrefixes {
 		if p != "" && strings.HasPrefix(k, p) {
 			return true

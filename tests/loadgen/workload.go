@@ -73,7 +73,7 @@ type Stats struct {
 func Run(ctx context.Context, c redis.UniversalClient, o WorkOptions) (*Stats, error) {
 	o.defaults()
 	st := &Stats{}
-	var firstErr atomic.Value
+	var firstErr atomic.Pointer[error] // errors of different types: atomic.Value would panic
 	var limiter <-chan time.Time
 	if o.Rate > 0 {
 		t := time.NewTicker(time.Second / time.Duration(o.Rate))
@@ -101,7 +101,7 @@ func Run(ctx context.Context, c redis.UniversalClient, o WorkOptions) (*Stats, e
 						return
 					}
 					st.Errors.Add(1)
-					firstErr.CompareAndSwap(nil, err)
+					firstErr.CompareAndSwap(nil, &err)
 					continue
 				}
 				st.Ops.Add(1)
@@ -109,8 +109,8 @@ func Run(ctx context.Context, c redis.UniversalClient, o WorkOptions) (*Stats, e
 		}(w)
 	}
 	wg.Wait()
-	if e, ok := firstErr.Load().(error); ok {
-		return st, e
+	if e := firstErr.Load(); e != nil {
+		return st, *e
 	}
 	return st, nil
 }
