@@ -7,8 +7,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/tidwall/redcon"
-
 	"github.com/xsync/xsync/proxy/cutover"
 )
 
@@ -17,7 +15,7 @@ import (
 //	XSYNC CUTOVER [timeout]                  run a cutover (timeout: seconds or a Go duration)
 //	XSYNC CUTOVER STATUS                     the cutover lines of INFO xsync
 //	XSYNC CUTOVER STATE <id> <state> <epoch> a follower's poll; reply "+<state> <epoch>"
-func (a *Server) cutover(c redcon.Conn, args [][]byte) {
+func (a *Server) cutover(c *conn, args [][]byte) {
 	co := a.cfg.Cutover
 	if co == nil {
 		c.WriteError("ERR no cutover here: start xsync sync with --gateway ADDR (or followers polling its admin port)")
