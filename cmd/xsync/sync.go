@@ -77,6 +77,7 @@ type syncFlags struct {
 	shardCount     int
 	gateway        syncGatewayFlags // --gateway, --cutover-timeout (gateway.go)
 	ha             haFlags          // --ha-lease and its settings (ha.go)
+	lsn            listenerFlags    // TLS of the admin port and the metrics, --metrics-token (listeners.go)
 }
 
 func (f *syncFlags) register(fsName string, env *cliEnv) *flag.FlagSet {
@@ -117,6 +118,7 @@ func (f *syncFlags) register(fsName string, env *cliEnv) *flag.FlagSet {
 	fs.IntVar(&f.shardIndex, "shard-index", -1, "scale-out: this process, 0 to shard-count-1; -1: the ordinal suffix -<n> of $POD_NAME or $HOSTNAME")
 	f.gateway.register(fs)
 	f.ha.register(fs)
+	f.lsn.register(fs)
 	return fs
 }
 
@@ -151,8 +153,10 @@ func runSync(ctx context.Context, env *cliEnv, args []string) int {
 }
 
 func runSyncJob(ctx context.Context, env *cliEnv, f *syncFlags, cfg replicator.Config, log *slog.Logger) error {
-	if f.pprof && f.metrics == "" {
-		return fmt.Errorf("%w: --pprof serves the profiles on the --metrics address: give --metrics too", errUsage)
+	// Listener errors are configuration errors: found before any connection.
+	acfg, mcfg, err := f.listenerConfigs(env)
+	if err != nil {
+		return err
 	}
 	rs := precheck.Run(ctx, precheck.Config{
 		Source:         precheck.Endpoint{Seeds: cfg.SourceSeeds, Username: cfg.SourceConn.Username, Password: cfg.SourceConn.Password, TLS: cfg.SourceConn.TLS},
@@ -214,26 +218,26 @@ func runSyncJob(ctx context.Context, env *cliEnv, f *syncFlags, cfg replicator.C
 	if err != nil {
 		return err
 	}
+	if reg != nil && f.gateway.gw != nil {
+		reg.MustRegister(f.gateway.gw.Collector())
+	}
 	g, gctx := errgroup.WithContext(ctx)
 	f.gateway.serve(g, gctx, log)
-	if f.admin != "off" && f.admin != "" {
-		pass, err := f.adminPassword.get(env)
-		if err != nil {
-			return err
-		}
-		acfg := admin.Config{Addr: f.admin, Password: pass, Version: version, Logger: log, Settings: f.settings, Cutover: co}
+	if acfg != nil {
+		acfg.Version, acfg.Logger, acfg.Settings, acfg.Cutover = version, log, f.settings, co
 		if hj != nil {
 			acfg.Extra = hj.info
 		}
-		adm, err := admin.New(acfg, ctl)
+		adm, err := admin.New(*acfg, ctl)
 		if err != nil {
 			return err
 		}
 		log.Info("admin port listening", "addr", adm.Addr(), "try", "redis-cli -p "+portOf(adm.Addr())+" INFO xsync")
 		g.Go(func() error { return adm.Serve(gctx) })
 	}
-	if f.metrics != "" {
-		m, err := metrics.New(metrics.Config{Addr: f.metrics, Logger: log, Registry: reg, Pprof: f.pprof}, ctl)
+	if mcfg != nil {
+		mcfg.Logger, mcfg.Registry = log, reg
+		m, err := metrics.New(*mcfg, ctl)
 		if err != nil {
 			return err
 		}

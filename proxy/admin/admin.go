@@ -301,3 +301,7 @@ func (a *Server) config(c *conn, args [][]byte) {
 		c.WriteBulkString(settings[k])
 	}
 }
+
+// Check rejects a bad configuration (an address off loopback without a
+// password, for one) without opening anything.
+func (c Config) Check() error { return c.validate() }

@@ -73,6 +73,18 @@ type Config struct {
 	// MaxBulkLen is the longest argument of an authenticated client. Default
 	// 512 MiB (Redis proto-max-bulk-len). Before AUTH PreAuthMaxBulk holds.
 	MaxBulkLen int64
+	// AllowAdmin forwards the commands that administer the backend or reveal
+	// its state (Redis's @admin and @dangerous categories): by default they are
+	// refused with -NOPERM. CONFIG GET of a credential is refused even so.
+	AllowAdmin bool
+	// Allow forwards these commands ("config", "client|kill") of the denied set.
+	// Default none.
+	Allow []string
+	// Deny refuses these commands too ("flushall", "flushdb"). Default none.
+	Deny []string
+	// AllowHint is the flag named in the -NOPERM reply. Default
+	// "--gateway-allow-admin".
+	AllowHint string
 	// Multicore runs one event loop per CPU. Default false: one loop (the backend
 	// work happens on goroutines anyway).
 	Multicore bool
@@ -95,6 +107,9 @@ func (c *Config) validate() error {
 	}
 	if c.MaxRedirects <= 0 {
 		c.MaxRedirects = 8
+	}
+	if c.AllowHint == "" {
+		c.AllowHint = "--gateway-allow-admin"
 	}
 	if c.MaxClients <= 0 {
 		c.MaxClients = DefaultMaxClients
@@ -160,6 +175,7 @@ type Server struct {
 
 	stats  stats
 	limits resp.Limits // of authenticated clients
+	priv   privileges
 
 	clientsMu sync.Mutex
 	clients   map[*client]struct{}
@@ -207,7 +223,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, err
 	}
 	g := &Server{cfg: cfg, log: cfg.Logger, ready: make(chan struct{}), served: make(chan struct{}),
-		limits: resp.Limits{MaxBulkLen: cfg.MaxBulkLen}, clients: map[*client]struct{}{}}
+		limits: resp.Limits{MaxBulkLen: cfg.MaxBulkLen}, clients: map[*client]struct{}{}, priv: newPrivileges(&cfg)}
 	g.ctx, g.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	g.src = newBackend(g, "source", cfg.Source)
 	if err := g.src.refresh(ctx); err != nil {
@@ -336,3 +352,22 @@ var _ io.Closer = (*Server)(nil)
 
 // itoa is strconv.Itoa, short.
 func itoa(i int) string { return strconv.Itoa(i) }
+
+// Check rejects a bad configuration (an address off loopback without a
+// password, for one) without connecting or listening.
+func (c Config) Check() error {
+	if c.Addr == "" {
+		c.Addr = "127.0.0.1:6379"
+	}
+	host, _, err := net.SplitHostPort(c.Addr)
+	if err != nil {
+		return fmt.Errorf("xsync/gateway: gateway address %q: %w", c.Addr, err)
+	}
+	if c.Password == "" && !listener.IsLoopback(host) {
+		return fmt.Errorf("xsync/gateway: the gateway %s is not on loopback: set --gateway-password (or bind it to 127.0.0.1)", c.Addr)
+	}
+	if c.IdleTimeout < 0 {
+		return fmt.Errorf("xsync/gateway: idle timeout %v is negative (0: never)", c.IdleTimeout)
+	}
+	return nil
+}
