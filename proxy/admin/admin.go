@@ -267,6 +267,10 @@ func (a *Server) xsync(c *conn, args [][]byte) {
 		}
 		c.WriteString("OK")
 	case "RESUME":
+		if co := a.cfg.Cutover; co != nil && co.Info().State == cutover.StateDone {
+			c.WriteError("ERR the cutover is done: the clients write to the destination, and replication from the source would overwrite their writes; XSYNC RESUME is refused")
+			return
+		}
 		if err := a.ctl.Resume(); err != nil {
 			c.WriteError("ERR " + err.Error())
 			return
