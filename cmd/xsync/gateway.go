@@ -73,6 +73,7 @@ func runGateway(ctx context.Context, env *cliEnv, args []string) int {
 		return exitFor(env, err)
 	}
 	defer closeLog()
+	warnSecrets(log, fs, args)
 	if err := f.run(ctx, env, log); err != nil {
 		log.Error("gateway failed", "err", err)
 		fmt.Fprintf(env.stderr, "xsync: %v\n", err)

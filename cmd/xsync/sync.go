@@ -137,6 +137,7 @@ func runSync(ctx context.Context, env *cliEnv, args []string) int {
 		return exitFor(env, err)
 	}
 	defer closeLog()
+	warnSecrets(log, fs, args)
 	cfg.Logger = log
 	if err := runSyncJob(ctx, env, &f, cfg, log); err != nil {
 		log.Error("sync failed", "err", err)
