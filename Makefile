@@ -6,7 +6,7 @@ LDFLAGS   := -X main.version=$(VERSION)
 BIN       := bin/xsync
 TESTFLAGS ?= -race -count=1 -timeout 25m
 
-.PHONY: all build test bench demo lint deps fuzz clean
+.PHONY: all build test bench demo lint deps fuzz fuzz-short clean
 
 all: build
 
@@ -19,6 +19,7 @@ build:
 test: deps
 	$(GO) vet ./...
 	$(GO) test $(TESTFLAGS) ./...
+	@$(MAKE) --no-print-directory fuzz-short
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
@@ -29,9 +30,27 @@ bench: deps build
 	./bin/xsync-bench --xsync $(BIN) --keys $(or $(BENCH_KEYS),1000000) $(BENCH_FLAGS)
 	$(GO) test -run '^$$' -bench . -benchmem ./resp/ ./slots/ ./replicator/...
 
+# Every fuzz target, FUZZTIME each (default 30s). Their seeds run in every
+# 'go test'; 'make test' adds a short run of each (fuzz-short).
+FUZZTIME ?= 30s
+FUZZ_TARGETS := \
+	./resp/:FuzzParseCommand ./resp/:FuzzParseValue \
+	./proxy/gateway/:FuzzClientFraming ./proxy/admin/:FuzzAdminCommands ./proxy/cutover/:FuzzStateExchange \
+	./replicator/rdb/:FuzzWriteJSONSorted ./replicator/source/:FuzzGentleFacts ./replicator/:FuzzParseCheckpoint \
+	./cmd/xsync/:FuzzConfigFile ./cmd/xsync/:FuzzDBs \
+	./slots/:FuzzKeyIndexes ./slots/:FuzzParseTopology ./replicator/conn/:FuzzParseURL \
+	./replicator/snapshot/:FuzzConvert ./replicator/translate/:FuzzTranslate \
+	./replicator/rdb/:FuzzDecode ./replicator/rdb/:FuzzCRC64 \
+	./replicator/source/:FuzzEOFReader ./replicator/source/:FuzzMarkIndex ./replicator/source/:FuzzHandshakeParsers
+
 fuzz:
-	$(GO) test -run '^$$' -fuzz FuzzParseCommand -fuzztime 30s ./resp/
-	$(GO) test -run '^$$' -fuzz FuzzParseValue -fuzztime 30s ./resp/
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		echo "fuzz $${t#*:} ($${t%%:*}, $(FUZZTIME))"; \
+		$(GO) test -run '^$$' -fuzz "^$${t#*:}$$" -fuzztime $(FUZZTIME) "$${t%%:*}"; \
+	done
+
+fuzz-short:
+	@$(MAKE) --no-print-directory fuzz FUZZTIME=2s
 
 demo: deps build
 	@bash scripts/demo.sh

@@ -375,23 +375,8 @@ func (f *syncFlags) config(env *cliEnv) (replicator.Config, error) {
 	tc.Allow, tc.Deny = list(f.allow), list(f.deny)
 	tc.InternalPrefix = f.internalPrefix
 	if f.dbs != "" {
-		tc.DBs = map[int]translate.Target{}
-		for _, part := range list(f.dbs) {
-			from, to, mapped := strings.Cut(part, "=")
-			db, err := strconv.Atoi(from)
-			if err != nil || db < 0 {
-				return cfg, bad("dbs", f.dbs, "a list like 0,1=db1:,2=5 (SRC, SRC=DB or SRC=PREFIX)")
-			}
-			var tg translate.Target
-			switch n, err := strconv.Atoi(to); {
-			case !mapped:
-				tg.DB = db
-			case err == nil:
-				tg.DB = n
-			default:
-				tg.Prefix = to
-			}
-			tc.DBs[db] = tg
+		if tc.DBs, err = parseDBs(f.dbs); err != nil {
+			return cfg, bad("dbs", f.dbs, "a list like 0,1=db1:,2=5 (SRC, SRC=DB or SRC=PREFIX)")
 		}
 	}
 	switch f.mode {
@@ -448,4 +433,29 @@ func list(s string) []string {
 		}
 	}
 	return out
+}
+
+// parseDBs reads --dbs: SRC[=DB|=PREFIX],...
+func parseDBs(s string) (map[int]translate.Target, error) {
+	dbs := map[int]translate.Target{}
+	for _, part := range list(s) {
+		from, to, mapped := strings.Cut(part, "=")
+		db, err := strconv.Atoi(from)
+		if err != nil || db < 0 {
+			return nil, fmt.Errorf("source database %q is not a number", from)
+		}
+		var tg translate.Target
+		switch n, err := strconv.Atoi(to); {
+		case !mapped:
+			tg.DB = db
+		case err == nil && n >= 0:
+			tg.DB = n
+		case err == nil:
+			return nil, fmt.Errorf("destination database %d is negative", n)
+		default:
+			tg.Prefix = to
+		}
+		dbs[db] = tg
+	}
+	return dbs, nil
 }
