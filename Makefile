@@ -9,7 +9,7 @@ TESTFLAGS ?= -race -count=1 -timeout 25m
 # dependency); its checks are chosen in staticcheck.conf.
 STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: all build test soak bench demo lint deps fuzz fidelity clean
+.PHONY: all build test soak bench demo lint deps fuzz fuzz-short fidelity clean
 
 all: build
 
@@ -22,6 +22,7 @@ build:
 test: deps
 	$(GO) vet ./...
 	$(GO) test $(TESTFLAGS) ./...
+	@$(MAKE) --no-print-directory fuzz-short
 
 # A long run under faults (tests/soak): SOAK_TIME (default 3m, as in make test),
 # SOAK_SEED, SOAK_DEST_LOSS=1 to add destination data loss to the faults.
@@ -39,9 +40,27 @@ bench: deps build
 	./bin/xsync-bench --xsync $(BIN) --keys $(or $(BENCH_KEYS),1000000) $(BENCH_FLAGS)
 	$(GO) test -run '^$$' -bench . -benchmem ./resp/ ./slots/ ./replicator/...
 
+# Every fuzz target, FUZZTIME each (default 30s). Their seeds run in every
+# 'go test'; 'make test' adds a short run of each (fuzz-short).
+FUZZTIME ?= 30s
+FUZZ_TARGETS := \
+	./resp/:FuzzParseCommand ./resp/:FuzzParseValue \
+	./proxy/gateway/:FuzzClientFraming ./proxy/admin/:FuzzAdminCommands ./proxy/cutover/:FuzzStateExchange \
+	./replicator/rdb/:FuzzWriteJSONSorted ./replicator/source/:FuzzGentleFacts ./replicator/:FuzzParseCheckpoint \
+	./cmd/xsync/:FuzzConfigFile ./cmd/xsync/:FuzzDBs \
+	./slots/:FuzzKeyIndexes ./slots/:FuzzParseTopology ./replicator/conn/:FuzzParseURL \
+	./replicator/snapshot/:FuzzConvert ./replicator/translate/:FuzzTranslate \
+	./replicator/rdb/:FuzzDecode ./replicator/rdb/:FuzzCRC64 \
+	./replicator/source/:FuzzEOFReader ./replicator/source/:FuzzMarkIndex ./replicator/source/:FuzzHandshakeParsers
+
 fuzz:
-	$(GO) test -run '^$$' -fuzz FuzzParseCommand -fuzztime 30s ./resp/
-	$(GO) test -run '^$$' -fuzz FuzzParseValue -fuzztime 30s ./resp/
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		echo "fuzz $${t#*:} ($${t%%:*}, $(FUZZTIME))"; \
+		$(GO) test -run '^$$' -fuzz "^$${t#*:}$$" -fuzztime $(FUZZTIME) "$${t%%:*}"; \
+	done
+
+fuzz-short:
+	@$(MAKE) --no-print-directory fuzz FUZZTIME=2s
 
 # The differential replication fuzzer (tests/fidelity): FIDELITY_TIME per setup
 # (default 5m), FIDELITY_SEED, FIDELITY_SETUP (standalone-cluster,

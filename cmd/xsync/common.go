@@ -24,8 +24,8 @@ type endpointFlags struct {
 
 func (e *endpointFlags) register(fs *flag.FlagSet, side, about string) {
 	e.side = side
-	fs.StringVar(&e.url, side, "", about+": redis://[user:pass@]host:port[,host:port...] or rediss:// for TLS (?tls-ca=FILE&tls-cert=FILE&tls-key=FILE&tls-server-name=NAME)")
 	fs.StringVar(&e.addrMap, side+"-addr-map", "", "reach "+side+" nodes elsewhere than the address they announce (CLUSTER SLOTS): ANNOUNCED=REACHABLE,... e.g. 10.0.0.5:7000=127.0.0.1:17000 (NAT, port forwarding)")
+	fs.StringVar(&e.url, side, "", about+": redis://[user:pass@]host:port[,host:port...] or rediss:// for TLS (?tls-ca=FILE&tls-cert=FILE&tls-key=FILE&tls-server-name=NAME; &tls-insecure=true skips verifying the server certificate: anyone on the path can then pose as the server, so only for a test). A password in the URL shows in ps: prefer --"+side+"-password-file")
 	fs.StringVar(&e.passwordFile, side+"-password-file", "", "file holding the "+side+" password (instead of the URL; env XSYNC_"+strings.ToUpper(side)+"_PASSWORD also works)")
 }
 

@@ -41,6 +41,7 @@ type gatewayFlags struct {
 	connsPerNode int
 	multicore    bool
 	markerKey    string
+	limits       gatewayLimitFlags
 }
 
 func (f *gatewayFlags) register(env *cliEnv) *flag.FlagSet {
@@ -56,6 +57,7 @@ func (f *gatewayFlags) register(env *cliEnv) *flag.FlagSet {
 	fs.DurationVar(&f.poll, "poll", 20*time.Millisecond, "how often the admin port of --control is polled")
 	fs.IntVar(&f.connsPerNode, "conns-per-node", 4, "pipelined connections per backend node (and protocol)")
 	fs.BoolVar(&f.multicore, "multicore", false, "one event loop per CPU instead of one")
+	f.limits.register(fs, "")
 	fs.StringVar(&f.markerKey, "marker-key", "__xsync:cutover", "key the replicating xsync writes on the target at the switch (<its --internal-prefix>cutover); when it exists at start, the gateway forwards to the target")
 	return fs
 }
@@ -71,6 +73,7 @@ func runGateway(ctx context.Context, env *cliEnv, args []string) int {
 		return exitFor(env, err)
 	}
 	defer closeLog()
+	warnSecrets(log, fs, args)
 	if err := f.run(ctx, env, log); err != nil {
 		log.Error("gateway failed", "err", err)
 		fmt.Fprintf(env.stderr, "xsync: %v\n", err)
@@ -95,6 +98,9 @@ func (f *gatewayFlags) run(ctx context.Context, env *cliEnv, log *slog.Logger) e
 			return err
 		}
 		cfg.Target = gateway.Backend{Seeds: t.seeds, Conn: t.opts}
+	}
+	if err := f.limits.apply(&cfg); err != nil {
+		return err
 	}
 	if f.control != "" && f.dst.url == "" {
 		return fmt.Errorf("%w: --control needs --target (where to switch to)", errUsage)
@@ -153,12 +159,14 @@ type syncGatewayFlags struct {
 	addr     string
 	password secretFlag
 	timeout  time.Duration
+	limits   gatewayLimitFlags
 	gw       *gateway.Server
 }
 
 func (s *syncGatewayFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&s.addr, "gateway", "", "serve the gateway here (one Redis endpoint for the clients, forwarded to the source until XSYNC CUTOVER on the admin port moves it to the target); empty: none")
 	s.password.register(fs, "gateway-password", "password the gateway's clients must give (required when --gateway is not on loopback)", "XSYNC_GATEWAY_PASSWORD")
+	s.limits.register(fs, "gateway-")
 	fs.DurationVar(&s.timeout, "cutover-timeout", 30*time.Second, "XSYNC CUTOVER without a timeout: how long writes may be held before the cutover rolls back")
 }
 
@@ -176,9 +184,13 @@ func (s *syncGatewayFlags) setup(ctx context.Context, env *cliEnv, cfg replicato
 		if err != nil {
 			return nil, err
 		}
-		s.gw, err = gateway.New(ctx, gateway.Config{Addr: s.addr, Password: pass, Logger: log,
+		gcfg := gateway.Config{Addr: s.addr, Password: pass, Logger: log,
 			Source: gateway.Backend{Seeds: cfg.SourceSeeds, Conn: cfg.SourceConn},
-			Target: gateway.Backend{Seeds: cfg.TargetSeeds, Conn: cfg.TargetConn}})
+			Target: gateway.Backend{Seeds: cfg.TargetSeeds, Conn: cfg.TargetConn}}
+		if err := s.limits.apply(&gcfg); err != nil {
+			return nil, err
+		}
+		s.gw, err = gateway.New(ctx, gcfg)
 		if err != nil {
 			return nil, err
 		}

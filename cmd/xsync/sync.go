@@ -91,6 +91,7 @@ type syncFlags struct {
 	shardCount     int
 	gateway        syncGatewayFlags // --gateway, --cutover-timeout (gateway.go)
 	ha             haFlags          // --ha-lease and its settings (ha.go)
+	lsn            listenerFlags    // TLS of the admin port and the metrics, --metrics-token (listeners.go)
 }
 
 func (f *syncFlags) register(fsName string, env *cliEnv) *flag.FlagSet {
@@ -138,6 +139,7 @@ func (f *syncFlags) register(fsName string, env *cliEnv) *flag.FlagSet {
 	fs.IntVar(&f.shardIndex, "shard-index", -1, "scale-out: this process, 0 to shard-count-1; -1: the ordinal suffix -<n> of $POD_NAME or $HOSTNAME")
 	f.gateway.register(fs)
 	f.ha.register(fs)
+	f.lsn.register(fs)
 	return fs
 }
 
@@ -156,6 +158,7 @@ func runSync(ctx context.Context, env *cliEnv, args []string) int {
 		return exitFor(env, err)
 	}
 	defer closeLog()
+	warnSecrets(log, fs, args)
 	cfg.Logger = log
 	if err := runSyncJob(ctx, env, &f, cfg, log); err != nil {
 		log.Error("sync failed", "err", err)
@@ -172,8 +175,10 @@ func runSync(ctx context.Context, env *cliEnv, args []string) int {
 }
 
 func runSyncJob(ctx context.Context, env *cliEnv, f *syncFlags, cfg replicator.Config, log *slog.Logger) error {
-	if f.pprof && f.metrics == "" {
-		return fmt.Errorf("%w: --pprof serves the profiles on the --metrics address: give --metrics too", errUsage)
+	// Listener errors are configuration errors: found before any connection.
+	acfg, mcfg, err := f.listenerConfigs(env)
+	if err != nil {
+		return err
 	}
 	rs := precheck.Run(ctx, precheck.Config{
 		Source:         precheckEndpoint(cfg.SourceSeeds, cfg.SourceConn),
@@ -249,27 +254,27 @@ func runSyncJob(ctx context.Context, env *cliEnv, f *syncFlags, cfg replicator.C
 	if err != nil {
 		return err
 	}
+	if reg != nil && f.gateway.gw != nil {
+		reg.MustRegister(f.gateway.gw.Collector())
+	}
 	g, gctx := errgroup.WithContext(ctx)
 	f.gateway.serve(g, gctx, log)
-	if f.admin != "off" && f.admin != "" {
-		pass, err := f.adminPassword.get(env)
-		if err != nil {
-			return err
-		}
-		acfg := admin.Config{Addr: f.admin, Password: pass, Version: version, Logger: log, Settings: f.settings, Cutover: co}
+	if acfg != nil {
+		acfg.Version, acfg.Logger, acfg.Settings, acfg.Cutover = version, log, f.settings, co
 		acfg.Extra = shared.info
 		if hj != nil {
 			acfg.Extra = func() [][2]string { return append(hj.info(), shared.info()...) }
 		}
-		adm, err := admin.New(acfg, ctl)
+		adm, err := admin.New(*acfg, ctl)
 		if err != nil {
 			return err
 		}
 		log.Info("admin port listening", "addr", adm.Addr(), "try", "redis-cli -p "+portOf(adm.Addr())+" INFO xsync")
 		g.Go(func() error { return adm.Serve(gctx) })
 	}
-	if f.metrics != "" {
-		m, err := metrics.New(metrics.Config{Addr: f.metrics, Logger: log, Registry: reg, Pprof: f.pprof}, ctl)
+	if mcfg != nil {
+		mcfg.Logger, mcfg.Registry = log, reg
+		m, err := metrics.New(*mcfg, ctl)
 		if err != nil {
 			return err
 		}
@@ -440,23 +445,8 @@ func (f *syncFlags) config(env *cliEnv) (replicator.Config, error) {
 		return cfg, bad("key-prefix", f.keyPrefix, "a prefix without braces (hash tags stay in the key) that does not start the --internal-prefix")
 	}
 	if f.dbs != "" {
-		tc.DBs = map[int]translate.Target{}
-		for _, part := range list(f.dbs) {
-			from, to, mapped := strings.Cut(part, "=")
-			db, err := strconv.Atoi(from)
-			if err != nil || db < 0 {
-				return cfg, bad("dbs", f.dbs, "a list like 0,1=db1:,2=5 (SRC, SRC=DB or SRC=PREFIX)")
-			}
-			var tg translate.Target
-			switch n, err := strconv.Atoi(to); {
-			case !mapped:
-				tg.DB = db
-			case err == nil:
-				tg.DB = n
-			default:
-				tg.Prefix = to
-			}
-			tc.DBs[db] = tg
+		if tc.DBs, err = parseDBs(f.dbs); err != nil {
+			return cfg, bad("dbs", f.dbs, "a list like 0,1=db1:,2=5 (SRC, SRC=DB or SRC=PREFIX)")
 		}
 	}
 	switch f.mode {
@@ -513,4 +503,29 @@ func list(s string) []string {
 		}
 	}
 	return out
+}
+
+// parseDBs reads --dbs: SRC[=DB|=PREFIX],...
+func parseDBs(s string) (map[int]translate.Target, error) {
+	dbs := map[int]translate.Target{}
+	for _, part := range list(s) {
+		from, to, mapped := strings.Cut(part, "=")
+		db, err := strconv.Atoi(from)
+		if err != nil || db < 0 {
+			return nil, fmt.Errorf("source database %q is not a number", from)
+		}
+		var tg translate.Target
+		switch n, err := strconv.Atoi(to); {
+		case !mapped:
+			tg.DB = db
+		case err == nil && n >= 0:
+			tg.DB = n
+		case err == nil:
+			return nil, fmt.Errorf("destination database %d is negative", n)
+		default:
+			tg.Prefix = to
+		}
+		dbs[db] = tg
+	}
+	return dbs, nil
 }

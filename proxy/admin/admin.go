@@ -3,6 +3,7 @@ package admin
 import (
 	"context"
 	"crypto/subtle"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -11,8 +12,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
-
-	"github.com/tidwall/redcon"
+	"sync/atomic"
 
 	"github.com/xsync/xsync/proxy/cutover"
 	"github.com/xsync/xsync/proxy/listener"
@@ -44,6 +44,15 @@ type Config struct {
 	// Extra adds fields (name, value) to INFO xsync, after the job's own: the
 	// HA election's ha_* for example. Default none.
 	Extra func() [][2]string
+	// MaxRequest is the longest argument of an authenticated client. Default
+	// 1 MiB. Before AUTH, 10 arguments of 16 KiB at most.
+	MaxRequest int64
+	// MaxClients is how many clients may be connected at once; one more is
+	// answered "-ERR max number of clients reached". Default 128.
+	MaxClients int
+	// TLS, when set, serves TLS only (with ClientAuth set to require and verify
+	// client certificates for mutual TLS). Default: plain TCP.
+	TLS *tls.Config
 }
 
 func (c *Config) validate() error {
@@ -55,6 +64,12 @@ func (c *Config) validate() error {
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
+	}
+	if c.MaxRequest <= 0 {
+		c.MaxRequest = DefaultMaxRequest
+	}
+	if c.MaxClients <= 0 {
+		c.MaxClients = DefaultMaxClients
 	}
 	host, _, err := net.SplitHostPort(c.Addr)
 	if err != nil {
@@ -70,9 +85,15 @@ func (c *Config) validate() error {
 type Server struct {
 	cfg  Config
 	ctl  Controller
-	srv  *redcon.Server
 	ln   net.Listener
 	once sync.Once
+
+	mu    sync.Mutex
+	conns map[net.Conn]struct{}
+	wg    sync.WaitGroup
+
+	protocolErrors     atomic.Int64
+	rejectedMaxClients atomic.Int64
 }
 
 // New listens on cfg.Addr. Serve answers requests until Close.
@@ -84,9 +105,10 @@ func New(cfg Config, ctl Controller) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("xsync/admin: admin port: %w (is another xsync or a Redis on %s? choose another --admin)", err, cfg.Addr)
 	}
-	a := &Server{cfg: cfg, ctl: ctl, ln: ln}
-	a.srv = redcon.NewServer(cfg.Addr, a.handle, a.accept, nil)
-	return a, nil
+	if cfg.TLS != nil {
+		ln = tls.NewListener(ln, cfg.TLS)
+	}
+	return &Server{cfg: cfg, ctl: ctl, ln: ln, conns: map[net.Conn]struct{}{}}, nil
 }
 
 // Addr is the address the admin port listens on.
@@ -96,45 +118,84 @@ func (a *Server) Addr() string { return a.ln.Addr().String() }
 func (a *Server) Serve(ctx context.Context) error {
 	stop := context.AfterFunc(ctx, func() { a.Close() })
 	defer stop()
-	err := a.srv.Serve(a.ln)
-	if err != nil && ctx.Err() != nil {
-		return nil
+	defer a.wg.Wait()
+	for {
+		nc, err := a.ln.Accept()
+		if err != nil {
+			if ctx.Err() != nil || errors.Is(err, net.ErrClosed) {
+				return nil
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				continue
+			}
+			return fmt.Errorf("xsync/admin: accept: %w", err)
+		}
+		a.mu.Lock()
+		if a.conns == nil || len(a.conns) >= a.cfg.MaxClients {
+			a.mu.Unlock()
+			if a.conns != nil {
+				a.rejectedMaxClients.Add(1)
+				_, _ = nc.Write([]byte("-ERR max number of clients reached\r\n"))
+			}
+			nc.Close()
+			continue
+		}
+		a.conns[nc] = struct{}{}
+		a.wg.Add(1)
+		a.mu.Unlock()
+		go func() {
+			defer a.wg.Done()
+			defer func() {
+				a.mu.Lock()
+				delete(a.conns, nc)
+				a.mu.Unlock()
+				nc.Close()
+			}()
+			a.serveConn(nc)
+		}()
 	}
-	if err != nil && errors.Is(err, net.ErrClosed) {
-		return nil
-	}
-	return err
 }
 
 // Close stops the server; it is idempotent.
 func (a *Server) Close() error {
 	var err error
-	a.once.Do(func() { err = a.srv.Close() })
+	a.once.Do(func() {
+		err = a.ln.Close()
+		a.mu.Lock()
+		for nc := range a.conns {
+			nc.Close()
+		}
+		a.conns = nil // no more
+		a.mu.Unlock()
+	})
+	if errors.Is(err, net.ErrClosed) {
+		err = nil
+	}
 	return err
 }
 
 type session struct{ authed bool }
 
-func (a *Server) accept(c redcon.Conn) bool {
+func (a *Server) accept(c *conn) {
 	c.SetContext(&session{authed: a.cfg.Password == ""})
-	return true
 }
 
-func (a *Server) handle(c redcon.Conn, cmd redcon.Command) {
+func (a *Server) handle(c *conn, args [][]byte) {
 	s, _ := c.Context().(*session)
 	if s == nil {
 		s = &session{authed: a.cfg.Password == ""}
 		c.SetContext(s)
 	}
-	name := strings.ToUpper(string(cmd.Args[0]))
+	name := strings.ToUpper(string(args[0]))
 	if !s.authed && name != "AUTH" && name != "QUIT" && name != "HELLO" {
 		c.WriteError("NOAUTH Authentication required.")
 		return
 	}
 	switch name {
 	case "AUTH":
-		pass := cmd.Args[len(cmd.Args)-1]
-		if len(cmd.Args) < 2 || len(cmd.Args) > 3 {
+		pass := args[len(args)-1]
+		if len(args) < 2 || len(args) > 3 {
 			c.WriteError("ERR wrong number of arguments for 'auth' command")
 			return
 		}
@@ -149,36 +210,36 @@ func (a *Server) handle(c redcon.Conn, cmd redcon.Command) {
 		s.authed = true
 		c.WriteString("OK")
 	case "PING":
-		if len(cmd.Args) > 1 {
-			c.WriteBulk(cmd.Args[1])
+		if len(args) > 1 {
+			c.WriteBulk(args[1])
 			return
 		}
 		c.WriteString("PONG")
 	case "ECHO":
-		if len(cmd.Args) != 2 {
+		if len(args) != 2 {
 			c.WriteError("ERR wrong number of arguments for 'echo' command")
 			return
 		}
-		c.WriteBulk(cmd.Args[1])
+		c.WriteBulk(args[1])
 	case "QUIT":
 		c.WriteString("OK")
 		c.Close()
 	case "SELECT":
-		if len(cmd.Args) == 2 && string(cmd.Args[1]) == "0" {
+		if len(args) == 2 && string(args[1]) == "0" {
 			c.WriteString("OK")
 			return
 		}
 		c.WriteError("ERR the xsync admin port has only database 0")
 	case "INFO":
 		section := "default"
-		if len(cmd.Args) > 1 {
-			section = strings.ToLower(string(cmd.Args[1]))
+		if len(args) > 1 {
+			section = strings.ToLower(string(args[1]))
 		}
 		c.WriteBulkString(a.info(section) + a.cutoverInfo(section))
 	case "XSYNC":
-		a.xsync(c, cmd.Args[1:])
+		a.xsync(c, args[1:])
 	case "CONFIG":
-		a.config(c, cmd.Args[1:])
+		a.config(c, args[1:])
 	case "COMMAND":
 		// redis-cli asks for COMMAND DOCS when it starts interactively.
 		c.WriteArray(0)
@@ -187,11 +248,11 @@ func (a *Server) handle(c redcon.Conn, cmd redcon.Command) {
 	case "HELLO":
 		c.WriteError("NOPROTO the xsync admin port speaks RESP2 only")
 	default:
-		c.WriteError(fmt.Sprintf("ERR unknown command '%s', the admin port knows PING, INFO [xsync|server], XSYNC STATUS|PAUSE|RESUME, CONFIG GET, AUTH", strings.ToLower(string(cmd.Args[0]))))
+		c.WriteError(fmt.Sprintf("ERR unknown command '%s', the admin port knows PING, INFO [xsync|server], XSYNC STATUS|PAUSE|RESUME, CONFIG GET, AUTH", strings.ToLower(string(args[0]))))
 	}
 }
 
-func (a *Server) xsync(c redcon.Conn, args [][]byte) {
+func (a *Server) xsync(c *conn, args [][]byte) {
 	if len(args) == 0 {
 		c.WriteError("ERR wrong number of arguments for 'xsync' command: XSYNC STATUS|PAUSE|RESUME")
 		return
@@ -206,6 +267,10 @@ func (a *Server) xsync(c redcon.Conn, args [][]byte) {
 		}
 		c.WriteString("OK")
 	case "RESUME":
+		if co := a.cfg.Cutover; co != nil && co.Info().State == cutover.StateDone {
+			c.WriteError("ERR the cutover is done: the clients write to the destination, and replication from the source would overwrite their writes; XSYNC RESUME is refused")
+			return
+		}
 		if err := a.ctl.Resume(); err != nil {
 			c.WriteError("ERR " + err.Error())
 			return
@@ -218,7 +283,7 @@ func (a *Server) xsync(c redcon.Conn, args [][]byte) {
 	}
 }
 
-func (a *Server) config(c redcon.Conn, args [][]byte) {
+func (a *Server) config(c *conn, args [][]byte) {
 	if len(args) != 2 || !strings.EqualFold(string(args[0]), "GET") {
 		c.WriteError("ERR the admin port supports CONFIG GET <pattern> only")
 		return
@@ -240,3 +305,7 @@ func (a *Server) config(c redcon.Conn, args [][]byte) {
 		c.WriteBulkString(settings[k])
 	}
 }
+
+// Check rejects a bad configuration (an address off loopback without a
+// password, for one) without opening anything.
+func (c Config) Check() error { return c.validate() }

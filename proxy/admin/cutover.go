@@ -2,22 +2,22 @@ package admin
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/tidwall/redcon"
 
 	"github.com/xsync/xsync/proxy/cutover"
 )
 
 // cutover answers XSYNC CUTOVER on the admin port:
 //
-//	XSYNC CUTOVER [timeout]                  run a cutover (timeout: seconds or a Go duration)
+//	XSYNC CUTOVER [timeout] [FORCE]          run a cutover (timeout: seconds or a Go duration);
+//	                                         FORCE: even with no gateway and no follower
 //	XSYNC CUTOVER STATUS                     the cutover lines of INFO xsync
 //	XSYNC CUTOVER STATE <id> <state> <epoch> a follower's poll; reply "+<state> <epoch>"
-func (a *Server) cutover(c redcon.Conn, args [][]byte) {
+func (a *Server) cutover(c *conn, args [][]byte) {
 	co := a.cfg.Cutover
 	if co == nil {
 		c.WriteError("ERR no cutover here: start xsync sync with --gateway ADDR (or followers polling its admin port)")
@@ -44,8 +44,12 @@ func (a *Server) cutover(c redcon.Conn, args [][]byte) {
 		}
 	}
 	var timeout time.Duration
+	force := false
+	if n := len(args); n > 0 && strings.EqualFold(string(args[n-1]), "FORCE") {
+		force, args = true, args[:n-1]
+	}
 	if len(args) > 1 {
-		c.WriteError("ERR usage: XSYNC CUTOVER [timeout]")
+		c.WriteError("ERR usage: XSYNC CUTOVER [timeout] [FORCE]")
 		return
 	}
 	if len(args) == 1 {
@@ -61,7 +65,15 @@ func (a *Server) cutover(c redcon.Conn, args [][]byte) {
 	}
 	// redcon serves each connection on its own goroutine: waiting here blocks only
 	// the connection that asked.
-	res, err := co.Run(context.Background(), timeout)
+	run := co.Run
+	if force {
+		run = co.RunForced
+	}
+	res, err := run(context.Background(), timeout)
+	if errors.Is(err, cutover.ErrNothingToCut) {
+		c.WriteError("ERR " + err.Error())
+		return
+	}
 	if err != nil {
 		c.WriteError("ERR cutover rolled back, writes released to the source: " + oneLine(err.Error()))
 		return

@@ -51,6 +51,8 @@ func (a *Server) infoServer(b *strings.Builder, st replicator.Status) {
 	fmt.Fprintf(b, "process_id:%d\r\n", os.Getpid())
 	fmt.Fprintf(b, "tcp_port:%s\r\n", portOf(a.Addr()))
 	fmt.Fprintf(b, "uptime_in_seconds:%d\r\n", int64(up.Seconds()))
+	fmt.Fprintf(b, "admin_rejected_maxclients:%d\r\n", a.rejectedMaxClients.Load())
+	fmt.Fprintf(b, "admin_protocol_errors:%d\r\n", a.protocolErrors.Load())
 }
 
 // processLister is a Controller that knows the other processes of a scale-out.

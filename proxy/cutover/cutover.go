@@ -147,11 +147,30 @@ type Result struct {
 	Waits   map[string]int64 // per phase, in ms: hold, followers, offsets, catchup, switch
 }
 
+// ErrNothingToCut is returned by Run when no gateway would move: this process
+// serves none and no follower polls. RunForced cuts over even so.
+var ErrNothingToCut = errors.New("xsync/cutover: no gateway to cut over: this process serves none (--gateway) and no follower ('xsync gateway --control') polls its admin port; " +
+	"the replicator would stop and the destination be marked live with no client moved to it (XSYNC CUTOVER FORCE does it anyway)")
+
 // Run performs one cutover within timeout (0: the configured one). On failure
-// the held writes go to the source and the error says why.
+// the held writes go to the source and the error says why. Without a Gate and
+// without a live follower it refuses with ErrNothingToCut.
 func (c *Coordinator) Run(ctx context.Context, timeout time.Duration) (Result, error) {
+	return c.run0(ctx, timeout, false)
+}
+
+// RunForced is Run that cuts over without a gateway or a follower too: the
+// clients are moved by other means (a DNS change, a restart).
+func (c *Coordinator) RunForced(ctx context.Context, timeout time.Duration) (Result, error) {
+	return c.run0(ctx, timeout, true)
+}
+
+func (c *Coordinator) run0(ctx context.Context, timeout time.Duration, force bool) (Result, error) {
 	if timeout <= 0 {
 		timeout = c.cfg.Timeout
+	}
+	if c.cfg.Gate == nil && !force && len(c.liveFollowers()) == 0 {
+		return Result{}, ErrNothingToCut
 	}
 	c.mu.Lock()
 	switch {
@@ -308,6 +327,20 @@ func (c *Coordinator) waitFollowers(ctx context.Context, epoch int64) error {
 		case <-t.C:
 		}
 	}
+}
+
+// liveFollowers returns the followers seen within FollowerTTL.
+func (c *Coordinator) liveFollowers() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	now := c.cfg.Now()
+	var out []string
+	for id, f := range c.followers {
+		if now.Sub(f.seen) <= c.cfg.FollowerTTL {
+			out = append(out, id)
+		}
+	}
+	return out
 }
 
 func (c *Coordinator) pendingFollowers(epoch int64) []string {

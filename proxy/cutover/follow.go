@@ -151,13 +151,26 @@ func (f *Follower) Poll(ctx context.Context) error {
 		}
 		return err
 	}
-	state, e, ok := strings.Cut(string(v.Str), " ")
-	n, err := strconv.ParseInt(e, 10, 64)
-	if !ok || err != nil {
-		return fmt.Errorf("xsync/cutover: follower: unexpected reply %q to XSYNC CUTOVER STATE", v.Str)
+	state, n, err := parseStateReply(v.Str)
+	if err != nil {
+		return err
 	}
-	f.act(ctx, State(state), n)
+	f.act(ctx, state, n)
 	return nil
+}
+
+// parseStateReply reads the reply to XSYNC CUTOVER STATE: "<state> <epoch>".
+func parseStateReply(b []byte) (State, int64, error) {
+	state, e, ok := strings.Cut(string(b), " ")
+	n, err := strconv.ParseInt(e, 10, 64)
+	if !ok || err != nil || n < 0 {
+		return "", 0, fmt.Errorf("xsync/cutover: follower: unexpected reply %q to XSYNC CUTOVER STATE", b)
+	}
+	switch s := State(state); s {
+	case StateIdle, StateHold, StateDone, StateRolledBack:
+		return s, n, nil
+	}
+	return "", 0, fmt.Errorf("xsync/cutover: follower: unknown cutover state %q in the reply to XSYNC CUTOVER STATE", state)
 }
 
 func (f *Follower) act(ctx context.Context, main State, epoch int64) {

@@ -22,7 +22,7 @@ func BenchmarkGatewayParseRoute(b *testing.B) {
 	b.SetBytes(int64(len(in)))
 	for b.Loop() {
 		for pos := 0; pos < len(in); {
-			a, n, err := resp.ParseCommand(in[pos:], args[:0], gatewayLimits)
+			a, n, err := resp.ParseCommand(in[pos:], args[:0], backendLimits)
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -43,7 +43,7 @@ func TestGatewayParseRouteAllocs(t *testing.T) {
 	args := make([][]byte, 0, 8)
 	var nameBuf [24]byte
 	n := testing.AllocsPerRun(100, func() {
-		a, _, _ := resp.ParseCommand(in, args[:0], gatewayLimits)
+		a, _, _ := resp.ParseCommand(in, args[:0], backendLimits)
 		_ = gatewayHandles(upperBytes(nameBuf[:0], a[0]))
 		_, _, _ = classify(a)
 	})

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/panjf2000/gnet/v2"
 
@@ -85,13 +86,21 @@ type client struct {
 	waiting  []*request // behind blocking
 	paused   atomic.Bool
 	held     int // requests held by the cutover (under g.hold.mu)
+	queued   int // bytes of replies stored and not handed to the event loop yet
+
+	need       int          // event loop: inbound bytes needed before parsing again (0: any)
+	softSince  time.Time    // event loop: since when the output is over the soft limit
+	outbound   atomic.Int64 // the connection's outbound buffer, as the event loop last saw it
+	dropping   atomic.Bool  // being closed for its output
+	lastActive atomic.Int64 // unix ns of the last input
+	subscribed atomic.Bool  // in pub/sub mode (spared by the idle timeout)
 }
 
 func newClient(g *Server, c gnet.Conn, id uint64) *client {
-	return &client{g: g, c: c, id: id, authed: g.cfg.Password == "", proto: 2}
+	cl := &client{g: g, c: c, id: id, authed: g.cfg.Password == "", proto: 2}
+	cl.lastActive.Store(time.Now().UnixNano())
+	return cl
 }
-
-var gatewayLimits = &resp.Limits{}
 
 // onTraffic parses every complete command in the inbound buffer (zero copy) and
 // hands each to the backend; it stops early when too many replies are pending
@@ -104,6 +113,14 @@ func (cl *client) onTraffic() gnet.Action {
 		_, _ = cl.c.Discard(-1)
 		return gnet.None
 	}
+	cl.lastActive.Store(time.Now().UnixNano())
+	if cl.need > 0 && cl.c.InboundBuffered() < cl.need {
+		// The command under way declared more bytes than have come: looking at
+		// (and gnet copying) the buffer again would make a large bulk quadratic.
+		return gnet.None
+	}
+	cl.need = 0
+	cl.g.stats.peeks.Add(1)
 	buf, _ := cl.c.Peek(-1)
 	pos := 0
 	action := gnet.None
@@ -116,12 +133,14 @@ func (cl *client) onTraffic() gnet.Action {
 				break
 			}
 		}
-		args, n, err := resp.ParseCommand(buf[pos:], cl.args[:0], gatewayLimits)
+		args, n, need, err := resp.ParseCommandNeed(buf[pos:], cl.args[:0], cl.limits())
 		if errors.Is(err, resp.ErrIncomplete) {
+			cl.need = need // relative to pos, which is discarded below
 			break
 		}
 		if err != nil {
-			cl.local(resp.AppendError(nil, "ERR Protocol error: "+err.Error()))
+			cl.g.dropped(dropProtocol)
+			cl.local(resp.AppendError(nil, "ERR Protocol error: "+protocolText(err, cl.authed)))
 			pos = len(buf)
 			action = gnet.Close
 			break
@@ -147,6 +166,7 @@ func (cl *client) onTraffic() gnet.Action {
 		cl.flushThenClose()
 		return gnet.None
 	}
+	cl.subscribed.Store(cl.ps != nil)
 	cl.flush()
 	return action
 }
@@ -184,12 +204,15 @@ func (cl *client) complete(r *request, raw []byte) {
 	r.done = true
 	if cl.head != r {
 		r.out = append([]byte(nil), raw...)
+		cl.queued += len(raw)
+		cl.checkQueuedLocked()
 		return
 	}
 	cl.out = append(cl.out, raw...)
 	cl.popLocked(r)
 	for h := cl.head; h != nil && h.done; h = cl.head {
 		cl.out = append(cl.out, h.out...)
+		cl.queued -= len(h.out)
 		h.out = nil
 		cl.popLocked(h)
 	}
@@ -216,6 +239,7 @@ func (cl *client) pushRaw(raw []byte) {
 		cl.out = append(cl.out, raw...)
 	} else {
 		cl.push = append(cl.push, raw...)
+		cl.checkQueuedLocked()
 	}
 	cl.mu.Unlock()
 	cl.flush()
@@ -237,7 +261,7 @@ func (cl *client) flush() {
 	if len(cl.out) > 0 && !cl.closed {
 		out := cl.out
 		cl.out = nil
-		_ = cl.c.AsyncWrite(out, nil)
+		_ = cl.c.AsyncWrite(out, cl.outputCheck)
 	}
 	resume := cl.pending < cl.g.cfg.MaxPending/2 && !cl.closed
 	cl.mu.Unlock()

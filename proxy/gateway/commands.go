@@ -38,7 +38,7 @@ type txState struct {
 func (cl *client) command(args [][]byte, raw []byte) (quit bool) {
 	var nameBuf [24]byte
 	nb := upperBytes(nameBuf[:0], args[0])
-	if cl.authed && cl.ps == nil && cl.tx == nil && !gatewayHandles(nb) {
+	if cl.authed && cl.ps == nil && cl.tx == nil && !gatewayHandles(nb) && !cl.g.priv.top[string(nb)] {
 		cl.forward(args, raw) // the hot path: no string made of the name
 		return false
 	}
@@ -48,6 +48,15 @@ func (cl *client) command(args [][]byte, raw []byte) (quit bool) {
 		case "AUTH", "HELLO", "QUIT":
 		default:
 			cl.local(resp.AppendError(nil, errNoAuth))
+			return false
+		}
+	}
+	if cl.g.priv.top[name] {
+		if refused := cl.g.priv.check(name, args); refused != nil {
+			if cl.tx != nil {
+				cl.tx.bad = true // EXEC aborts, as Redis aborts a transaction with a refused command
+			}
+			cl.local(refused)
 			return false
 		}
 	}

@@ -22,6 +22,9 @@ type rawReader struct {
 	pos int
 }
 
+// backendLimits bound the replies of the backend (the defaults).
+var backendLimits = &resp.Limits{}
+
 func newRawReader(nc net.Conn) *rawReader { return &rawReader{nc: nc, buf: make([]byte, 0, 4096)} }
 
 func (rr *rawReader) next() ([]byte, resp.Value, error) {
@@ -30,7 +33,7 @@ func (rr *rawReader) next() ([]byte, resp.Value, error) {
 		rr.pos = 0
 	}
 	for {
-		v, n, err := resp.ParseValue(rr.buf, gatewayLimits)
+		v, n, err := resp.ParseValue(rr.buf, backendLimits)
 		if err == nil {
 			rr.pos = n
 			return rr.buf[:n], v, nil

@@ -70,7 +70,7 @@ func (f *fanState) collect(i int, raw []byte) {
 func merge(kind fanKind, replies [][]byte) []byte {
 	vals := make([]resp.Value, len(replies))
 	for i, raw := range replies {
-		v, _, err := resp.ParseValue(raw, gatewayLimits)
+		v, _, err := resp.ParseValue(raw, backendLimits)
 		if err != nil {
 			return resp.AppendError(nil, "ERR xsync gateway: bad reply: "+errString(err))
 		}

@@ -17,6 +17,7 @@ import (
 	"github.com/xsync/xsync/proxy/cutover"
 	"github.com/xsync/xsync/proxy/listener"
 	"github.com/xsync/xsync/replicator/conn"
+	"github.com/xsync/xsync/resp"
 )
 
 // Errors of the gateway.
@@ -56,6 +57,34 @@ type Config struct {
 	MaxPending int
 	// MaxRedirects bounds the MOVED/ASK/TRYAGAIN retries of one command. Default 8.
 	MaxRedirects int
+	// MaxClients is how many clients may be connected at once; one more is
+	// answered "-ERR max number of clients reached" and closed. Default 10000
+	// (Redis maxclients).
+	MaxClients int
+	// IdleTimeout closes a client that sent nothing for that long and waits for
+	// no reply (blocked and subscribed clients are spared, as by Redis's
+	// timeout). Default 0: never.
+	IdleTimeout time.Duration
+	// OutputHard disconnects a client whose unread replies reach it; OutputSoft
+	// one that stays over it for OutputSoftFor (Redis client-output-buffer-limit
+	// normal). Defaults 64 MiB, 16 MiB, 60s; negative: no such limit.
+	OutputHard, OutputSoft int64
+	OutputSoftFor          time.Duration
+	// MaxBulkLen is the longest argument of an authenticated client. Default
+	// 512 MiB (Redis proto-max-bulk-len). Before AUTH PreAuthMaxBulk holds.
+	MaxBulkLen int64
+	// AllowAdmin forwards the commands that administer the backend or reveal
+	// its state (Redis's @admin and @dangerous categories): by default they are
+	// refused with -NOPERM. CONFIG GET of a credential is refused even so.
+	AllowAdmin bool
+	// Allow forwards these commands ("config", "client|kill") of the denied set.
+	// Default none.
+	Allow []string
+	// Deny refuses these commands too ("flushall", "flushdb"). Default none.
+	Deny []string
+	// AllowHint is the flag named in the -NOPERM reply. Default
+	// "--gateway-allow-admin".
+	AllowHint string
 	// Multicore runs one event loop per CPU. Default false: one loop (the backend
 	// work happens on goroutines anyway).
 	Multicore bool
@@ -78,6 +107,24 @@ func (c *Config) validate() error {
 	}
 	if c.MaxRedirects <= 0 {
 		c.MaxRedirects = 8
+	}
+	if c.AllowHint == "" {
+		c.AllowHint = "--gateway-allow-admin"
+	}
+	if c.MaxClients <= 0 {
+		c.MaxClients = DefaultMaxClients
+	}
+	if c.OutputHard == 0 {
+		c.OutputHard = DefaultOutputHard
+	}
+	if c.OutputSoft == 0 {
+		c.OutputSoft = DefaultOutputSoft
+	}
+	if c.OutputSoftFor <= 0 {
+		c.OutputSoftFor = DefaultOutputSoftFor
+	}
+	if c.IdleTimeout < 0 {
+		return fmt.Errorf("xsync/gateway: idle timeout %v is negative (0: never)", c.IdleTimeout)
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
@@ -126,7 +173,12 @@ type Server struct {
 	served    chan struct{}
 	serving   atomic.Bool
 
-	stats stats
+	stats  stats
+	limits resp.Limits // of authenticated clients
+	priv   privileges
+
+	clientsMu sync.Mutex
+	clients   map[*client]struct{}
 }
 
 type stats struct {
@@ -136,6 +188,8 @@ type stats struct {
 	ask       atomic.Int64
 	tryagain  atomic.Int64 // TRYAGAIN, CLUSTERDOWN, ASK inside a transaction
 	redirFail atomic.Int64 // gave up after MaxRedirects
+	drops     [dropKinds]atomic.Int64
+	peeks     atomic.Int64 // inbound buffers looked at (tests: a large bulk is read in linear time)
 }
 
 // Stats are counters of a Server.
@@ -146,13 +200,20 @@ type Stats struct {
 	Ask       int64 // -ASK replies retried
 	TryAgain  int64 // -TRYAGAIN/-CLUSTERDOWN (and ASK in a transaction) retried after a backoff
 	Redirects int64 // commands that gave up after MaxRedirects
+
+	RejectedMaxClients int64 // connections refused: MaxClients reached
+	DroppedIdle        int64 // clients closed after IdleTimeout
+	DroppedOutput      int64 // clients closed for their unread replies (OutputHard, OutputSoft)
+	DroppedProtocol    int64 // clients closed for a malformed request or one over the limits
 }
 
 // Stats returns the gateway's counters.
 func (g *Server) Stats() Stats {
 	s := &g.stats
 	return Stats{Clients: s.clients.Load(), Commands: s.commands.Load(), Moved: s.moved.Load(),
-		Ask: s.ask.Load(), TryAgain: s.tryagain.Load(), Redirects: s.redirFail.Load()}
+		Ask: s.ask.Load(), TryAgain: s.tryagain.Load(), Redirects: s.redirFail.Load(),
+		RejectedMaxClients: s.drops[dropMaxClients].Load(), DroppedIdle: s.drops[dropIdle].Load(),
+		DroppedOutput: s.drops[dropOutput].Load(), DroppedProtocol: s.drops[dropProtocol].Load()}
 }
 
 // New checks cfg and connects to the source (its topology); Serve accepts
@@ -161,7 +222,8 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	g := &Server{cfg: cfg, log: cfg.Logger, ready: make(chan struct{}), served: make(chan struct{})}
+	g := &Server{cfg: cfg, log: cfg.Logger, ready: make(chan struct{}), served: make(chan struct{}),
+		limits: resp.Limits{MaxBulkLen: cfg.MaxBulkLen}, clients: map[*client]struct{}{}, priv: newPrivileges(&cfg)}
 	g.ctx, g.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	g.src = newBackend(g, "source", cfg.Source)
 	if err := g.src.refresh(ctx); err != nil {
@@ -203,6 +265,7 @@ func (g *Server) Serve(ctx context.Context) error {
 		gnet.WithReuseAddr(true),
 		gnet.WithTCPNoDelay(gnet.TCPNoDelay),
 		gnet.WithLogger(gnetLogger{g.log}),
+		gnet.WithTicker(g.cfg.IdleTimeout > 0),
 	)
 	g.readyOnce.Do(func() { close(g.ready) }) // a failed Run must not leave Close waiting
 	if err != nil && g.ctx.Err() == nil {
@@ -241,7 +304,15 @@ func (g *Server) OnOpen(c gnet.Conn) ([]byte, gnet.Action) {
 	if g.ctx.Err() != nil {
 		return nil, gnet.Close
 	}
+	g.clientsMu.Lock()
+	if len(g.clients) >= g.cfg.MaxClients {
+		g.clientsMu.Unlock()
+		g.dropped(dropMaxClients)
+		return []byte(errMaxClients), gnet.Close
+	}
 	cl := newClient(g, c, g.ids.Add(1))
+	g.clients[cl] = struct{}{}
+	g.clientsMu.Unlock()
 	c.SetContext(cl)
 	g.stats.clients.Add(1)
 	return nil, gnet.None
@@ -251,6 +322,9 @@ func (g *Server) OnOpen(c gnet.Conn) ([]byte, gnet.Action) {
 func (g *Server) OnClose(c gnet.Conn, _ error) gnet.Action {
 	if cl, ok := c.Context().(*client); ok {
 		cl.closeClient()
+		g.clientsMu.Lock()
+		delete(g.clients, cl)
+		g.clientsMu.Unlock()
 		g.stats.clients.Add(-1)
 	}
 	return gnet.None
@@ -278,3 +352,22 @@ var _ io.Closer = (*Server)(nil)
 
 // itoa is strconv.Itoa, short.
 func itoa(i int) string { return strconv.Itoa(i) }
+
+// Check rejects a bad configuration (an address off loopback without a
+// password, for one) without connecting or listening.
+func (c Config) Check() error {
+	if c.Addr == "" {
+		c.Addr = "127.0.0.1:6379"
+	}
+	host, _, err := net.SplitHostPort(c.Addr)
+	if err != nil {
+		return fmt.Errorf("xsync/gateway: gateway address %q: %w", c.Addr, err)
+	}
+	if c.Password == "" && !listener.IsLoopback(host) {
+		return fmt.Errorf("xsync/gateway: the gateway %s is not on loopback: set --gateway-password (or bind it to 127.0.0.1)", c.Addr)
+	}
+	if c.IdleTimeout < 0 {
+		return fmt.Errorf("xsync/gateway: idle timeout %v is negative (0: never)", c.IdleTimeout)
+	}
+	return nil
+}

@@ -18,5 +18,9 @@ func (g *Server) InfoFields() [][2]string {
 		{"gateway_ask", i64(st.Ask)},
 		{"gateway_tryagain", i64(st.TryAgain)},
 		{"gateway_redirects_exhausted", i64(st.Redirects)},
+		{"gateway_rejected_maxclients", i64(st.RejectedMaxClients)},
+		{"gateway_disconnected_idle", i64(st.DroppedIdle)},
+		{"gateway_disconnected_output_limit", i64(st.DroppedOutput)},
+		{"gateway_disconnected_protocol", i64(st.DroppedProtocol)},
 	}
 }

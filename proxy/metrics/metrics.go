@@ -2,6 +2,8 @@ package metrics
 
 import (
 	"context"
+	"crypto/subtle"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -18,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/xsync/xsync/proxy/listener"
 	"github.com/xsync/xsync/replicator"
 )
 
@@ -41,8 +44,37 @@ type Config struct {
 	// Logger. Default slog.Default().
 	Logger *slog.Logger
 	// Pprof serves net/http/pprof under /debug/pprof/ too (go tool pprof
-	// http://ADDR/debug/pprof/profile?seconds=30).
+	// http://ADDR/debug/pprof/profile?seconds=30). The cmdline profile is never
+	// served: it would show every password given on the command line.
 	Pprof bool
+	// Token, when set, is required as "Authorization: Bearer TOKEN" by /metrics
+	// and /debug/pprof/ (/healthz stays open: it tells only ok or why not).
+	// Default none.
+	Token string
+	// TLS, when set, serves HTTPS; with a client CA (ClientAuth
+	// RequireAndVerifyClientCert) only clients with a certificate it signed get
+	// in. Default plain HTTP.
+	TLS *tls.Config
+}
+
+// Check rejects a configuration that would expose the endpoint: off loopback
+// it needs a Token or mutual TLS. It opens nothing.
+func (c *Config) Check() error {
+	if c.Addr == "" {
+		return errors.New("xsync/metrics: metrics address is empty")
+	}
+	host, _, err := net.SplitHostPort(c.Addr)
+	if err != nil {
+		return fmt.Errorf("xsync/metrics: metrics address %q: %w", c.Addr, err)
+	}
+	if !listener.IsLoopback(host) && c.Token == "" && !listener.MutualTLS(c.TLS) {
+		what := "the metrics endpoint"
+		if c.Pprof {
+			what += " (and --pprof's profiles)"
+		}
+		return fmt.Errorf("xsync/metrics: %s on %s is not on loopback: set --metrics-token (a bearer token) or --metrics-tls-client-ca (mutual TLS), or bind it to 127.0.0.1", what, c.Addr)
+	}
+	return nil
 }
 
 // Server serves /metrics and /healthz.
@@ -56,8 +88,8 @@ type Server struct {
 
 // New listens on cfg.Addr.
 func New(cfg Config, ctl Statuser) (*Server, error) {
-	if cfg.Addr == "" {
-		return nil, errors.New("xsync/metrics: metrics address is empty")
+	if err := cfg.Check(); err != nil {
+		return nil, err
 	}
 	if cfg.Registry == nil {
 		cfg.Registry = prometheus.NewRegistry()
@@ -76,16 +108,20 @@ func New(cfg Config, ctl Statuser) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("xsync/metrics: metrics port: %w (choose another --metrics)", err)
 	}
+	if cfg.TLS != nil {
+		ln = tls.NewListener(ln, cfg.TLS)
+	}
 	m := &Server{cfg: cfg, ctl: ctl, ln: ln, stuck: &stuckDetector{after: cfg.StuckAfter, seen: map[int]progress{}}}
 	mux := http.NewServeMux()
-	mux.Handle("/metrics", promhttp.HandlerFor(cfg.Registry, promhttp.HandlerOpts{}))
+	mux.Handle("/metrics", m.guard(promhttp.HandlerFor(cfg.Registry, promhttp.HandlerOpts{})))
 	mux.HandleFunc("/healthz", m.healthz)
 	if cfg.Pprof {
-		mux.HandleFunc("/debug/pprof/", pprof.Index)
-		mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
-		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
-		mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
-		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+		mux.Handle("/debug/pprof/", m.guard(http.HandlerFunc(pprof.Index)))
+		// Never /debug/pprof/cmdline: os.Args holds the passwords of URLs and flags.
+		mux.Handle("/debug/pprof/cmdline", http.NotFoundHandler())
+		mux.Handle("/debug/pprof/profile", m.guard(http.HandlerFunc(pprof.Profile)))
+		mux.Handle("/debug/pprof/symbol", m.guard(http.HandlerFunc(pprof.Symbol)))
+		mux.Handle("/debug/pprof/trace", m.guard(http.HandlerFunc(pprof.Trace)))
 	}
 	m.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	return m, nil
@@ -107,6 +143,22 @@ func (m *Server) Serve(ctx context.Context) error {
 		return nil
 	}
 	return err
+}
+
+// guard requires the bearer token, when one is configured.
+func (m *Server) guard(h http.Handler) http.Handler {
+	if m.cfg.Token == "" {
+		return h
+	}
+	want := []byte("Bearer " + m.cfg.Token)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if subtle.ConstantTimeCompare([]byte(r.Header.Get("Authorization")), want) != 1 {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="xsync"`)
+			http.Error(w, "xsync/metrics: a bearer token is required (Authorization: Bearer ...)", http.StatusUnauthorized)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
 }
 
 func (m *Server) healthz(w http.ResponseWriter, _ *http.Request) {

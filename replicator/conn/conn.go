@@ -101,7 +101,7 @@ func Dial(ctx context.Context, o Options) (*Conn, error) {
 				tc.ServerName = host
 			}
 		}
-		tconn := tls.Client(nc, tc)
+		tconn := tls.Client(&tlsProbe{Conn: nc}, tc)
 		if err := tconn.HandshakeContext(ctx); err != nil {
 			nc.Close()
 			return nil, tlsError(o.Addr, err)
@@ -200,8 +200,8 @@ func tlsError(addr string, err error) error {
 	switch {
 	case errors.As(err, &certErr):
 		return fmt.Errorf("%w: xsync/conn: %s: the server certificate does not verify (%v): check tls-ca and tls-server-name", ErrTLS, addr, err)
-	case strings.Contains(err.Error(), "first record does not look like a TLS handshake"):
-		return fmt.Errorf("%w: xsync/conn: %s: the port does not speak TLS: use redis:// or the node's tls-port", ErrTLS, addr)
+	case errors.Is(err, errNotTLS), strings.Contains(err.Error(), "first record does not look like a TLS handshake"):
+		return fmt.Errorf("%w: xsync/conn: %s does not speak TLS (no TLS answer to the handshake within %v): use redis:// or the node's tls-port", ErrTLS, addr, tlsProbeWait)
 	case errors.Is(err, context.DeadlineExceeded):
 		return fmt.Errorf("%w: xsync/conn: %s: TLS handshake timed out: does the port serve TLS?", ErrTLS, addr)
 	}

@@ -66,8 +66,15 @@ func WriteJSON(w io.Writer, r io.Reader, opts JSONOptions) error {
 			if err != nil {
 				return err
 			}
-			if ok && opts.Sort {
+			switch {
+			case ok && opts.Sort:
 				sorted = append(sorted, sortLine{rec.DB, string(rec.Key), slices.Clone(j.buf)})
+			case ok && len(j.buf) > 0:
+				// A set, zset, hash or small stream is built whole in j.buf
+				// (streamed types have written theirs already).
+				if _, err := bw.Write(j.buf); err != nil {
+					return err
+				}
 			}
 		case KindFunction:
 			b := []byte(`{"code": `)
