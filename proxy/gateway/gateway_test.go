@@ -110,7 +110,7 @@ func TestGatewayCommands(t *testing.T) {
 				t.Fatalf("tx: %v %v", res, err)
 			}
 			// As on a cluster: the second command is refused, EXEC aborts.
-			res, err = c.TxPipelined(ctx, func(pp redis.Pipeliner) error {
+			_, err = c.TxPipelined(ctx, func(pp redis.Pipeliner) error {
 				pp.Incr(ctx, p+"x")
 				pp.Incr(ctx, p+"y")
 				return nil

@@ -41,7 +41,7 @@ func (a *Applier) submitBarrier(ctx context.Context, in Op) error {
 	a.mu.Lock()
 	var logSkipped func()
 	if err != nil && ctx.Err() == nil {
-		err, logSkipped = a.barrierFailedLocked(in, err)
+		logSkipped, err = a.barrierFailedLocked(in, err)
 	}
 	defer func() {
 		a.mu.Unlock()
@@ -74,7 +74,7 @@ func (a *Applier) submitBarrier(ctx context.Context, in Op) error {
 // PolicyStop Run ends with an error that says what to do. Any other error
 // (a connection that stays lost) ends Run. The log line, if any, is for the
 // caller to write once the lock is released.
-func (a *Applier) barrierFailedLocked(in Op, err error) (error, func()) {
+func (a *Applier) barrierFailedLocked(in Op, err error) (func(), error) {
 	what := in.What
 	if what == "" {
 		what = "barrier"
@@ -83,7 +83,7 @@ func (a *Applier) barrierFailedLocked(in Op, err error) (error, func()) {
 	if !errors.As(err, &re) {
 		err = fmt.Errorf("xsync/apply: %s of source %d (key %q) failed: %w", what, in.Source, in.Key, err)
 		a.failLocked(err)
-		return err, nil
+		return nil, err
 	}
 	c := classify([]byte(re.Msg))
 	kind := c.kind()
@@ -94,10 +94,10 @@ func (a *Applier) barrierFailedLocked(in Op, err error) (error, func()) {
 			return nil, nil
 		}
 		key := string(in.Key)
-		return nil, func() {
+		return func() {
 			a.log.Warn("destination error skipped", "kind", kind.String(), "key", key, "command", what,
 				"reply", re.Msg, "source", in.Source, "count", count, "err", err)
-		}
+		}, nil
 	}
 	if kind == KindOOM {
 		err = oomMessage(re.Addr, in.Key, what, re.Msg)
@@ -107,7 +107,7 @@ func (a *Applier) barrierFailedLocked(in Op, err error) (error, func()) {
 			"or run with --on-error skip to log and count such errors and go on", what, in.Source, in.Key, err)
 	}
 	a.failLocked(err)
-	return err, nil
+	return nil, err
 }
 
 // runAllMasters runs each command of an AllMasters op on every master.

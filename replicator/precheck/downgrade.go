@@ -19,7 +19,6 @@ type usage struct {
 	hashEx, streamEx   string   // an example key of each
 	libraries          []string // function library names
 	commands           []string // "name (N calls)" of commands the destination lacks
-	commandsCalled     int64
 	errs               []string
 	hashSeen, strmSeen int64
 	streamKeys         bool // streams counted are whole keys the destination lacks (before 5.0)

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -197,5 +196,3 @@ func atLeast(version string, major, minor int) bool {
 	mi, _ := strconv.Atoi(p[1])
 	return ma > major || ma == major && mi >= minor
 }
-
-var errUsage = errors.New("usage")

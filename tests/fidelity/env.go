@@ -107,6 +107,7 @@ func newEnv(t testing.TB, opts Options) *env {
 		m := redistest.Start(t, src)
 		r := redistest.Start(t, src)
 		ctx := context.Background()
+		//lint:ignore SA1019 REPLICAOF is 5.0+; SLAVEOF works on every version
 		if err := r.Client().SlaveOf(ctx, "127.0.0.1", strconv.Itoa(m.Port())).Err(); err != nil {
 			t.Fatalf("REPLICAOF: %v", err)
 		}
@@ -327,9 +328,7 @@ type lineBuffer struct {
 func (b *lineBuffer) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	for _, l := range strings.Split(strings.TrimRight(string(p), "\n"), "\n") {
-		b.lines = append(b.lines, l)
-	}
+	b.lines = append(b.lines, strings.Split(strings.TrimRight(string(p), "\n"), "\n")...)
 	if len(b.lines) > b.max {
 		b.lines = b.lines[len(b.lines)-b.max:]
 	}

@@ -69,7 +69,6 @@ type Generator struct {
 	numkeys int
 	tokens  []string // tokens used by the current command
 	dumps   func(key string) (string, bool)
-	db      int
 }
 
 // excluded are the write commands the grammar path never sends: they are

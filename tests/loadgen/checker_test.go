@@ -16,7 +16,7 @@ import (
 func copyAll(t *testing.T, src, dst *redistest.Server) {
 	t.Helper()
 	ctx := context.Background()
-	if err := dst.Client().SlaveOf(ctx, "127.0.0.1", strings.TrimPrefix(src.Addr(), "127.0.0.1:")).Err(); err != nil {
+	if err := dst.Client().ReplicaOf(ctx, "127.0.0.1", strings.TrimPrefix(src.Addr(), "127.0.0.1:")).Err(); err != nil {
 		t.Fatal(err)
 	}
 	deadline := time.Now().Add(30 * time.Second)
@@ -31,7 +31,7 @@ func copyAll(t *testing.T, src, dst *redistest.Server) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	if err := dst.Client().SlaveOf(ctx, "NO", "ONE").Err(); err != nil {
+	if err := dst.Client().ReplicaOf(ctx, "NO", "ONE").Err(); err != nil {
 		t.Fatal(err)
 	}
 }
