@@ -366,6 +366,17 @@ func (r *Replicator) waitPaused(ctx context.Context) error {
 
 func (r *Replicator) isPaused() bool { return r.pausedF.Load() }
 
+// shardList returns the shards followed now, in no particular order.
+func (r *Replicator) shardList() []*shard {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	shards := make([]*shard, 0, len(r.shards))
+	for _, sh := range r.shards {
+		shards = append(shards, sh)
+	}
+	return shards
+}
+
 // Applier returns the applier (for tests and the admin port).
 func (r *Replicator) Applier() *apply.Applier { return r.applier }
 
@@ -469,13 +480,7 @@ func (r *Replicator) watermarks(ctx context.Context) error {
 			return nil
 		case <-t.C:
 		}
-		r.mu.Lock()
-		shards := make([]*shard, 0, len(r.shards))
-		for _, sh := range r.shards {
-			shards = append(shards, sh)
-		}
-		r.mu.Unlock()
-		for _, sh := range shards {
+		for _, sh := range r.shardList() {
 			if err := sh.writeWatermark(ctx); err != nil && ctx.Err() == nil {
 				r.log.Warn("writing a watermark failed; resuming after a restart may reach further back", "shard", sh.index, "err", err)
 			}
@@ -591,12 +596,7 @@ func (r *Replicator) Status() Status {
 	for _, s := range r.src.Shards() {
 		links[s.Index] = s
 	}
-	r.mu.Lock()
-	shards := make([]*shard, 0, len(r.shards))
-	for _, sh := range r.shards {
-		shards = append(shards, sh)
-	}
-	r.mu.Unlock()
+	shards := r.shardList()
 	for _, sh := range shards {
 		st.Shards = append(st.Shards, sh.status(links[sh.index], now))
 	}

@@ -4,13 +4,11 @@ package apply
 // and not yet answered, in the order they were written, bounded in count and bytes.
 // It is the FIFO the reply reader matches replies against, after etcd raft's
 // tracker/inflights.go: Add appends at the tail, FreeFirst releases the head, Full
-// says whether the writer must wait. It is not safe for concurrent use: the pipe's
-// mutex guards it.
+// says whether the writer must wait. Its ops sit in an opQueue ring. It is not safe
+// for concurrent use: the pipe's mutex guards it.
 type inflights struct {
-	buf   []*op // ring buffer
-	start int   // index of the oldest op
-	count int   // ops in the window
-	bytes int   // bytes of the ops in the window
+	ring  opQueue // the ops in the window, oldest first
+	bytes int     // bytes of the ops in the window
 
 	maxCount int // the window is full at this many ops
 	maxBytes int // ... or at this many bytes
@@ -23,87 +21,47 @@ func newInflights(maxCount, maxBytes int) *inflights {
 // Full reports whether no more ops may be added. A single op larger than maxBytes
 // is admitted when the window is empty, so that it can make progress.
 func (in *inflights) Full() bool {
-	return in.count >= in.maxCount || (in.count > 0 && in.bytes >= in.maxBytes)
+	n := in.ring.Len()
+	return n >= in.maxCount || (n > 0 && in.bytes >= in.maxBytes)
 }
 
 // Add appends o, whose wire size is size, at the tail of the window.
 func (in *inflights) Add(o *op, size int) {
-	if in.count == len(in.buf) {
-		in.grow()
-	}
-	i := in.start + in.count
-	if i >= len(in.buf) {
-		i -= len(in.buf)
-	}
-	in.buf[i] = o
 	o.wireSize = size
-	in.count++
+	in.ring.Push(o)
 	in.bytes += size
 }
 
-// grow doubles the ring (up to maxCount), keeping the order of the ops.
-func (in *inflights) grow() {
-	n := len(in.buf) * 2
-	if n == 0 {
-		n = 16
-	}
-	if n > in.maxCount && in.maxCount > len(in.buf) {
-		n = in.maxCount
-	}
-	if n <= len(in.buf) {
-		n = len(in.buf) + 1
-	}
-	nb := make([]*op, n)
-	for j := 0; j < in.count; j++ {
-		nb[j] = in.buf[(in.start+j)%len(in.buf)]
-	}
-	in.buf, in.start = nb, 0
-}
-
 // Front returns the oldest op, or nil when the window is empty.
-func (in *inflights) Front() *op {
-	if in.count == 0 {
-		return nil
-	}
-	return in.buf[in.start]
-}
+func (in *inflights) Front() *op { return in.ring.Front() }
 
 // FreeFirst releases the oldest op and returns it (nil when empty).
 func (in *inflights) FreeFirst() *op {
-	if in.count == 0 {
-		return nil
-	}
-	o := in.buf[in.start]
-	in.buf[in.start] = nil
-	in.start++
-	if in.start == len(in.buf) {
-		in.start = 0
-	}
-	in.count--
-	in.bytes -= o.wireSize
-	if in.count == 0 {
-		in.start = 0
+	o := in.ring.Pop()
+	if o != nil {
+		in.bytes -= o.wireSize
 	}
 	return o
 }
 
 // Count returns the number of ops in the window.
-func (in *inflights) Count() int { return in.count }
+func (in *inflights) Count() int { return in.ring.Len() }
 
 // Bytes returns the wire bytes of the ops in the window.
 func (in *inflights) Bytes() int { return in.bytes }
 
 // Reset empties the window and appends its ops, oldest first, to dst.
 func (in *inflights) Reset(dst []*op) []*op {
-	for in.count > 0 {
+	for in.ring.Len() > 0 {
 		dst = append(dst, in.FreeFirst())
 	}
 	return dst
 }
 
-// opQueue is the FIFO of ops waiting to be written: a ring like inflights, so its
-// capacity follows the most ops it held at once (bounded by the pending window,
-// Config.MaxPendingOps), also when it never drains. It is not safe for concurrent
+// opQueue is a FIFO ring of ops: a pipe's queue of ops waiting to be written, and
+// the ring of its window (inflights). Its capacity follows the most ops it held at
+// once (bounded by the pending window, Config.MaxPendingOps), also when it never
+// drains. It is not safe for concurrent
 // use: the pipe's mutex guards it.
 type opQueue struct {
 	buf   []*op // ring buffer
@@ -139,6 +97,14 @@ func (q *opQueue) grow() {
 		nb[j] = q.buf[(q.start+j)%len(q.buf)]
 	}
 	q.buf, q.start = nb, 0
+}
+
+// Front returns the oldest op, or nil when the queue is empty.
+func (q *opQueue) Front() *op {
+	if q.count == 0 {
+		return nil
+	}
+	return q.buf[q.start]
 }
 
 // Pop removes and returns the oldest op (nil when the queue is empty).
