@@ -56,6 +56,12 @@ func CountPrefix(t testing.TB, c redis.UniversalClient, p string) int64 {
 // others), and returns the number of keys compared.
 func CompareMapped(t testing.TB, src *redis.Client, dst redis.UniversalClient, prefix string, others ...string) int {
 	t.Helper()
+	return CompareMappedTTL(t, src, dst, prefix, 2*time.Second, others...)
+}
+
+// CompareMappedTTL is CompareMapped with TTLs allowed to be ttlTol apart.
+func CompareMappedTTL(t testing.TB, src *redis.Client, dst redis.UniversalClient, prefix string, ttlTol time.Duration, others ...string) int {
+	t.Helper()
 	ctx := context.Background()
 	var keys []string
 	iter := src.Scan(ctx, 0, "", 1000).Iterator()
@@ -73,7 +79,7 @@ func CompareMapped(t testing.TB, src *redis.Client, dst redis.UniversalClient, p
 		var next []string
 		var diffs []string
 		for _, k := range pending {
-			if d := DiffKey(ctx, src, k, dst, prefix+k); d != "" {
+			if d := DiffKeyTTL(ctx, src, k, dst, prefix+k, ttlTol); d != "" {
 				next = append(next, k)
 				diffs = append(diffs, d)
 			}
@@ -98,6 +104,11 @@ func CompareMapped(t testing.TB, src *redis.Client, dst redis.UniversalClient, p
 
 // DiffKey describes how key a of src and key b of dst differ, or returns "".
 func DiffKey(ctx context.Context, src redis.UniversalClient, a string, dst redis.UniversalClient, b string) string {
+	return DiffKeyTTL(ctx, src, a, dst, b, 2*time.Second)
+}
+
+// DiffKeyTTL is DiffKey with TTLs allowed to be ttlTol apart.
+func DiffKeyTTL(ctx context.Context, src redis.UniversalClient, a string, dst redis.UniversalClient, b string, ttlTol time.Duration) string {
 	ta, va, ttlA, err := ReadKey(ctx, src, a)
 	if err != nil {
 		return fmt.Sprintf("%q: source: %v", a, err)
@@ -113,7 +124,7 @@ func DiffKey(ctx context.Context, src redis.UniversalClient, a string, dst redis
 		return fmt.Sprintf("%q: %s value differs from %q: %.200s | %.200s", a, ta, b, va, vb)
 	case (ttlA < 0) != (ttlB < 0):
 		return fmt.Sprintf("%q: ttl %v, target %v", a, ttlA, ttlB)
-	case ttlA >= 0 && (ttlA-ttlB > 2*time.Second || ttlB-ttlA > 2*time.Second):
+	case ttlA >= 0 && (ttlA-ttlB > ttlTol || ttlB-ttlA > ttlTol):
 		return fmt.Sprintf("%q: ttl %v, target %v", a, ttlA, ttlB)
 	}
 	return ""
