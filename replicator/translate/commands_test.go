@@ -228,7 +228,7 @@ func TestHashFieldExpiresBefore74(t *testing.T) {
 	for _, in := range []string{"HEXPIRE h 10 FIELDS 1 a", "HPEXPIREAT h 4102444800003 FIELDS 1 a", "HPERSIST h FIELDS 1 a"} {
 		args, _ := splitArgs(in)
 		if _, err := stop.Translate(0, args, 1, time.UnixMilli(1_000_000)); !errors.Is(err, ErrDowngrade) ||
-			!strings.Contains(err.Error(), "hash field expires need Redis 7.4") || !strings.Contains(err.Error(), "--downgrade drop") {
+			!strings.Contains(err.Error(), "hash field expires came with Redis 7.4") || !strings.Contains(err.Error(), "--downgrade drop") {
 			t.Errorf("%s: err %v, want ErrDowngrade naming the feature and the option", in, err)
 		}
 		ops, err := tr.Translate(0, args, 1, time.UnixMilli(1_000_000))

@@ -91,7 +91,7 @@ func (t *Translator) downgrade(lower []byte, args [][]byte, offset int64) (out [
 		if err := t.downgraded(s, args, offset, "the command is dropped"); err != nil {
 			return nil, false, err
 		}
-		t.skip(s.what+" need Redis "+s.v.String()+" on the destination", args, offset)
+		t.skip(s.what+" came with Redis "+s.v.String()+", newer than the destination", args, offset)
 		return nil, true, nil
 	}
 	rules := newArgs[string(lower)]
@@ -109,7 +109,7 @@ func (t *Translator) downgrade(lower []byte, args [][]byte, offset int64) (out [
 			if err := t.downgraded(r.since, args, offset, "the argument is left out"); err != nil {
 				return nil, false, err
 			}
-			t.cfg.Logger.Warn("xsync/translate: argument left out", "why", r.what+" need Redis "+r.v.String()+" on the destination",
+			t.cfg.Logger.Warn("xsync/translate: argument left out", "why", r.what+" came with Redis "+r.v.String()+", newer than the destination",
 				"command", printable(args[0]), "argument", printable(r.token), "offset", offset, "source", t.cfg.Source)
 			if !copied {
 				out, copied = append(t.dgArgs[:0], args...), true
@@ -126,7 +126,7 @@ func (t *Translator) downgrade(lower []byte, args [][]byte, offset int64) (out [
 // downgraded applies Config.Downgrade to one thing the destination lacks.
 func (t *Translator) downgraded(s since, args [][]byte, offset int64, drop string) error {
 	if t.cfg.Downgrade == Stop {
-		return fmt.Errorf("%w: %s at offset %d: %s need Redis %s, the destination is %s (--downgrade drop: %s, counted)",
+		return fmt.Errorf("%w: %s at offset %d: %s came with Redis %s, the destination is %s (--downgrade drop: %s, counted)",
 			ErrDowngrade, printable(args[0]), offset, s.what, s.v, t.cfg.DestVersion, drop)
 	}
 	t.st.unsupported.Add(1)

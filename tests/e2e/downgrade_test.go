@@ -37,7 +37,11 @@ func sharedServer(t *testing.T, dir string) string {
 			}
 		}
 	}
-	p := filepath.Join(base, dir, "redis-server")
+	name := "redis-server"
+	if strings.HasPrefix(dir, "valkey-") {
+		name = "valkey-server"
+	}
+	p := filepath.Join(base, dir, name)
 	if _, err := os.Stat(p); err != nil {
 		msg := "redis-server of " + dir + " not found at " + p + " (../shared/redis/ beside the project root, or set XSYNC_REDIS_VERSIONS)"
 		if os.Getenv("CI") != "" {
@@ -84,7 +88,8 @@ func downgradePrecheck(t *testing.T, src, dst *redistest.Server, policy string) 
 	return precheck.Result{}
 }
 
-// TestDowngrade74 syncs a live Redis 7.4 source into 7.0 and 6.2 destinations:
+// TestDowngrade74 syncs a live Redis 7.4 source into 7.0, Valkey 8.0 and 6.2
+// destinations:
 // check names each feature the destination cannot hold with its count; sync
 // stops by default with the key and the reason; with --downgrade drop it syncs
 // the rest, and counts what it left out, also for commands of the stream.
@@ -99,6 +104,7 @@ func TestDowngrade74(t *testing.T) {
 		stopAt     string
 	}{
 		{"7.0", "", []string{"hash field expires (Redis 7.4) on 1 of 2 hashes", `"hfe"`, "HPEXPIREAT (hash field expires, Redis 7.4: 1 call)"}, `key "hfe"`},
+		{"valkey-8.0", "valkey-8.0.1", []string{"destination Valkey 8.0.1", "hash field expires (Redis 7.4) on 1 of 2 hashes", `"hfe"`}, `key "hfe"`},
 		{"6.2", "redis-6.2.16", []string{"hash field expires", "1 function library (Redis 7.0: dglib)", "consumer groups' entries-read", `"st"`, "FUNCTION (functions, Redis 7.0: 1 call)"}, "dglib"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
