@@ -51,8 +51,9 @@
 // temporaries; each key it may write is copied back (or deleted when its
 // temporary no longer exists), and the temporaries are deleted. Which keys are
 // read and which written follows the key-spec flags: RO keys are not written
-// back, OW destinations (the *STORE family, BITOP, RENAME's target, SORT and
-// GEORADIUS STORE) are not copied in; every other key (and every key of a
+// back, OW destinations (the *STORE family, BITOP, RENAME's target, SORT
+// STORE; not GEORADIUS's STORE and STOREDIST, of which only the last given is
+// written) are not copied in; every other key (and every key of a
 // command not in the table) is both. This covers RENAME, RENAMENX, SMOVE,
 // RPOPLPUSH, LMOVE (BRPOPLPUSH and BLMOVE arrive as these), SUNIONSTORE,
 // SINTERSTORE, SDIFFSTORE, ZUNIONSTORE, ZINTERSTORE, ZDIFFSTORE, ZRANGESTORE,

@@ -201,6 +201,9 @@ func TestEmulationMatchesStandalone(t *testing.T) {
 		"RPUSH {t}l 2 1", "SET {t}w_1 3", "SORT {t}l BY {t}w_* STORE {t}d",
 		"GEOADD g 13.361389 38.115556 Palermo 15.087269 37.502669 Catania",
 		"GEORADIUS g 15 37 200 km STORE gstore",
+		// Both STORE and STOREDIST: the last one wins, the other key is left as it is.
+		"GEORADIUS g 15 37 200 km STORE gstore STOREDIST gdist",
+		"GEORADIUSBYMEMBER g Palermo 200 km STOREDIST gdist STORE gstore2",
 		"EVAL \"redis.call('set', KEYS[1], redis.call('get', KEYS[2])) return redis.call('incr', KEYS[3])\" 3 e1 c1 ectr",
 		"MULTI", "SET t1 1", "INCR t2", "RENAME t1 t3", "LPUSH l2 z", "EXEC",
 		"HSET hh f v", "RENAME hh hh2",

@@ -24,8 +24,9 @@ const (
 
 // keyRoles returns the role of each key (idx are the keys' arg positions),
 // following the key-spec flags of COMMAND INFO: RO keys are only read, OW
-// destinations (the *STORE family, BITOP, RENAME's target, SORT/GEORADIUS
-// STORE) are only written, RW/RM/insert/delete keys are both (SINTERSTORE's
+// destinations (the *STORE family, BITOP, RENAME's target, SORT STORE) are
+// only written (GEORADIUS's STORE/STOREDIST are both, since only the last
+// of them is written), RW/RM/insert/delete keys are both (SINTERSTORE's
 // destination is RW in Redis's table, so it is copied in too). A command not
 // listed gets read+write for every key, which is always exact, only slower.
 func keyRoles(name string, idx []int, dst []role) []role {
@@ -52,11 +53,18 @@ func keyRoles(name string, idx []int, dst []role) []role {
 			if i == 0 {
 				r = roleRead
 			}
-		case "sort", "georadius", "georadiusbymember":
+		case "sort":
 			if i == 0 {
 				r = roleRead
 			} else {
 				r = roleWrite
+			}
+		case "georadius", "georadiusbymember":
+			// STORE and STOREDIST may both be given: only the last one is
+			// written (geo.c georadiusGeneric), the other key stays as it is,
+			// so destinations are copied in and back.
+			if i == 0 {
+				r = roleRead
 			}
 		}
 		dst = append(dst, r)

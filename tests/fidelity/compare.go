@@ -174,12 +174,15 @@ func read(ctx context.Context, c *redis.Client, key string, digest bool) (keySta
 			return st, nil
 		}
 	}
-	st.value, err = canonical(ctx, c, typ, key)
+	st.value, err = canonical(ctx, c, typ, key, digest)
 	return st, err
 }
 
 // canonical reads a value in a form that does not depend on the encoding.
-func canonical(ctx context.Context, c *redis.Client, typ, key string) (string, error) {
+// full is false when the sides run different versions: stream fields that
+// older versions do not have (7.0's entries-added, max-deleted-entry-id,
+// entries-read) are left out then.
+func canonical(ctx context.Context, c *redis.Client, typ, key string, full bool) (string, error) {
 	switch typ {
 	case "string":
 		v, err := c.Get(ctx, key).Result()
@@ -203,7 +206,7 @@ func canonical(ctx context.Context, c *redis.Client, typ, key string) (string, e
 		sort.Strings(ks)
 		return fmt.Sprintf("%q", ks), err
 	case "stream":
-		return canonicalStream(ctx, c, key)
+		return canonicalStream(ctx, c, key, full)
 	}
 	v, err := c.Dump(ctx, key).Result()
 	return fmt.Sprintf("%q", v), err
@@ -211,7 +214,7 @@ func canonical(ctx context.Context, c *redis.Client, typ, key string) (string, e
 
 // canonicalStream reads a stream's entries, metadata and groups (without
 // the times of deliveries and of consumers' activity, which differ).
-func canonicalStream(ctx context.Context, c *redis.Client, key string) (string, error) {
+func canonicalStream(ctx context.Context, c *redis.Client, key string, full bool) (string, error) {
 	var b strings.Builder
 	ents, err := c.XRange(ctx, key, "-", "+").Result()
 	if err != nil {
@@ -221,8 +224,12 @@ func canonicalStream(ctx context.Context, c *redis.Client, key string) (string, 
 	if info, err := c.Do(ctx, "XINFO", "STREAM", key).Slice(); err == nil {
 		for i := 0; i+1 < len(info); i += 2 {
 			switch info[i] {
-			case "length", "last-generated-id", "max-deleted-entry-id", "entries-added":
+			case "length", "last-generated-id":
 				fmt.Fprintf(&b, " %v=%v", info[i], info[i+1])
+			case "max-deleted-entry-id", "entries-added":
+				if full {
+					fmt.Fprintf(&b, " %v=%v", info[i], info[i+1])
+				}
 			}
 		}
 	}
@@ -231,7 +238,10 @@ func canonicalStream(ctx context.Context, c *redis.Client, key string) (string, 
 		return b.String(), nil
 	}
 	for _, g := range groups {
-		fmt.Fprintf(&b, " group %s consumers=%d pending=%d last=%s read=%d", g.Name, g.Consumers, g.Pending, g.LastDeliveredID, g.EntriesRead)
+		fmt.Fprintf(&b, " group %s consumers=%d pending=%d last=%s", g.Name, g.Consumers, g.Pending, g.LastDeliveredID)
+		if full {
+			fmt.Fprintf(&b, " read=%d", g.EntriesRead)
+		}
 		pend, _ := c.XPendingExt(ctx, &redis.XPendingExtArgs{Stream: key, Group: g.Name, Start: "-", End: "+", Count: 1000}).Result()
 		for _, p := range pend {
 			fmt.Fprintf(&b, " pel %s %s %d", p.ID, p.Consumer, p.RetryCount)

@@ -26,6 +26,16 @@
 // it can that still shows it (replaying candidates on emptied servers) and
 // prints it with the seed.
 //
+// What it does not cover: a standalone source's several dbs into a cluster
+// (db prefixes; the standalone -> cluster setup uses db 0), source failovers
+// and reshards during the run (tests/e2e has them), PUBLISH, MIGRATE,
+// FLUSHALL, and XREADGROUP (its BLOCK would block the connection). Known
+// differences it can show: between versions, a source may accept what the
+// destination refuses (a 5.0 SINTERSTORE with a missing key before a key of
+// another type empties the destination key; 7.0 answers WRONGTYPE), and an
+// evaluated SORT ... ALPHA BY a pattern orders equal values in the source
+// key's order where Redis leaves them to qsort.
+//
 // Setups: standalone -> cluster, cluster -> cluster with another shard count,
 // standalone -> standalone with several dbs. TestFidelity runs each briefly
 // with a fixed seed; `make fidelity` (FIDELITY_TIME, FIDELITY_SEED,

@@ -3,6 +3,7 @@ package fidelity
 import (
 	"crypto/sha1"
 	"encoding/hex"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -164,7 +165,13 @@ func (g *Generator) sortUnit() Unit {
 		cmd = append(cmd, "ASC")
 		toks = append(toks, "ASC")
 	}
-	if g.rng.IntN(2) == 0 {
+	// ALPHA BY a pattern leaves equal values (and missing ones) in the order
+	// Redis reads the key in (a set's or zset's hash table order, which no
+	// other server shares) and, with LIMIT, to pqsort: only a list without
+	// LIMIT sorts the same everywhere. A numeric sort breaks ties by the
+	// elements' bytes.
+	byPattern := len(cmd) > 3 && cmd[2] == "BY" && strings.Contains(cmd[3], "*")
+	if g.rng.IntN(2) == 0 && (!byPattern || cmd[1][len(cmd[1])-2] == 'l' && !slices.Contains(toks, "LIMIT")) {
 		cmd = append(cmd, "ALPHA")
 		toks = append(toks, "ALPHA")
 	}
