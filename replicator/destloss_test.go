@@ -351,3 +351,25 @@ func holdBack(t *testing.T, master, replica *redistest.Server) {
 		t.Fatal(err)
 	}
 }
+
+// TestDestLossStandaloneDest: a standalone destination restarted empty.
+func TestDestLossStandaloneDest(t *testing.T) {
+	src := redistest.Start(t, redistest.Options{Config: []string{"repl-backlog-size 64mb"}})
+	dst := redistest.Start(t, redistest.Options{})
+	if err := loadgen.Fill(context.Background(), src.Client(), loadgen.FillOptions{Keys: 2000}); err != nil {
+		t.Fatal(err)
+	}
+	rr := startReplicator(t, Config{SourceSeeds: []string{src.Addr()}, TargetSeeds: []string{dst.Addr()}, GuardInterval: 200 * time.Millisecond})
+	waitCaughtUp(t, rr, 1, src.Client())
+	stop := background(t, src, lossWork)
+	time.Sleep(500 * time.Millisecond)
+	lost := time.Now()
+	if err := dst.Restart(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(500 * time.Millisecond)
+	stop()
+	st := waitHealed(t, rr, 1, 1, src.Client())
+	report(t, "standalone destination restarted empty", lost, st)
+	requireEqual(t, src.Client(), dst.Client())
+}
