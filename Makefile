@@ -41,7 +41,8 @@ bench: deps build
 	$(GO) test -run '^$$' -bench . -benchmem ./resp/ ./slots/ ./replicator/...
 
 # Every fuzz target, FUZZTIME each (default 30s). Their seeds run in every
-# 'go test'; 'make test' adds a short run of each (fuzz-short).
+# 'go test'; 'make test' adds a short run of the listeners' and files' targets
+# (fuzz-short).
 FUZZTIME ?= 30s
 FUZZ_TARGETS := \
 	./resp/:FuzzParseCommand ./resp/:FuzzParseValue \
@@ -59,8 +60,14 @@ fuzz:
 		$(GO) test -run '^$$' -fuzz "^$${t#*:}$$" -fuzztime $(FUZZTIME) "$${t%%:*}"; \
 	done
 
+# The listeners' and files' targets for a second each (their seeds, and those of
+# every other target, run in 'go test' already).
+FUZZ_SHORT := ./proxy/gateway/:FuzzClientFraming ./proxy/admin/:FuzzAdminCommands ./proxy/cutover/:FuzzStateExchange \
+	./replicator/rdb/:FuzzWriteJSONSorted ./replicator/source/:FuzzGentleFacts ./replicator/:FuzzParseCheckpoint \
+	./cmd/xsync/:FuzzConfigFile ./cmd/xsync/:FuzzDBs
+
 fuzz-short:
-	@$(MAKE) --no-print-directory fuzz FUZZTIME=2s
+	@$(MAKE) --no-print-directory fuzz FUZZTIME=1s FUZZ_TARGETS="$(FUZZ_SHORT)"
 
 # The differential replication fuzzer (tests/fidelity): FIDELITY_TIME per setup
 # (default 5m), FIDELITY_SEED, FIDELITY_SETUP (standalone-cluster,

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/xsync/xsync/proxy/gateway"
+	"github.com/xsync/xsync/proxy/listener"
 )
 
 // gatewayLimitFlags bound the gateway's clients and what it forwards. prefix is
@@ -21,6 +22,7 @@ type gatewayLimitFlags struct {
 	allowAdmin bool
 	allow      string
 	deny       string
+	tls        listener.TLSFiles
 }
 
 func (l *gatewayLimitFlags) register(fs *flag.FlagSet, prefix string) {
@@ -32,6 +34,7 @@ func (l *gatewayLimitFlags) register(fs *flag.FlagSet, prefix string) {
 	fs.BoolVar(&l.allowAdmin, prefix+"allow-admin", false, "forward the commands that administer the backend or reveal its state (Redis's @admin and @dangerous: CONFIG, ACL, SAVE, DEBUG, CLIENT KILL, MONITOR, INFO, ...); by default refused with -NOPERM. CONFIG GET of a password is refused even so")
 	fs.StringVar(&l.allow, prefix+"allow", "", "forward these refused commands only (comma-separated, e.g. info,config|get)")
 	fs.StringVar(&l.deny, prefix+"deny", "", "refuse these commands too (comma-separated, e.g. flushall,flushdb)")
+	registerTLSFiles(fs, &l.tls, strings.TrimSuffix(prefix, "-"), "the gateway")
 }
 
 // apply sets the limits in cfg.
@@ -39,6 +42,11 @@ func (l *gatewayLimitFlags) apply(cfg *gateway.Config) error {
 	cfg.MaxClients, cfg.IdleTimeout, cfg.AllowAdmin = l.maxClients, l.idle, l.allowAdmin
 	cfg.AllowHint = "--" + l.prefix + "allow-admin"
 	cfg.Allow, cfg.Deny = splitList(l.allow), splitList(l.deny)
+	tc, err := l.tls.ServerConfig()
+	if err != nil {
+		return fmt.Errorf("%w: %v", errUsage, err)
+	}
+	cfg.TLS = tc
 	f := strings.Fields(l.output)
 	if len(f) != 3 {
 		return fmt.Errorf("%w: --%soutput-limit %q: give HARD SOFT SECONDS, e.g. \"64mb 16mb 60\"", errUsage, l.prefix, l.output)

@@ -24,10 +24,16 @@ func (l *listenerFlags) register(fs *flag.FlagSet) {
 	l.metricsToken.register(fs, "metrics-token", "bearer token /metrics and /debug/pprof/ require (Authorization: Bearer TOKEN); needed off loopback unless --metrics-tls-client-ca is set", "XSYNC_METRICS_TOKEN")
 }
 
+// registerTLSFiles adds NAME-tls-cert, NAME-tls-key and NAME-tls-client-ca (tls-*
+// when name is empty).
 func registerTLSFiles(fs *flag.FlagSet, f *listener.TLSFiles, name, what string) {
-	fs.StringVar(&f.Cert, name+"-tls-cert", "", "serve TLS on "+what+" with this certificate (PEM; with --"+name+"-tls-key)")
-	fs.StringVar(&f.Key, name+"-tls-key", "", "key of --"+name+"-tls-cert (PEM)")
-	fs.StringVar(&f.ClientCA, name+"-tls-client-ca", "", "mutual TLS on "+what+": clients must present a certificate signed by this CA (PEM)")
+	p := "tls-"
+	if name != "" {
+		p = name + "-tls-"
+	}
+	fs.StringVar(&f.Cert, p+"cert", "", "serve TLS on "+what+" with this certificate (PEM; with --"+p+"key)")
+	fs.StringVar(&f.Key, p+"key", "", "key of --"+p+"cert (PEM)")
+	fs.StringVar(&f.ClientCA, p+"client-ca", "", "mutual TLS on "+what+": clients must present a certificate signed by this CA (PEM)")
 }
 
 // listenerConfigs builds and checks the configurations of the listeners before

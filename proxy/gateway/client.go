@@ -91,6 +91,7 @@ type client struct {
 	need       int          // event loop: inbound bytes needed before parsing again (0: any)
 	softSince  time.Time    // event loop: since when the output is over the soft limit
 	outbound   atomic.Int64 // the connection's outbound buffer, as the event loop last saw it
+	async      atomic.Int64 // bytes handed to AsyncWrite that the event loop has not taken yet
 	dropping   atomic.Bool  // being closed for its output
 	lastActive atomic.Int64 // unix ns of the last input
 	subscribed atomic.Bool  // in pub/sub mode (spared by the idle timeout)
@@ -202,6 +203,9 @@ func (cl *client) complete(r *request, raw []byte) {
 	cl.mu.Lock()
 	defer cl.mu.Unlock()
 	r.done = true
+	if cl.dropping.Load() {
+		raw = nil // closed for its output: the reply is dropped
+	}
 	if cl.head != r {
 		r.out = append([]byte(nil), raw...)
 		cl.queued += len(raw)
@@ -258,10 +262,19 @@ func (cl *client) flush() {
 		_ = cl.c.AsyncWrite(out, func(c gnet.Conn, _ error) error { return c.Close() })
 		return
 	}
+	if cl.dropping.Load() {
+		cl.out, cl.push = nil, nil // closed for its output: nothing more is queued
+	}
 	if len(cl.out) > 0 && !cl.closed {
 		out := cl.out
 		cl.out = nil
-		_ = cl.c.AsyncWrite(out, cl.outputCheck)
+		n := int64(len(out))
+		cl.async.Add(n)
+		_ = cl.c.AsyncWrite(out, func(c gnet.Conn, err error) error {
+			cl.async.Add(-n)
+			return cl.outputCheck(c, err)
+		})
+		cl.checkQueuedLocked()
 	}
 	resume := cl.pending < cl.g.cfg.MaxPending/2 && !cl.closed
 	cl.mu.Unlock()

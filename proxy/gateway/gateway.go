@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -85,6 +86,9 @@ type Config struct {
 	// AllowHint is the flag named in the -NOPERM reply. Default
 	// "--gateway-allow-admin".
 	AllowHint string
+	// TLS, when set, serves TLS only on Addr (with ClientAuth set to require
+	// and verify client certificates for mutual TLS). Default plain TCP.
+	TLS *tls.Config
 	// Multicore runs one event loop per CPU. Default false: one loop (the backend
 	// work happens on goroutines anyway).
 	Multicore bool
@@ -136,7 +140,7 @@ func (c *Config) validate() error {
 	if c.Password == "" && !listener.IsLoopback(host) {
 		return fmt.Errorf("xsync/gateway: the gateway %s is not on loopback: set --gateway-password (or bind it to 127.0.0.1)", c.Addr)
 	}
-	if port == "0" { // gnet cannot tell the port it bound: pick one now
+	if port == "0" && c.TLS == nil { // gnet cannot tell the port it bound: pick one now
 		ln, err := net.Listen("tcp", c.Addr)
 		if err != nil {
 			return fmt.Errorf("xsync/gateway: gateway: %w", err)
@@ -179,6 +183,9 @@ type Server struct {
 
 	clientsMu sync.Mutex
 	clients   map[*client]struct{}
+
+	loopAddr string    // where the event loop listens: Addr, or a loopback port behind front
+	front    *tlsFront // with Config.TLS
 }
 
 type stats struct {
@@ -225,9 +232,19 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	g := &Server{cfg: cfg, log: cfg.Logger, ready: make(chan struct{}), served: make(chan struct{}),
 		limits: resp.Limits{MaxBulkLen: cfg.MaxBulkLen}, clients: map[*client]struct{}{}, priv: newPrivileges(&cfg)}
 	g.ctx, g.cancel = context.WithCancel(context.WithoutCancel(ctx))
+	g.loopAddr = cfg.Addr
+	if cfg.TLS != nil {
+		if err := g.listenTLS(); err != nil {
+			g.cancel()
+			return nil, fmt.Errorf("xsync/gateway: %w (choose another --gateway)", err)
+		}
+	}
 	g.src = newBackend(g, "source", cfg.Source)
 	if err := g.src.refresh(ctx); err != nil {
 		g.cancel()
+		if g.front != nil {
+			g.front.ln.Close()
+		}
 		return nil, err
 	}
 	if len(cfg.Target.Seeds) > 0 {
@@ -259,7 +276,11 @@ func (g *Server) Serve(ctx context.Context) error {
 		_ = g.eng.Stop(sctx)
 	})
 	defer stopLoop()
-	err := gnet.Run(g, "tcp://"+g.cfg.Addr,
+	if g.front != nil {
+		g.wg.Add(1)
+		go func() { defer g.wg.Done(); g.front.serve(g.ctx) }()
+	}
+	err := gnet.Run(g, "tcp://"+g.loopAddr,
 		gnet.WithMulticore(g.cfg.Multicore),
 		gnet.WithReusePort(false),
 		gnet.WithReuseAddr(true),
@@ -278,6 +299,9 @@ func (g *Server) Serve(ctx context.Context) error {
 func (g *Server) Close() error {
 	g.closeOnce.Do(func() {
 		g.cancel()
+		if g.front != nil {
+			g.front.ln.Close()
+		}
 		g.hold.closeAll()
 		g.src.close()
 		if g.dst != nil {

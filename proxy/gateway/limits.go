@@ -102,7 +102,7 @@ func (cl *client) dropOutput() {
 // with the last outbound figure the event loop saw.
 func (cl *client) overQueuedLocked() bool {
 	hard := cl.g.cfg.OutputHard
-	return hard > 0 && int64(cl.queued+len(cl.out)+len(cl.push))+cl.outbound.Load() >= hard
+	return hard > 0 && int64(cl.queued+len(cl.out)+len(cl.push))+cl.async.Load()+cl.outbound.Load() >= hard
 }
 
 // OnTick implements gnet.EventHandler: clients idle for IdleTimeout are closed.
@@ -137,7 +137,7 @@ func (cl *client) idle(now int64, timeout time.Duration) bool {
 // checkQueuedLocked closes cl when the replies it has not read are over the hard
 // output limit (cl.mu held).
 func (cl *client) checkQueuedLocked() {
-	if !cl.closed && cl.overQueuedLocked() {
+	if !cl.closed && !cl.dropping.Load() && cl.overQueuedLocked() {
 		cl.dropOutput()
 		_ = cl.c.Close()
 	}

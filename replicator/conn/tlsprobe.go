@@ -1,6 +1,8 @@
 package conn
 
 import (
+	"context"
+	"crypto/tls"
 	"errors"
 	"net"
 	"time"
@@ -45,4 +47,29 @@ func (p *tlsProbe) Read(b []byte) (int, error) {
 		return 0, errNotTLS
 	}
 	return n, nil
+}
+
+// TLSDialer returns a dial function (go-redis Options.Dialer) that connects
+// over TLS with tc like Dial does: a port that does not speak TLS fails within
+// tlsProbeWait with an error saying so.
+func TLSDialer(tc *tls.Config) func(ctx context.Context, network, addr string) (net.Conn, error) {
+	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		var d net.Dialer
+		nc, err := d.DialContext(ctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		c := tc.Clone()
+		if c.ServerName == "" {
+			if host, _, err := net.SplitHostPort(addr); err == nil {
+				c.ServerName = host
+			}
+		}
+		tconn := tls.Client(&tlsProbe{Conn: nc}, c)
+		if err := tconn.HandshakeContext(ctx); err != nil {
+			nc.Close()
+			return nil, tlsError(addr, err)
+		}
+		return tconn, nil
+	}
 }

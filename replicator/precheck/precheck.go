@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/xsync/xsync/replicator/conn"
 )
 
 // Level is the outcome of one check.
@@ -171,11 +173,16 @@ func Run(ctx context.Context, cfg Config) []Result {
 }
 
 func clientOpts(e Endpoint, addr string, timeout time.Duration) *redis.Options {
-	return &redis.Options{
-		Addr: addr, Username: e.Username, Password: e.Password, TLSConfig: e.TLS,
+	o := &redis.Options{
+		Addr: addr, Username: e.Username, Password: e.Password,
 		DialTimeout: timeout, ReadTimeout: timeout, WriteTimeout: timeout,
 		MaxRetries: -1, DisableIdentity: true, Protocol: 2, PoolSize: 1,
 	}
+	if e.TLS != nil {
+		// conn's TLS dial tells a port that does not speak TLS within a second.
+		o.Dialer = conn.TLSDialer(e.TLS)
+	}
+	return o
 }
 
 // discover finds every node of a side from its seeds and reads INFO on each.
