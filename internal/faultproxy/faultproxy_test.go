@@ -94,8 +94,11 @@ func TestResetAndResetAfter(t *testing.T) {
 	if !errors.Is(err, syscall.ECONNRESET) {
 		t.Fatalf("after %d bytes: %v, want a connection reset", n, err)
 	}
-	if n != 1000 {
-		t.Errorf("%d bytes came before the reset, want 1000", n)
+	// The proxy forwards exactly 1000 bytes before the RST, but the kernel may
+	// drop what the client had not read yet when the RST arrives (tcp_reset in
+	// Linux's net/ipv4/tcp_input.c), so fewer may be read, never more.
+	if n > 1000 {
+		t.Errorf("%d bytes came before the reset, want at most 1000", n)
 	}
 	c2 := dial(t, p)
 	roundTrip(t, c2, []byte("again"))
