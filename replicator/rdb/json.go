@@ -66,15 +66,8 @@ func WriteJSON(w io.Writer, r io.Reader, opts JSONOptions) error {
 			if err != nil {
 				return err
 			}
-			switch {
-			case ok && opts.Sort:
+			if ok && opts.Sort {
 				sorted = append(sorted, sortLine{rec.DB, string(rec.Key), slices.Clone(j.buf)})
-			case ok && len(j.buf) > 0:
-				// A set, zset, hash or small stream is built whole in j.buf
-				// (streamed types have written theirs already).
-				if _, err := bw.Write(j.buf); err != nil {
-					return err
-				}
 			}
 		case KindFunction:
 			b := []byte(`{"code": `)
