@@ -170,7 +170,7 @@ func survey(ctx context.Context, cfg Config, n *node, dmaj, dmin int) usage {
 		if !ok || n == 0 || atLeast(dmaj, dmin, v.Major, v.Minor) || propagatedAsOther[name] {
 			continue
 		}
-		u.commands = append(u.commands, fmt.Sprintf("%s (%s, Redis %s: %d call%s)", strings.ToUpper(name), what, v, n, plural(int(n), "", "s")))
+		u.commands = append(u.commands, fmt.Sprintf("%s (%s, Redis %d.%d: %d call%s)", strings.ToUpper(name), what, v.Major, v.Minor, n, plural(int(n), "", "s")))
 	}
 	return u
 }

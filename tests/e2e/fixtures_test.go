@@ -225,6 +225,11 @@ func mapKeys[V any](m map[string]V) func(func(string) bool) {
 func fixtureVersion(t *testing.T, name string) (int, int) {
 	t.Helper()
 	var a, b, c int
+	if _, err := fmt.Sscanf(name, "valkey-%d.%d.%d", &a, &b, &c); err == nil {
+		// Valkey 8 answers as Redis 7.2 (redis_version:7.2.4): its commands and
+		// RDB format are those of 7.2.
+		return 7, 2
+	}
 	if _, err := fmt.Sscanf(name, "redis-%d.%d.%d", &a, &b, &c); err != nil {
 		t.Fatalf("fixture name %q: %v", name, err)
 	}
