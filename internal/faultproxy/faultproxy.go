@@ -168,22 +168,45 @@ func (p *Proxy) accept() {
 
 // link is one proxied connection.
 type link struct {
-	client, server net.Conn
-	stopped        atomic.Bool // half-open: forward nothing, close nothing
-	once           sync.Once
+	client  net.Conn
+	stopped atomic.Bool // half-open: forward nothing, close nothing
+
+	mu     sync.Mutex
+	server net.Conn // nil until dialed
+	closed bool
 }
 
 func (l *link) close() {
-	l.once.Do(func() {
-		l.client.Close()
-		if l.server != nil {
-			l.server.Close()
-		}
-	})
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.closed {
+		return
+	}
+	l.closed = true
+	l.client.Close()
+	if l.server != nil {
+		l.server.Close()
+	}
+}
+
+// setServer records the server's end; a link closed (or reset) while it was
+// being dialed closes it at once and reports false.
+func (l *link) setServer(c net.Conn) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.closed {
+		c.Close()
+		return false
+	}
+	l.server = c
+	return true
 }
 
 func (l *link) reset() {
-	for _, c := range []net.Conn{l.client, l.server} {
+	l.mu.Lock()
+	server := l.server
+	l.mu.Unlock()
+	for _, c := range []net.Conn{l.client, server} {
 		if tc, ok := c.(*net.TCPConn); ok {
 			_ = tc.SetLinger(0) // Close sends RST
 		}
@@ -222,13 +245,8 @@ func (p *Proxy) serve(client net.Conn) {
 	if err != nil {
 		return
 	}
-	l.server = server
-	p.mu.Lock()
-	closed := p.closed
-	p.mu.Unlock()
-	if closed {
-		l.close()
-		return
+	if !l.setServer(server) {
+		return // reset or closed while dialing
 	}
 	up, down := make(chan struct{}), make(chan struct{})
 	go func() { p.pipe(l, client, server, Upstream); close(up) }()

@@ -169,3 +169,34 @@ func waitFor(t *testing.T, ok func() bool) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+// TestResetWhileDialing: connections reset while the proxy dials their server
+// still have their server end closed, so Close returns (it used to wait forever
+// on a server end that nothing closed).
+func TestResetWhileDialing(t *testing.T) {
+	p, _ := start(t)
+	stop := make(chan struct{})
+	go func() {
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+				p.Reset()
+			}
+		}
+	}()
+	for range 300 {
+		if c, err := net.Dial("tcp", p.Addr()); err == nil {
+			c.Close()
+		}
+	}
+	close(stop)
+	done := make(chan struct{})
+	go func() { p.Close(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Close did not return within 10s")
+	}
+}
