@@ -590,7 +590,7 @@ func (r *Replicator) onEvent(ev source.Event) {
 
 // Status returns a snapshot of the whole job.
 func (r *Replicator) Status() Status {
-	st := Status{Started: r.started, OpsPerSec: r.rate.get()}
+	st := Status{Started: r.started, OpsPerSec: r.rate.get(), DestServer: r.applier.Server()}
 	now := r.cfg.Now()
 	links := map[int]source.ShardStatus{}
 	for _, s := range r.src.Shards() {

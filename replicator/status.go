@@ -69,7 +69,10 @@ type ShardStatus struct {
 
 // Status is a snapshot of the whole job.
 type Status struct {
-	State      State
+	State State
+	// DestServer names the destination's server as it names itself ("Valkey
+	// 8.0.1", "Redis 7.4.1"), "" until it was reached.
+	DestServer string
 	Started    time.Time
 	Shards     []ShardStatus
 	OpsApplied int64

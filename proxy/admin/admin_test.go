@@ -31,7 +31,7 @@ func (f *fakeCtl) Resume() error { f.paused.Store(false); return nil }
 
 func testStatus() replicator.Status {
 	return replicator.Status{
-		State: replicator.StateStream, Started: time.Now().Add(-time.Minute),
+		State: replicator.StateStream, DestServer: "Valkey 8.0.1", Started: time.Now().Add(-time.Minute),
 		OpsApplied: 42, LagBytes: 7, Errors: 1, KeysDone: 10, KeysTotal: 10, BytesDone: 1000,
 		Shards: []replicator.ShardStatus{
 			{Index: 0, Addr: "127.0.0.1:7000", State: replicator.StateStream, ReceivedOffset: 100, AppliedOffset: 93, LagBytes: 7, OpsSubmitted: 42},
@@ -75,7 +75,7 @@ func TestAdminInfoAndCommands(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, want := range []string{
-		"# Xsync\r\n", "state:stream\r\n", "shards:2\r\n", "fullsync_keys_done:10\r\n", "fullsync_keys_total:10\r\n",
+		"# Xsync\r\n", "state:stream\r\n", "dest_server:Valkey 8.0.1\r\n", "shards:2\r\n", "fullsync_keys_done:10\r\n", "fullsync_keys_total:10\r\n",
 		"fullsync_bytes_done:1000\r\n", "ops_applied:42\r\n", "ops_per_sec:0\r\n", "lag_bytes:7\r\n", "lag_seconds:0.000\r\n", "errors:1\r\n",
 		"shard0:addr=127.0.0.1:7000,state=stream,received_offset=100,applied_offset=93,lag_bytes=7,lag_seconds=0.000,",
 		"shard1:addr=127.0.0.1:7001,state=stream,received_offset=5,applied_offset=5,lag_bytes=0,",

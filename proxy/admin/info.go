@@ -74,6 +74,9 @@ func writeXsyncInfo(b *strings.Builder, st replicator.Status) {
 	i64 := func(v int64) string { return strconv.FormatInt(v, 10) }
 	f3 := func(v float64) string { return strconv.FormatFloat(v, 'f', 3, 64) }
 	field("state", string(st.State))
+	if st.DestServer != "" {
+		field("dest_server", oneLine(st.DestServer))
+	}
 	field("shards", strconv.Itoa(len(st.Shards)))
 	field("fullsync_keys_done", i64(st.KeysDone))
 	field("fullsync_keys_total", i64(st.KeysTotal))
