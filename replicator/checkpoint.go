@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/xsync/xsync/internal/glob"
 	"github.com/xsync/xsync/replicator/apply"
 	"github.com/xsync/xsync/replicator/translate"
 	"github.com/xsync/xsync/resp"
@@ -226,7 +227,7 @@ func readCheckpoints(ctx context.Context, a *apply.Applier, prefix string, keys 
 	if tbl == nil {
 		return nil, fmt.Errorf("xsync/replicator: no destination slot table")
 	}
-	pattern := globEscape(prefix) + "ckpt:*"
+	pattern := glob.Escape(prefix) + "ckpt:*"
 	out := map[int]ckpt{}
 	for _, sh := range tbl.Topology().Shards {
 		if len(sh.Ranges) == 0 {
@@ -305,19 +306,6 @@ func slotsResumePoint(cks map[int]ckpt, ranges []slots.Range) (start ckpt, ok bo
 		}
 	}
 	return start, !first
-}
-
-// globEscape escapes glob characters so that s matches itself in SCAN MATCH.
-func globEscape(s string) string {
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		switch s[i] {
-		case '*', '?', '[', ']', '\\':
-			b.WriteByte('\\')
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
 }
 
 // carriedCkpt returns the offset of the checkpoint that cmd writes to key (the

@@ -7,6 +7,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/xsync/xsync/internal/glob"
 	"github.com/xsync/xsync/replicator/registry"
 )
 
@@ -41,7 +42,7 @@ func runReset(ctx context.Context, env *cliEnv, args []string) int {
 	del := func(ctx context.Context, node *redis.Client) error {
 		var cursor uint64
 		for {
-			keys, next, err := node.Scan(ctx, cursor, globEscape(*prefix)+"*", 1000).Result()
+			keys, next, err := node.Scan(ctx, cursor, glob.Escape(*prefix)+"*", 1000).Result()
 			if err != nil {
 				return err
 			}
@@ -75,17 +76,4 @@ func runReset(ctx context.Context, env *cliEnv, args []string) int {
 		fmt.Fprintf(env.stdout, "removed the job %q from the registry %s\n", *prefix, registry.Key)
 	}
 	return exitOK
-}
-
-// globEscape escapes the glob characters of a literal prefix for SCAN MATCH.
-func globEscape(s string) string {
-	var b []byte
-	for i := 0; i < len(s); i++ {
-		switch s[i] {
-		case '*', '?', '[', ']', '\\':
-			b = append(b, '\\')
-		}
-		b = append(b, s[i])
-	}
-	return string(b)
 }

@@ -43,6 +43,7 @@ type TestData struct {
 	input  []string
 	sub    bool // subtest <name> or subtest end: no input, no output
 	ran    bool // f was called (a failed subtest stops before its end)
+	eof    bool // the file ends with its output, without a blank line
 	actual string
 }
 
@@ -111,9 +112,11 @@ func ParseFile(t testing.TB, path string) []*TestData {
 			t.Fatalf("xsync/datadriven: %s: %q has no ---- line", d.Pos, l)
 		}
 		var want []string
+		d.eof = true
 		for sc.Scan() {
 			line++
 			if sc.Text() == "" {
+				d.eof = false
 				break
 			}
 			want = append(want, sc.Text())
@@ -247,7 +250,9 @@ func write(t *testing.T, path string, all []*TestData) {
 		if out != "" {
 			b.WriteString(out + "\n")
 		}
-		b.WriteString("\n")
+		if !d.eof {
+			b.WriteString("\n")
+		}
 	}
 	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
 		t.Fatal(err)

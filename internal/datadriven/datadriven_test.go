@@ -42,3 +42,22 @@ func TestRewrite(t *testing.T) {
 		t.Fatalf("rewritten:\n%s\nwant:\n%s", got, want)
 	}
 }
+
+// A file that ends with an output and no blank line after it is rewritten as it was.
+func TestRewriteKeepsTheLastLine(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "end.txt")
+	want := "echo a=1\n----\na=1 b= rest=[]"
+	if err := os.WriteFile(path, []byte("echo a=1\n----\nstale"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	*rewrite = true
+	defer func() { *rewrite = false }()
+	RunTest(t, path, echo)
+	got, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(got) != want+"\n" {
+		t.Fatalf("rewritten:\n%q\nwant:\n%q", got, want+"\n")
+	}
+}

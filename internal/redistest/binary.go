@@ -9,6 +9,8 @@ import (
 	"regexp"
 	"strconv"
 	"testing"
+
+	"github.com/xsync/xsync/replicator/redisver"
 )
 
 // Environment variables that choose the binaries.
@@ -17,16 +19,10 @@ const (
 	EnvCLI    = "XSYNC_REDIS_CLI"    // path of redis-cli; default: beside redis-server, then $PATH
 )
 
-// Version is a redis-server version.
-type Version struct{ Major, Minor, Patch int }
-
-// String returns the version as "major.minor.patch".
-func (v Version) String() string { return fmt.Sprintf("%d.%d.%d", v.Major, v.Minor, v.Patch) }
-
-// AtLeast reports whether v >= major.minor.
-func (v Version) AtLeast(major, minor int) bool {
-	return v.Major > major || (v.Major == major && v.Minor >= minor)
-}
+// Version is a redis-server version: the project's one Version type, named here too
+// so that tests keep writing redistest.Version (redisver imports nothing of ours, so
+// importing it here makes no cycle).
+type Version = redisver.Version
 
 var versionRE = regexp.MustCompile(`v=(\d+)\.(\d+)\.(\d+)`)
 

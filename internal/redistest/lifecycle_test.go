@@ -62,6 +62,11 @@ func TestDiesWithTestBinary(t *testing.T) {
 		time.Sleep(time.Minute) // killed by the parent
 		return
 	}
+	if testing.Short() {
+		// The child is this binary run again without -test.short: it would start a
+		// real redis-server, which -short promises not to do.
+		t.Skip("xsync/redistest: -short runs no real redis-server (the child test binary starts one); run without -short")
+	}
 	if runtime.GOOS != "linux" {
 		t.Skip("Pdeathsig is Linux only")
 	}

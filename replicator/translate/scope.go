@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/xsync/xsync/internal/glob"
 	"github.com/xsync/xsync/replicator/apply"
 	"github.com/xsync/xsync/slots"
 )
@@ -128,22 +129,9 @@ func (f *flusher) scanPatterns() []string {
 	}
 	var out []string
 	for _, tg := range f.dbs {
-		out = append(out, globEscape(string(tg.p))+"*")
+		out = append(out, glob.Escape(string(tg.p))+"*")
 	}
 	return out
-}
-
-// globEscape escapes the glob characters of a literal prefix for SCAN MATCH.
-func globEscape(s string) string {
-	var b []byte
-	for i := 0; i < len(s); i++ {
-		switch s[i] {
-		case '*', '?', '[', ']', '\\':
-			b = append(b, '\\')
-		}
-		b = append(b, s[i])
-	}
-	return string(b)
 }
 
 // unlinkScript deletes the keys given as arguments. They are not declared as
@@ -203,7 +191,7 @@ func (f *flusher) scanDelete(ctx context.Context, d apply.Dest, slot int, tg dbT
 	}
 	pats := f.scanPatterns()
 	if f.standalone && len(f.owns) == 0 {
-		pats = []string{globEscape(string(tg.p)) + "*"}
+		pats = []string{glob.Escape(string(tg.p)) + "*"}
 	}
 	var batch [][]byte
 	unlink := func() error {
