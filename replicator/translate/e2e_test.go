@@ -15,6 +15,7 @@ import (
 
 	"github.com/xsync/xsync/internal/redistest"
 	"github.com/xsync/xsync/replicator/apply"
+	"github.com/xsync/xsync/replicator/conn"
 	"github.com/xsync/xsync/resp"
 	"github.com/xsync/xsync/slots"
 )
@@ -37,6 +38,10 @@ func (d testDest) Do(ctx context.Context, slot int, args ...[]byte) (resp.Value,
 	v, err := n.Do(ctx, anyArgs(args)...).Result()
 	if errors.Is(err, redis.Nil) {
 		return resp.Value{Type: resp.TypeBulkString, Null: true}, nil
+	}
+	if rerr := redis.Error(nil); errors.As(err, &rerr) {
+		// As the applier's Dest does: an error reply is a *conn.ReplyError.
+		return resp.Value{}, &conn.ReplyError{Msg: rerr.Error()}
 	}
 	if err != nil {
 		return resp.Value{}, err

@@ -203,7 +203,14 @@ func (e *emulation) run(ctx context.Context, d apply.Dest) (err error) {
 		args[p] = tmps[e.pos[i]]
 	}
 	if _, err = do(ctx, d, e.slot, args...); err != nil {
-		return err
+		ok, oerr := e.sinterstoreOlder(ctx, d, args, err)
+		if oerr != nil {
+			return oerr
+		}
+		if !ok {
+			return err
+		}
+		err = nil
 	}
 	for u, k := range e.keys {
 		if e.roles[u]&roleWrite == 0 {

@@ -31,8 +31,10 @@
 // and reshards during the run (tests/e2e has them), PUBLISH, MIGRATE,
 // FLUSHALL, and XREADGROUP (its BLOCK would block the connection). Known
 // differences it can show: between versions, a source may accept what the
-// destination refuses (a 5.0 SINTERSTORE with a missing key before a key of
-// another type empties the destination key; 7.0 answers WRONGTYPE), and an
+// destination refuses (a SINTERSTORE from a source before 6.0.15/6.2.4 with a
+// missing key before a key of another type deletes the destination key; later
+// versions answer WRONGTYPE: xsync keeps the source's effect when it emulates
+// the command across slots, not yet when it sends it as is), and an
 // evaluated SORT ... ALPHA BY a pattern orders equal values in the source
 // key's order where Redis leaves them to qsort.
 //
