@@ -49,6 +49,7 @@ type shard struct {
 	collisions  atomic.Int64        // snapshot keys another job on the destination declared (shared.go)
 	standalone  bool                // the source is a standalone server
 	argBuf      [][]byte            // moveArgs' rewritten command
+	moveDone    []chan struct{}     // moveArgs: moves whose DEL this command completes
 	restoreConv *snapshot.Converter // for stream RESTOREs newer than the destination (restore.go)
 	posMu       sync.Mutex
 	pos         ckpt  // replid, handled offset and the db selected there; guarded by posMu
@@ -245,9 +246,12 @@ func (s *shard) Command(ctx context.Context, db int, args [][]byte, offset int64
 	moved := false // a half of a key's move between source shards: ordered across shards, never bare
 	if !s.standalone && s.r.nShards.Load() > 1 && isMoveHalf(args) {
 		moved = true
-		s.r.moves.order.Lock()
+		var err error
+		if args, err = s.moveHalves(ctx, args); err != nil {
+			return err
+		}
 		defer s.r.moves.order.Unlock()
-		if args = s.moveArgs(args); args == nil {
+		if args == nil {
 			s.setHandled(offset, db) // a DEL that only completed moves of keys
 			return nil
 		}
