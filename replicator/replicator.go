@@ -539,15 +539,10 @@ func (r *Replicator) pollSources(ctx context.Context) {
 	}
 }
 
-// infoField returns an integer field of an INFO reply.
+// infoField returns an integer field of an INFO reply (infoString finds it).
 func infoField(info, field string) (int64, bool) {
-	for _, line := range strings.Split(info, "\n") {
-		if v, ok := strings.CutPrefix(strings.TrimSpace(line), field+":"); ok {
-			n, err := strconv.ParseInt(v, 10, 64)
-			return n, err == nil
-		}
-	}
-	return 0, false
+	n, err := strconv.ParseInt(infoString(info, field), 10, 64)
+	return n, err == nil
 }
 
 // recheck tells the applier whether an op whose reply was lost with its
