@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/xsync/xsync/replicator/apply"
+	"github.com/xsync/xsync/replicator/redisver"
 	"github.com/xsync/xsync/replicator/translate"
 	"github.com/xsync/xsync/slots"
 )
@@ -69,9 +71,11 @@ func (r *Replicator) guardDest(ctx context.Context, g *guard) error {
 		case <-ctx.Done():
 			return nil
 		case <-t.C:
+		case <-r.loss.poke:
 		}
 		r.healProgress()
-		suspect, causes := r.checkDest(ctx, g)
+		start := r.cfg.Now()
+		suspect, causes, complete := r.checkDest(ctx, g)
 		if g.retry != nil { // a heal that failed: its slots are still suspect
 			for sl, s := range g.retry {
 				suspect[sl] = suspect[sl] || s
@@ -80,6 +84,9 @@ func (r *Replicator) guardDest(ctx context.Context, g *guard) error {
 			g.retry = nil
 		}
 		if len(causes) == 0 {
+			if err := r.judgeHeld(start, complete); err != nil {
+				return err
+			}
 			continue
 		}
 		cause := strings.Join(causes, "; ")
@@ -96,16 +103,80 @@ func (r *Replicator) guardDest(ctx context.Context, g *guard) error {
 			// from where they stopped; try again at the next check.
 			r.log.Warn("destination: re-reading the checkpoints failed; trying again", "err", err)
 			g.retry, g.retryCause = suspect, cause
+			continue
+		}
+		if err := r.judgeHeld(start, false); err != nil {
+			return err
 		}
 	}
 }
 
+// heldError is an error reply of the destination that would have stopped the
+// sync (--on-error stop), held until the guard has looked at the destination:
+// a write fails when the destination lost a key it needed (XCLAIM of a lost
+// stream answers NOGROUP, LSET of a lost list "no such key"), and the heal of
+// that loss re-applies it.
+type heldError struct {
+	slot int // -1: an op of no single slot
+	at   time.Time
+	err  error
+}
+
+// holdError is the applier's Config.Hold: it keeps the error for judgeHeld and
+// asks the guard for a check now. Called with the applier's lock held.
+func (r *Replicator) holdError(e apply.HeldError) bool {
+	r.loss.mu.Lock()
+	r.loss.held = append(r.loss.held, heldError{slot: e.Slot, at: r.cfg.Now(), err: e.Err})
+	r.loss.mu.Unlock()
+	select {
+	case r.loss.poke <- struct{}{}:
+	default:
+	}
+	return true
+}
+
+// heldTimeout is how long a held error waits for a complete check of the
+// destination (every master answered) before it stops the sync anyway.
+const heldTimeout = time.Minute
+
+// judgeHeld decides the held errors after a check that started at start: one
+// whose slot a heal re-applied since it arrived is explained and dropped; one
+// that a complete check (every master answered) finding nothing followed, or
+// that waited heldTimeout, ends the sync with its own error.
+func (r *Replicator) judgeHeld(start time.Time, complete bool) error {
+	r.loss.mu.Lock()
+	defer r.loss.mu.Unlock()
+	kept := r.loss.held[:0]
+	var stop error
+	now := r.cfg.Now()
+	for _, h := range r.loss.held {
+		healed := r.loss.healedAny
+		if h.slot >= 0 {
+			healed = r.loss.healedAt[h.slot]
+		}
+		switch {
+		case !healed.Before(h.at):
+			r.loss.st.ErrorsExplained++
+			r.log.Info("a destination error was explained by its data loss: the heal re-applied its slot", "slot", h.slot, "err", h.err)
+		case stop != nil:
+		case complete && start.After(h.at):
+			stop = h.err
+		case now.Sub(h.at) > heldTimeout:
+			stop = fmt.Errorf("%w (the destination's masters did not all answer the guard for %v)", h.err, heldTimeout)
+		default:
+			kept = append(kept, h)
+		}
+	}
+	r.loss.held = kept
+	return stop
+}
+
 // checkDest runs one check of every destination master (see the top of this
 // file) and returns the suspect slots and why.
-func (r *Replicator) checkDest(ctx context.Context, g *guard) ([]bool, []string) {
+func (r *Replicator) checkDest(ctx context.Context, g *guard) (suspect []bool, causes []string, complete bool) {
 	tbl := r.applier.Table()
 	if tbl == nil {
-		return nil, nil
+		return nil, nil, false
 	}
 	prefix := r.cfg.Translate.InternalPrefix
 	var snap [slots.NumSlots]int64
@@ -113,10 +184,9 @@ func (r *Replicator) checkDest(ctx context.Context, g *guard) ([]bool, []string)
 		snap[sl], _ = r.marks.get(sl)
 	}
 	quiet := r.applier.Stats().Pending == 0 // every op noted in snap is acknowledged
-	suspect := make([]bool, slots.NumSlots)
-	var causes []string
+	suspect = make([]bool, slots.NumSlots)
 	seen := map[string]bool{}
-	complete := true
+	complete = true
 	for _, sh := range tbl.Topology().Shards {
 		if len(sh.Ranges) == 0 {
 			continue
@@ -129,7 +199,7 @@ func (r *Replicator) checkDest(ctx context.Context, g *guard) ([]bool, []string)
 		if err == nil {
 			var info = v
 			info, err = r.applier.Do(cctx, first, []byte("INFO"), []byte("server"))
-			runID = strings.TrimSpace(infoString(string(info.Str), "run_id"))
+			runID = redisver.InfoField(string(info.Str), "run_id")
 		}
 		if err == nil && v.Null {
 			_, err = r.applier.Do(cctx, first, []byte("SET"), key, []byte(g.epoch))
@@ -171,15 +241,5 @@ func (r *Replicator) checkDest(ctx context.Context, g *guard) ([]bool, []string)
 			g.runIDs[id] = true
 		}
 	}
-	return suspect, causes
-}
-
-// infoString returns a field of an INFO reply ("" when absent).
-func infoString(info, field string) string {
-	for _, line := range strings.Split(info, "\n") {
-		if v, ok := strings.CutPrefix(strings.TrimSpace(line), field+":"); ok {
-			return v
-		}
-	}
-	return ""
+	return suspect, causes, complete
 }

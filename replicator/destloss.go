@@ -133,6 +133,11 @@ type DestLossStatus struct {
 	KeysReapplied int64     // keys written again (full sync) plus stream ops replayed, all events
 	LastSeconds   float64   // detection to caught up, of the last completed heal
 	LastDetected  time.Time // when the last loss was detected
+	// ErrorsExplained counts destination error replies (under --on-error stop)
+	// that a loss explained: the heal that followed re-applied their slots.
+	ErrorsExplained int64
+	// ErrorsHeld is how many such replies wait for the guard's verdict now.
+	ErrorsHeld int
 }
 
 // lossState is the Replicator's bookkeeping of destination loss.
@@ -143,6 +148,14 @@ type lossState struct {
 	detected time.Time
 
 	quietChecks atomic.Int64 // guard checks that found nothing with every op acknowledged
+
+	// healedAt is, per slot, when the last heal that re-applies it read the
+	// checkpoints (a held error older than that is explained); healedAny is the
+	// same for any slot (for ops of no single slot).
+	healedAt  [slots.NumSlots]time.Time
+	healedAny time.Time
+	held      []heldError   // error replies held for the guard (destguard.go)
+	poke      chan struct{} // asks the guard for a check now
 }
 
 // healTarget is what a shard must reach for its part of a heal to be done.
@@ -158,6 +171,7 @@ type healTarget struct {
 func (r *Replicator) lossStatus(st *Status) {
 	r.loss.mu.Lock()
 	st.DestLoss = r.loss.st
+	st.DestLoss.ErrorsHeld = len(r.loss.held)
 	r.loss.mu.Unlock()
 	st.DestLoss.Policy = r.cfg.OnDestLoss.String()
 	// While a heal runs its shards' links are stopped for a moment: the job is
@@ -245,6 +259,7 @@ func (r *Replicator) heal(ctx context.Context, suspect []bool, quiet *[slots.Num
 			starts[i], targets[i] = start, tgt
 		}
 		lostTotal = len(lostSlots)
+		readAt := r.cfg.Now()
 		if lostTotal == 0 {
 			r.log.Info("destination: no slot lost writes", "cause", cause)
 			return nil, nil
@@ -272,6 +287,20 @@ func (r *Replicator) heal(ctx context.Context, suspect []bool, quiet *[slots.Num
 		r.loss.st.SlotsLost += int64(lostTotal)
 		r.loss.pending = targets
 		r.loss.detected = detected
+		r.loss.healedAny = readAt
+		for _, sl := range lostSlots {
+			r.loss.healedAt[sl] = readAt
+		}
+		for i, t := range targets {
+			if !t.full {
+				continue
+			}
+			for _, rg := range owners[i].ownedRanges() { // emptied and synced again
+				for sl := rg.Start; sl <= rg.End; sl++ {
+					r.loss.healedAt[sl] = readAt
+				}
+			}
+		}
 		r.loss.mu.Unlock()
 		return starts, nil
 	})

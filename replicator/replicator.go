@@ -18,6 +18,7 @@ import (
 	"github.com/xsync/xsync/replicator/apply"
 	"github.com/xsync/xsync/replicator/conn"
 	"github.com/xsync/xsync/replicator/rdb"
+	"github.com/xsync/xsync/replicator/redisver"
 	"github.com/xsync/xsync/replicator/snapshot"
 	"github.com/xsync/xsync/replicator/source"
 	"github.com/xsync/xsync/replicator/translate"
@@ -217,6 +218,12 @@ func New(cfg Config) (*Replicator, error) {
 	if !cfg.NoCheckpoints {
 		r.ckKeys = newCkptKeys(cfg.Translate.InternalPrefix)
 		cfg.Apply.Recheck = r.recheck
+	}
+	if cfg.GuardInterval > 0 {
+		// An error reply that would stop the sync waits for the guard's look
+		// at the destination: a loss may explain it (destguard.go).
+		r.loss.poke = make(chan struct{}, 1)
+		cfg.Apply.Hold = r.holdError
 	}
 	a, err := apply.New(cfg.Apply)
 	if err != nil {
@@ -539,9 +546,9 @@ func (r *Replicator) pollSources(ctx context.Context) {
 	}
 }
 
-// infoField returns an integer field of an INFO reply (infoString finds it).
+// infoField returns an integer field of an INFO reply.
 func infoField(info, field string) (int64, bool) {
-	n, err := strconv.ParseInt(infoString(info, field), 10, 64)
+	n, err := strconv.ParseInt(redisver.InfoField(info, field), 10, 64)
 	return n, err == nil
 }
 

@@ -23,6 +23,8 @@ func writeDestLossInfo(field func(k, v string), st replicator.Status) {
 	field("dest_loss_last_mode", d.LastMode)
 	field("dest_loss_last_seconds", strconv.FormatFloat(d.LastSeconds, 'f', 3, 64))
 	field("dest_loss_last_cause", oneLine(d.LastCause))
+	field("dest_loss_errors_explained", i64(d.ErrorsExplained))
+	field("dest_loss_errors_held", strconv.Itoa(d.ErrorsHeld))
 	dr := st.Drift
 	field("verify_rate", strconv.Itoa(dr.Rate))
 	field("verify_checked", i64(dr.Checked))

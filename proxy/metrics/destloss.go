@@ -30,12 +30,13 @@ var (
 	descLossHealing   = prometheus.NewDesc("xsync_dest_loss_healing", "1 while slots that lost writes are being re-applied.", nil, nil)
 	descLossSlots     = prometheus.NewDesc("xsync_dest_loss_slots_total", "Destination slots that lost writes, all events.", nil, nil)
 	descLossKeys      = prometheus.NewDesc("xsync_dest_loss_keys_reapplied_total", "Keys written again by full syncs and stream ops replayed to heal destination losses.", nil, nil)
+	descLossExplained = prometheus.NewDesc("xsync_dest_loss_errors_explained_total", "Destination error replies that a data loss explained (re-applied by its heal instead of stopping the sync).", nil, nil)
 	descVerifyChecked = prometheus.NewDesc("xsync_verify_checked_total", "Sampled keys compared with the destination (--verify-rate).", nil, nil)
 	descDriftKeys     = prometheus.NewDesc("xsync_drift_keys", "Sampled keys that still differ after the lag covered their writes.", nil, nil)
 )
 
 func describeDestLoss(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descLossEvents, descLossHealing, descLossSlots, descLossKeys, descVerifyChecked, descDriftKeys} {
+	for _, d := range []*prometheus.Desc{descLossEvents, descLossHealing, descLossSlots, descLossKeys, descLossExplained, descVerifyChecked, descDriftKeys} {
 		ch <- d
 	}
 }
@@ -50,6 +51,7 @@ func collectDestLoss(ch chan<- prometheus.Metric, st replicator.Status) {
 	ch <- prometheus.MustNewConstMetric(descLossHealing, prometheus.GaugeValue, healing)
 	ch <- prometheus.MustNewConstMetric(descLossSlots, prometheus.CounterValue, float64(d.SlotsLost))
 	ch <- prometheus.MustNewConstMetric(descLossKeys, prometheus.CounterValue, float64(d.KeysReapplied))
+	ch <- prometheus.MustNewConstMetric(descLossExplained, prometheus.CounterValue, float64(d.ErrorsExplained))
 	ch <- prometheus.MustNewConstMetric(descVerifyChecked, prometheus.CounterValue, float64(st.Drift.Checked))
 	ch <- prometheus.MustNewConstMetric(descDriftKeys, prometheus.GaugeValue, float64(st.Drift.Keys))
 }

@@ -99,6 +99,13 @@ func (a *Applier) barrierFailedLocked(in Op, err error) (func(), error) {
 				"reply", re.Msg, "source", in.Source, "count", count, "err", err)
 		}, nil
 	}
+	if kind != KindOOM && a.holdLocked(kind, in.Slot, in.Source, in.Key, what, re.Addr, re.Msg) {
+		key := string(in.Key)
+		return func() {
+			a.log.Warn("destination error held: checking the destination for data loss", "kind", kind.String(),
+				"key", key, "command", what, "reply", re.Msg, "source", in.Source)
+		}, nil
+	}
 	if kind == KindOOM {
 		err = oomMessage(re.Addr, in.Key, what, re.Msg)
 	} else {

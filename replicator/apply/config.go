@@ -47,6 +47,15 @@ type Config struct {
 	// Policies overrides OnError per kind of error (for example skip WRONGTYPE
 	// but stop on OOM). Default empty.
 	Policies map[ErrorKind]ErrorPolicy
+	// Hold, when set, is asked about every error reply that PolicyStop would
+	// end Run with, OOM aside. When it returns true the error is held instead:
+	// counted (Stats.Errors, Stats.Held), logged, and the op taken as applied;
+	// the caller decides later whether it ends the sync. It is the hook of the
+	// destination-loss guard: a write that failed because the destination lost
+	// the key it needed (NOGROUP, "no such key") is re-applied by the heal that
+	// follows the loss. It is called with the applier's lock held and must not
+	// block. Default nil.
+	Hold func(HeldError) bool
 	// BackoffMin is the first delay before a retry of TRYAGAIN, CLUSTERDOWN,
 	// LOADING, MASTERDOWN, BUSY, READONLY and lost connections; it doubles per
 	// attempt. Default 10ms.

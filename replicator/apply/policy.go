@@ -162,6 +162,11 @@ func (a *Applier) policyLocked(o *op, logs []logEntry) (bool, []logEntry) {
 			}
 			continue
 		}
+		if e.kind != KindOOM && a.holdLocked(e.kind, o.Slot, o.Source, o.Key, name, o.node, e.msg) {
+			logs = append(logs, logEntry{"destination error held: checking the destination for data loss", []any{"kind", e.kind.String(),
+				"key", string(o.Key), "command", name, "reply", e.msg, "node", o.node}})
+			continue
+		}
 		stop = true
 		switch e.kind {
 		case KindOOM:
@@ -197,4 +202,31 @@ func adviceFor(k ErrorKind) string {
 		return ": the destination holds a key of another type under that name; remove it, or let xsync skip such errors (--on-error skip)"
 	}
 	return ""
+}
+
+// HeldError is an error reply handed to Config.Hold.
+type HeldError struct {
+	Slot    int    // the op's slot, -1 for an op of no single slot
+	Source  int    // the op's source
+	Command string // the command that failed
+	Err     error  // what Run would have ended with: node, reply, key and command
+}
+
+// holdLocked offers an error reply that would stop Run to Config.Hold.
+func (a *Applier) holdLocked(kind ErrorKind, slot, source int, key []byte, cmd, node, reply string) bool {
+	if a.cfg.Hold == nil {
+		return false
+	}
+	advice := adviceFor(kind)
+	if advice == "" {
+		advice = ": fix the cause and restart the sync (it resumes from the last checkpoint), " +
+			"or run with --on-error skip to log and count such errors and go on"
+	}
+	err := fmt.Errorf("xsync/apply: destination %s answered %q to %s on key %q (source %d, policy stop; no data loss of the destination explains it)%s",
+		node, reply, cmd, key, source, advice)
+	if !a.cfg.Hold(HeldError{Slot: slot, Source: source, Command: cmd, Err: err}) {
+		return false
+	}
+	a.stats.held.Add(1)
+	return true
 }

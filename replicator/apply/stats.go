@@ -29,11 +29,13 @@ type Stats struct {
 	// the same (or an unknown) key waited for a retry: the node ran them out of
 	// order (possible after TRYAGAIN, CLUSTERDOWN or LOADING for a pipelined op).
 	Reordered uint64
+	// Held counts error replies handed to Config.Hold and held by it.
+	Held uint64
 }
 
 type stats struct {
 	submitted, applied, batches, bytes, connects, refreshes atomic.Uint64
-	resent, rechecked, reordered, barrierErrors             atomic.Uint64
+	resent, rechecked, reordered, barrierErrors, held       atomic.Uint64
 	retries                                                 [NumRetryKinds]atomic.Uint64
 	errors                                                  [NumErrorKinds]atomic.Uint64
 }
@@ -43,7 +45,7 @@ func (s *stats) snapshot() Stats {
 		Submitted: s.submitted.Load(), Applied: s.applied.Load(),
 		Batches: s.batches.Load(), BytesWritten: s.bytes.Load(),
 		Connects: s.connects.Load(), Refreshes: s.refreshes.Load(),
-		Resent: s.resent.Load(), Rechecked: s.rechecked.Load(), Reordered: s.reordered.Load(),
+		Resent: s.resent.Load(), Rechecked: s.rechecked.Load(), Reordered: s.reordered.Load(), Held: s.held.Load(),
 		BarrierErrors: s.barrierErrors.Load(),
 	}
 	for i := range s.retries {

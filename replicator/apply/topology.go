@@ -1,7 +1,6 @@
 package apply
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -30,17 +29,6 @@ func (a *Applier) pipeForSlot(slot int) *pipe {
 		return nil
 	}
 	return n.pipeFor(slot)
-}
-
-// infoField returns the value of field in an INFO reply ("" when absent).
-func infoField(info []byte, field string) string {
-	for _, line := range bytes.Split(info, []byte("\n")) {
-		line = bytes.TrimRight(line, "\r")
-		if k, v, ok := bytes.Cut(line, []byte(":")); ok && string(k) == field {
-			return string(v)
-		}
-	}
-	return ""
 }
 
 // discover connects to the first reachable seed, detects the version and
@@ -73,12 +61,12 @@ func (a *Applier) discoverFrom(ctx context.Context, addr string) error {
 		n.dropControl()
 		return fmt.Errorf("xsync/apply: INFO server on %s: %w", addr, err)
 	}
-	raw := infoField(v.Str, "redis_version")
+	raw := redisver.InfoField(string(v.Str), "redis_version")
 	ver, err := redisver.Parse(raw)
 	if err != nil {
 		return fmt.Errorf("xsync/apply: %s: %w", addr, err)
 	}
-	name := serverName(v.Str)
+	name := redisver.ServerName(func(f string) string { return redisver.InfoField(string(v.Str), f) })
 	// Redis Cluster and RESTORE .. REPLACE came with 3.0; 3.2 is the oldest
 	// destination tested live (tests/matrix).
 	if ver.Major < 3 {
@@ -91,7 +79,7 @@ func (a *Applier) discoverFrom(ctx context.Context, addr string) error {
 		n.dropControl()
 		return fmt.Errorf("xsync/apply: INFO cluster on %s: %w", addr, err)
 	}
-	if infoField(v.Str, "cluster_enabled") != "1" {
+	if redisver.InfoField(string(v.Str), "cluster_enabled") != "1" {
 		a.standalone.Store(true)
 		a.installTopology(slots.Topology{Shards: []slots.Shard{{
 			Primary: slots.Node{Addr: addr, Primary: true},
