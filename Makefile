@@ -25,7 +25,7 @@ test: deps
 	@$(MAKE) --no-print-directory fuzz-short
 
 # A long run under faults (tests/soak): SOAK_TIME (default 3m, as in make test),
-# SOAK_SEED, SOAK_DEST_LOSS=1 to add destination data loss to the faults.
+# SOAK_SEED, SOAK_DEST_LOSS=0 to leave destination data loss out of the faults.
 SOAK_TIME ?= 3m
 soak: deps
 	SOAK_TIME=$(SOAK_TIME) $(GO) test -count=1 -timeout 0 -v -run '^TestSoak$$' ./tests/soak/

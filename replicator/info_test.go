@@ -1,6 +1,10 @@
 package replicator
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/xsync/xsync/replicator/redisver"
+)
 
 // TestInfoField reads an integer field of an INFO reply as Redis writes it
 // (CRLF lines, "# Section" headers; server.c genRedisInfoString).
@@ -20,7 +24,7 @@ func TestInfoField(t *testing.T) {
 			t.Errorf("infoField(%q) = %d, %v; want %d, %v", tc.field, got, ok, tc.want, tc.ok)
 		}
 	}
-	if got := infoString(info, "role"); got != "master" {
-		t.Errorf("infoString(role) = %q", got)
+	if got := redisver.InfoField(info, "role"); got != "master" {
+		t.Errorf("InfoField(role) = %q", got)
 	}
 }

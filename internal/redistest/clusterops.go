@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/xsync/xsync/replicator/redisver"
 )
 
 // defaultWait bounds the waits of cluster operations whose ctx has no deadline.
@@ -62,7 +64,7 @@ func (c *Cluster) stable(ctx context.Context) error {
 		}
 		// Every node has heard of the newest epoch (a reshard bumps it): a failover
 		// started before that can leave the new master with a stale slot table.
-		e := infoLine(info, "cluster_current_epoch")
+		e := redisver.InfoField(info, "cluster_current_epoch")
 		if epoch == "" {
 			epoch = e
 		} else if e != epoch {
@@ -280,14 +282,4 @@ func (c *Cluster) add(ctx context.Context, master *Server) (*Server, error) {
 		return nil, err
 	}
 	return s, c.WaitStable(ctx)
-}
-
-// infoLine returns the value of field in an INFO-style text ("" when absent).
-func infoLine(info, field string) string {
-	for _, l := range strings.Split(info, "\r\n") {
-		if v, ok := strings.CutPrefix(l, field+":"); ok {
-			return v
-		}
-	}
-	return ""
 }

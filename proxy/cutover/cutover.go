@@ -14,6 +14,7 @@ import (
 
 	"github.com/xsync/xsync/replicator"
 	"github.com/xsync/xsync/replicator/conn"
+	"github.com/xsync/xsync/replicator/redisver"
 	"github.com/xsync/xsync/resp"
 )
 
@@ -481,7 +482,7 @@ func (r *offsetReader) read(ctx context.Context, addr string) (int64, error) {
 		if err != nil {
 			return 0, fmt.Errorf("xsync/cutover: INFO replication on %s: %w", addr, err)
 		}
-		f := infoFields(string(v.Str))
+		f := redisver.InfoFields(string(v.Str))
 		if f["role"] == "slave" && f["master_host"] != "" {
 			addr = net.JoinHostPort(f["master_host"], f["master_port"])
 			continue
@@ -493,14 +494,4 @@ func (r *offsetReader) read(ctx context.Context, addr string) (int64, error) {
 		return off, nil
 	}
 	return 0, fmt.Errorf("xsync/cutover: %s: cannot find the master", addr)
-}
-
-func infoFields(s string) map[string]string {
-	m := map[string]string{}
-	for _, line := range strings.Split(s, "\n") {
-		if k, v, ok := strings.Cut(strings.TrimSpace(line), ":"); ok {
-			m[k] = v
-		}
-	}
-	return m
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/redis/go-redis/v9"
+	"github.com/xsync/xsync/replicator/redisver"
 )
 
 // checkReplPermission: the source user may run the replication handshake.
@@ -66,19 +67,9 @@ func version(n *node) (int, int) {
 
 func major(n *node) int { a, _ := version(n); return a }
 
-// serverName names a node's server as it names itself: "Valkey 8.0.1 (Redis
-// 7.2.4 compatible)" (Valkey's INFO has server_name:valkey and valkey_version,
-// and a redis_version of the Redis it is compatible with), or the Redis version
-// alone, "7.4.1".
+// serverName names a node's server as it names itself (redisver.ServerName).
 func serverName(n *node) string {
-	if n.info["server_name"] == "valkey" || n.info["valkey_version"] != "" {
-		v := n.info["valkey_version"]
-		if v == "" {
-			v = n.info["redis_version"]
-		}
-		return "Valkey " + v + " (Redis " + n.info["redis_version"] + " compatible)"
-	}
-	return n.info["redis_version"]
+	return redisver.ServerName(func(f string) string { return n.info[f] })
 }
 
 func versionLess(a, b *node) bool {

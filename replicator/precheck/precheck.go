@@ -14,6 +14,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/xsync/xsync/replicator/conn"
+	"github.com/xsync/xsync/replicator/redisver"
 )
 
 // Level is the outcome of one check.
@@ -258,19 +259,7 @@ func readNode(ctx context.Context, cfg Config, e Endpoint, addr string) *node {
 	return n
 }
 
-func parseInfo(text string) map[string]string {
-	m := map[string]string{}
-	for _, line := range strings.Split(text, "\n") {
-		line = strings.TrimSpace(line)
-		if line == "" || line[0] == '#' {
-			continue
-		}
-		if k, v, ok := strings.Cut(line, ":"); ok {
-			m[k] = v
-		}
-	}
-	return m
-}
+func parseInfo(text string) map[string]string { return redisver.InfoFields(text) }
 
 // clusterNodes returns every node of a cluster (address -> is primary) from CLUSTER
 // NODES, leaving out nodes flagged as failed or without an address.

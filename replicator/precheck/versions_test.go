@@ -22,12 +22,12 @@ func TestCheckVersions(t *testing.T) {
 		found    string
 	}{
 		{[]string{"7.0.15"}, []string{"7.0.15"}, Pass, "RESTORE"},
-		{[]string{"4.0.14"}, []string{"7.2.6", "7.0.15"}, Pass, "destination 7.0.15"},
-		{[]string{"7.4.1", "7.0.15"}, []string{"7.2.6"}, Warn, "older than source 7.4.1"},
+		{[]string{"4.0.14"}, []string{"7.2.6", "7.0.15"}, Pass, "destination Redis 7.0.15"},
+		{[]string{"7.4.1", "7.0.15"}, []string{"7.2.6"}, Warn, "older than source Redis 7.4.1"},
 		{[]string{"6.2.16"}, []string{"5.0.14"}, Warn, "plain commands"},
 		// Valkey 8.0 reads RDB 11 (Redis 7.2), not 7.4's RDB 12.
-		{[]string{"7.4.1"}, []string{"valkey-8.0.1"}, Warn, "destination Valkey 8.0.1 (Redis 7.2.4 compatible) is older than source 7.4.1"},
-		{[]string{"valkey-8.0.1"}, []string{"7.4.1"}, Pass, "source Valkey 8.0.1 (Redis 7.2.4 compatible), destination 7.4.1"},
+		{[]string{"7.4.1"}, []string{"valkey-8.0.1"}, Warn, "destination Valkey 8.0.1 (Redis 7.2.4 compatible) is older than source Redis 7.4.1"},
+		{[]string{"valkey-8.0.1"}, []string{"7.4.1"}, Pass, "source Valkey 8.0.1 (Redis 7.2.4 compatible), destination Redis 7.4.1"},
 	} {
 		src := &side{nodes: nil}
 		for _, v := range tc.src {
@@ -56,8 +56,8 @@ func TestCheckVersionsLive(t *testing.T) {
 		level    Level
 		found    string
 	}{
-		{redis74, valkey, Warn, "destination Valkey 8.0.1 (Redis 7.2.4 compatible) is older than source 7.4.1"},
-		{valkey, redis74, Pass, "source Valkey 8.0.1 (Redis 7.2.4 compatible), destination 7.4.1"},
+		{redis74, valkey, Warn, "destination Valkey 8.0.1 (Redis 7.2.4 compatible) is older than source Redis 7.4.1"},
+		{valkey, redis74, Pass, "source Valkey 8.0.1 (Redis 7.2.4 compatible), destination Redis 7.4.1"},
 	} {
 		rs := run(t, Config{Source: Endpoint{Seeds: []string{tc.src.Addr()}}, Target: Endpoint{Seeds: []string{tc.dst.Addr()}}})
 		if r := find(t, rs, "versions"); r.Level != tc.level || !strings.Contains(r.Found, tc.found) {
@@ -74,7 +74,7 @@ func TestServerName(t *testing.T) {
 	if got := serverName(valkey); got != "Valkey 8.0.1 (Redis 7.2.4 compatible)" {
 		t.Errorf("valkey: %q", got)
 	}
-	if got := serverName(redis); got != "7.4.1" {
+	if got := serverName(redis); got != "Redis 7.4.1" {
 		t.Errorf("redis: %q", got)
 	}
 	r := checkVersions(&side{nodes: []*node{{primary: true, info: redis.info}}}, &side{nodes: []*node{{primary: true, info: valkey.info}}})

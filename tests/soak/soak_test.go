@@ -11,9 +11,9 @@
 // counts and the key-by-key comparison: lost 0, duplicated 0, diverged keys 0.
 //
 // SOAK_TIME sets the duration (default 3m; `make soak SOAK_TIME=2h`), SOAK_SEED the
-// seed of the fault schedule and the loads (default 1). SOAK_DEST_LOSS=1 adds
-// destination data loss (FLUSHALL on a destination master) to the faults: off by
-// default until xsync detects and heals it.
+// seed of the fault schedule and the loads (default 1). Destination data loss
+// (FLUSHALL on a destination master behind xsync's back) is one of the faults;
+// SOAK_DEST_LOSS=0 leaves it out.
 package soak
 
 import (
@@ -58,7 +58,10 @@ type soak struct {
 	args     []string                     // xsync sync flags
 	logFile  string
 	p        *xsynctest.Proc
-	starts   int
+	// healedAfter is dest_loss_events before a destination loss fault, until
+	// its heal is waited for; -1 otherwise.
+	healedAfter int64
+	starts      int
 }
 
 func (s *soak) start() {
@@ -160,15 +163,27 @@ var faults = []fault{
 	{"slow close destination", slowClose(true)},
 }
 
-// destLoss empties a destination master behind xsync's back: behind SOAK_DEST_LOSS.
+// destLoss empties a destination master behind xsync's back (SOAK_DEST_LOSS=0
+// leaves it out).
+// Its recovery is counted until the heal is done (INFO xsync: dest_loss_events
+// grew and dest_loss_healing is 0), then the lag back under a second.
 var destLoss = fault{"destination data loss", func(s *soak) string {
 	ms := s.dst.Masters()
 	m := ms[s.pick(len(ms))]
+	before := s.lossEvents()
 	if err := m.Client().FlushAll(s.ctx).Err(); err != nil {
 		s.t.Fatal(err)
 	}
+	s.healedAfter = before
 	return "FLUSHALL on " + m.Addr()
 }}
+
+// lossEvents reads dest_loss_events from INFO xsync.
+func (s *soak) lossEvents() int64 {
+	m := s.p.WaitInfo(s.t, time.Minute, "INFO xsync", func(map[string]string) bool { return true })
+	n, _ := strconv.ParseInt(m["dest_loss_events"], 10, 64)
+	return n
+}
 
 func failover(dst bool) func(s *soak) string {
 	return func(s *soak) string {
@@ -296,11 +311,11 @@ func TestSoak(t *testing.T) {
 		seed = n
 	}
 	kinds := slices.Clone(faults)
-	if os.Getenv("SOAK_DEST_LOSS") == "1" {
+	if os.Getenv("SOAK_DEST_LOSS") != "0" {
 		kinds = append(kinds, destLoss)
 	}
 
-	s := &soak{t: t, ctx: context.Background(), rng: rand.New(rand.NewPCG(seed, 0x50a4)), bin: xsynctest.Build(t)}
+	s := &soak{t: t, ctx: context.Background(), rng: rand.New(rand.NewPCG(seed, 0x50a4)), bin: xsynctest.Build(t), healedAfter: -1}
 	nodeConf := []string{"repl-backlog-size 64mb", "repl-ping-replica-period 1"}
 	s.src = redistest.StartCluster(t, redistest.ClusterOptions{Masters: 3, Replicas: 1, Options: redistest.Options{Config: nodeConf}})
 	s.dst = redistest.StartCluster(t, redistest.ClusterOptions{Masters: 3, Replicas: 1})
@@ -385,7 +400,16 @@ func TestSoak(t *testing.T) {
 		if f.kind == "reshard source" {
 			lastSourceReshard = time.Now()
 		}
-		took := s.p.WaitRecovered(t, s.masters(), 5*time.Minute)
+		healStart := time.Now()
+		if s.healedAfter >= 0 {
+			before := s.healedAfter
+			s.healedAfter = -1
+			s.p.WaitInfo(t, 5*time.Minute, "the heal of the destination loss", func(m map[string]string) bool {
+				n, _ := strconv.ParseInt(m["dest_loss_events"], 10, 64)
+				return n > before && m["dest_loss_healing"] == "0"
+			})
+		}
+		took := time.Since(healStart) + s.p.WaitRecovered(t, s.masters(), 5*time.Minute)
 		recs = append(recs, rec{f.kind, took})
 		t.Logf("fault %3d at %6v  %-26s lasted %-9v recovered in %-9v (%s)", i, at.Round(time.Second), f.kind,
 			lasted.Round(time.Millisecond), took.Round(time.Millisecond), what)
