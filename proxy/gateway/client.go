@@ -95,6 +95,9 @@ type client struct {
 	dropping   atomic.Bool  // being closed for its output
 	lastActive atomic.Int64 // unix ns of the last input
 	subscribed atomic.Bool  // in pub/sub mode (spared by the idle timeout)
+
+	created time.Time     // set before the client is published in Server.clients (CLIENT LIST age)
+	watch   *watchSession // event loop: WATCH in effect (watch.go)
 }
 
 func newClient(g *Server, c gnet.Conn, id uint64) *client {

@@ -125,7 +125,7 @@ func (cl *client) command(args [][]byte, raw []byte) (quit bool) {
 func (cl *client) forward(args [][]byte, raw []byte) {
 	spec, slot, errReply := classify(args)
 	if errReply != nil {
-		cl.local(errReply)
+		cl.malformed(args, raw, errReply) // errors.go
 		return
 	}
 	r := &request{cl: cl, raw: wire(raw, args), n: 1, slot: slot, proto: cl.proto}
@@ -150,7 +150,7 @@ func classify(args [][]byte) (*slots.CommandSpec, int, []byte) {
 	slot, ok, err := spec.SameSlot(args)
 	switch {
 	case errors.Is(err, slots.ErrWrongArity):
-		return nil, 0, resp.AppendError(nil, "ERR wrong number of arguments for '"+strings.ReplaceAll(spec.Name, "|", " ")+"' command")
+		return nil, 0, resp.AppendError(nil, "ERR wrong number of arguments for '"+spec.Name+"' command")
 	case err != nil:
 		return nil, 0, resp.AppendError(nil, "ERR "+strings.TrimPrefix(err.Error(), "xsync/slots: "))
 	case !ok:
@@ -326,7 +326,7 @@ func (cl *client) clientCommand(args [][]byte) {
 	case "SETINFO":
 		cl.local(replyOK)
 	default:
-		cl.local(resp.AppendError(nil, "ERR CLIENT "+strings.ToUpper(string(args[1]))+" is not supported by the xsync gateway"))
+		cl.clientIntrospect(args) // introspect.go
 	}
 }
 

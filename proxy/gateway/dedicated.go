@@ -101,7 +101,7 @@ func (be *backend) runBlocking(r *request, addr string) {
 			return
 		}
 		defer d.c.Close()
-		tok := be.trackBlocking(addr, d.id)
+		tok := be.trackBlocking(r.cl, addr, d.id)
 		stop := context.AfterFunc(ctx, func() { d.c.Close() })
 		defer stop()
 		w := d.c.Writer()
@@ -144,12 +144,13 @@ func (be *backend) runBlocking(r *request, addr string) {
 
 // blockingConn is a blocking command in flight, for CLIENT UNBLOCK at a hold.
 type blockingConn struct {
+	cl        *client // whose command it is (CLIENT UNBLOCK, INFO blocked_clients, CLIENT LIST flag b)
 	addr, id  string
 	unblocked bool
 }
 
-func (be *backend) trackBlocking(addr, id string) *blockingConn {
-	b := &blockingConn{addr: addr, id: id}
+func (be *backend) trackBlocking(cl *client, addr, id string) *blockingConn {
+	b := &blockingConn{cl: cl, addr: addr, id: id}
 	be.mu.Lock()
 	be.blocking[b] = struct{}{}
 	be.mu.Unlock()

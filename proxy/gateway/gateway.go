@@ -335,6 +335,7 @@ func (g *Server) OnOpen(c gnet.Conn) ([]byte, gnet.Action) {
 		return []byte(errMaxClients), gnet.Close
 	}
 	cl := newClient(g, c, g.ids.Add(1))
+	cl.created = time.Now()
 	g.clients[cl] = struct{}{}
 	g.clientsMu.Unlock()
 	c.SetContext(cl)
