@@ -106,8 +106,9 @@ func (cl *client) command(args [][]byte, raw []byte) (quit bool) {
 	case "EXEC", "DISCARD":
 		cl.local(resp.AppendError(nil, "ERR "+name+" without MULTI"))
 	case "WATCH":
-		cl.local(resp.AppendError(nil, "ERR WATCH is not supported by the xsync gateway (its backend connections are shared)"))
+		cl.watchCommand(args, raw) // watch.go
 	case "UNWATCH":
+		cl.endWatch()
 		cl.local(replyOK)
 	case "SUBSCRIBE", "PSUBSCRIBE", "SSUBSCRIBE":
 		return cl.pubsubCommand(name, args, raw)
@@ -184,10 +185,15 @@ func (cl *client) txCommand(name string, args [][]byte, raw []byte) {
 		return
 	case "DISCARD":
 		cl.tx = nil
+		cl.endWatch()
 		cl.local(replyOK)
 		return
 	case "EXEC":
 		cl.tx = nil
+		if cl.watch != nil {
+			cl.execWatched(tx) // watch.go
+			return
+		}
 		switch {
 		case tx.bad:
 			cl.local(resp.AppendError(nil, "EXECABORT Transaction discarded because of previous errors."))

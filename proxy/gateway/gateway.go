@@ -197,6 +197,7 @@ type stats struct {
 	redirFail atomic.Int64 // gave up after MaxRedirects
 	drops     [dropKinds]atomic.Int64
 	peeks     atomic.Int64 // inbound buffers looked at (tests: a large bulk is read in linear time)
+	watching  atomic.Int64 // watch sessions with a connection of their own (watch.go)
 }
 
 // Stats are counters of a Server.

@@ -223,7 +223,8 @@ func (g *Server) gatewayInfo() [][2]string {
 	if holding {
 		h = "1"
 	}
-	f = append(f, [2]string{"gateway_holding", h}, [2]string{"gateway_blocked_clients", strconv.Itoa(g.blockedClients())})
+	f = append(f, [2]string{"gateway_holding", h}, [2]string{"gateway_blocked_clients", strconv.Itoa(g.blockedClients())},
+		[2]string{"gateway_watching_clients", strconv.FormatInt(g.stats.watching.Load(), 10)})
 	if t := g.cur.Load().table.Load(); t != nil {
 		f = append(f, [2]string{"gateway_masters", strconv.Itoa(len(t.Topology().Shards))})
 	}
