@@ -190,7 +190,9 @@ func (be *backend) unblockAll(ctx context.Context) {
 // pubsubSession is a client in pub/sub mode: its own backend connection; every
 // value the backend sends is forwarded to the client as it comes.
 type pubsubSession struct {
-	cl *client
+	cl     *client
+	addr   string                    // the node; "" for any (SUBSCRIBE, PSUBSCRIBE)
+	shards map[string]*pubsubSession // event loop: SSUBSCRIBE sessions by node (ssubscribe.go)
 
 	mu     sync.Mutex
 	out    []byte // commands not yet sent
@@ -208,7 +210,7 @@ func (cl *client) pubsubCommand(name string, args [][]byte, raw []byte) bool {
 		cl.local(replyOK)
 		return true
 	case "SSUBSCRIBE", "SUNSUBSCRIBE":
-		cl.local(resp.AppendError(nil, "ERR "+name+" is not supported by the xsync gateway"))
+		cl.shardPubsub(name, args) // ssubscribe.go
 		return false
 	default:
 		if cl.proto == 3 && cl.ps != nil {
@@ -239,8 +241,11 @@ func (ps *pubsubSession) inRESP3(cl *client, _ string, args [][]byte, raw []byte
 	return saved
 }
 
-func startPubsub(cl *client) *pubsubSession {
-	ps := &pubsubSession{cl: cl, wake: make(chan struct{}, 1), done: make(chan struct{})}
+func startPubsub(cl *client) *pubsubSession { return startPubsubAt(cl, "") }
+
+// startPubsubAt starts a session on the node addr ("": any node).
+func startPubsubAt(cl *client, addr string) *pubsubSession {
+	ps := &pubsubSession{cl: cl, addr: addr, wake: make(chan struct{}, 1), done: make(chan struct{})}
 	cl.g.hold.addPubsub(cl)
 	be := cl.g.cur.Load()
 	g := cl.g
@@ -273,6 +278,9 @@ func (ps *pubsubSession) send(cmd []byte) {
 }
 
 func (ps *pubsubSession) close() {
+	for _, s := range ps.shards {
+		s.close()
+	}
 	ps.mu.Lock()
 	ps.closed = true
 	d := ps.d
@@ -287,9 +295,12 @@ func (ps *pubsubSession) close() {
 }
 
 func (ps *pubsubSession) run(ctx context.Context, be *backend) error {
-	addr, err := be.anyNode()
-	if err != nil {
-		return err
+	addr := ps.addr
+	if addr == "" {
+		var err error
+		if addr, err = be.anyNode(); err != nil {
+			return err
+		}
 	}
 	d, err := dialDedicated(ctx, be, addr, ps.cl.proto)
 	if err != nil {
