@@ -239,6 +239,35 @@ func TestClientScenariosAcrossCutover(t *testing.T) {
 		time.Sleep(500 * time.Microsecond)
 	})
 
+	// redis-benchmark: short runs one after the other (each connects anew).
+	benchS := &scenario{name: "redis-benchmark (whole runs)"}
+	var benchP99 []string
+	if _, err := exec.LookPath("redis-benchmark"); err == nil {
+		_, port, _ := strings.Cut(gw.Addr(), ":")
+		run(benchS, func() {
+			start := time.Now()
+			out, err := exec.Command("redis-benchmark", "-h", "127.0.0.1", "-p", port, "--csv", "-t", "set,incr",
+				"-n", "2000", "-c", "5", "-r", "1000").CombinedOutput()
+			if err == nil && strings.Contains(string(out), "rror") {
+				err = fmt.Errorf("redis-benchmark: %s", out)
+			}
+			if err == nil {
+				for _, l := range strings.Split(string(out), "\n") {
+					if f := strings.Split(l, ","); len(f) >= 7 && !strings.Contains(f[0], "test") {
+						ov := ""
+						if cut.overlaps(start, time.Now()) {
+							ov = " (during the cutover)"
+						}
+						benchS.mu.Lock()
+						benchP99 = append(benchP99, strings.Trim(f[0], `"`)+" p99 "+strings.Trim(f[6], `"`)+" ms"+ov)
+						benchS.mu.Unlock()
+					}
+				}
+			}
+			benchS.done(start, err, cut)
+		})
+	}
+
 	phase := workloadPhase() / 2
 	time.Sleep(phase) // the clients run on the source
 	admC := redis.NewClient(&redis.Options{Addr: adm.Addr(), Protocol: 2, DisableIdentity: true})
@@ -263,6 +292,19 @@ func TestClientScenariosAcrossCutover(t *testing.T) {
 		s.report(t)
 	}
 
+	for _, l := range benchP99 {
+		if strings.Contains(l, "during") {
+			t.Logf("redis-benchmark %s", l)
+		}
+	}
+	if len(benchP99) > 0 {
+		t.Logf("redis-benchmark: %d runs of 2000 SET and 2000 INCR, 5 connections each; p99 of each run: %s", benchS.ops, strings.Join(benchP99, "; "))
+	}
+	for _, s := range scenarios {
+		if len(s.errs) > 0 {
+			t.Errorf("%s: %d errors, the first: %v", s.name, len(s.errs), s.errs[0])
+		}
+	}
 	dc := dst.Client()
 	for i, proto := range []int{2, 3} {
 		if n, _ := dc.Get(ctx, fmt.Sprintf("pipe:%d", proto)).Int64(); n != piped[i] {
