@@ -442,7 +442,7 @@ func (cl *client) clientKill(args [][]byte) {
 		cl.local(arityError("client|kill"))
 		return
 	}
-	match := func(*client) bool { return false }
+	var match func(*client) bool
 	old := len(args) == 3
 	skipme := true
 	if old {
