@@ -210,6 +210,11 @@ func (cl *client) txCommand(name string, args [][]byte, raw []byte) {
 		return
 	}
 	spec, slot, errReply := classify(args)
+	if errReply != nil {
+		if s := queueMalformed(args); s != nil { // errors.go: Redis queues it and fails it in EXEC
+			spec, slot, errReply = s, -1, nil
+		}
+	}
 	if errReply == nil && spec.Flags.Has(slots.FlagNoMulti) {
 		errReply = resp.AppendError(nil, "ERR Command not allowed inside a transaction")
 	}

@@ -32,3 +32,18 @@ func (cl *client) malformed(args [][]byte, raw, errReply []byte) {
 	}
 	cl.submit(&request{cl: cl, raw: wire(raw, args), n: 1, slot: -1, write: true, block: block, proto: cl.proto})
 }
+
+// queueMalformed returns the spec of a command to queue in a MULTI although its
+// keys cannot be found (a bad numkeys): Redis queues it (its arity is right)
+// and reports the error in EXEC's reply (see queueMultiCommand in Redis's
+// multi.c; the command's own checks run at EXEC). nil for anything else.
+func queueMalformed(args [][]byte) *slots.CommandSpec {
+	spec, err := slots.Lookup(args)
+	if err != nil {
+		return nil
+	}
+	if _, _, err := spec.SameSlot(args); errors.Is(err, slots.ErrBadKeys) && !errors.Is(err, slots.ErrWrongArity) {
+		return spec
+	}
+	return nil
+}

@@ -201,6 +201,22 @@ func TestGatewayErrorsAsRedis(t *testing.T) {
 			t.Errorf("%v: gateway %v, Redis %v", cmd, got, want)
 		}
 	}
+	// Inside MULTI: queued, failed in EXEC's reply with Redis's text.
+	inTx := func(cc interface {
+		TxPipelined(context.Context, func(redis.Pipeliner) error) ([]redis.Cmder, error)
+	}) string {
+		cmds, _ := cc.TxPipelined(ctx, func(p redis.Pipeliner) error {
+			p.Do(ctx, "ZMPOP", "notanumber", "k", "MIN")
+			return nil
+		})
+		if len(cmds) != 1 || cmds[0].Err() == nil {
+			return fmt.Sprint(cmds)
+		}
+		return cmds[0].Err().Error()
+	}
+	if got, want := inTx(c), inTx(direct); got != want {
+		t.Errorf("ZMPOP notanumber in MULTI: gateway %q, Redis %q", got, want)
+	}
 	if err := c.Do(ctx, "NOSUCHCOMMAND", "a").Err(); err == nil || !strings.HasPrefix(err.Error(), "ERR unknown command 'NOSUCHCOMMAND'") {
 		t.Errorf("unknown command: %v", err)
 	}
