@@ -52,6 +52,9 @@ func TestGatewayIntrospection(t *testing.T) {
 	if info := c.Info(ctx, "keyspace").Val(); strings.Contains(info, "# Gateway") || !strings.Contains(info, "db0:keys=") {
 		t.Errorf("INFO keyspace:\n%s", info)
 	}
+	if info := c.Info(ctx, "gateway").Val(); !strings.HasPrefix(info, "# Gateway\r\n") || strings.Contains(info, "# Server") || redisver.InfoField(info, "gateway_holding") != "0" {
+		t.Errorf("INFO gateway:\n%s", info)
+	}
 
 	// SCAN: every key exactly once, the node folded into the cursor.
 	seen := map[string]int{}
