@@ -183,6 +183,7 @@ type Server struct {
 
 	clientsMu sync.Mutex
 	clients   map[*client]struct{}
+	watches   sync.Map // *watchSession: their connections are closed by Close
 
 	loopAddr string    // where the event loop listens: Addr, or a loopback port behind front
 	front    *tlsFront // with Config.TLS
@@ -304,6 +305,7 @@ func (g *Server) Close() error {
 			g.front.ln.Close()
 		}
 		g.hold.closeAll()
+		g.closeWatches() // watch.go
 		g.src.close()
 		if g.dst != nil {
 			g.dst.close()

@@ -41,6 +41,8 @@ type watchSession struct {
 	err   error      // the dial failed
 	dead  bool       // broken by a hold (or a failed WATCH): EXEC answers null
 	done  sync.Once  // the session's connection is closed (or never was)
+	// released: closed; a pipe dialed after it is closed at once
+	released bool
 }
 
 // release closes the session's connection once, after its last reply.
@@ -48,11 +50,21 @@ func (ws *watchSession) release() {
 	ws.done.Do(func() {
 		ws.mu.Lock()
 		p := ws.p
+		ws.released = true
 		ws.mu.Unlock()
 		if p != nil {
 			go p.close()
 		}
 		ws.g.stats.watching.Add(-1)
+		ws.g.watches.Delete(ws)
+	})
+}
+
+// closeWatches closes the connections of the watch sessions (Close).
+func (g *Server) closeWatches() {
+	g.watches.Range(func(k, _ any) bool {
+		k.(*watchSession).release()
+		return true
 	})
 }
 
@@ -83,6 +95,7 @@ func (g *Server) newWatch(cl *client, slot int) *watchSession {
 	ws := &watchSession{g: g, be: g.cur.Load(), slot: slot, gen: h.gen, dead: h.holding}
 	h.mu.RUnlock()
 	g.stats.watching.Add(1)
+	g.watches.Store(ws, struct{}{})
 	addr, err := ws.be.addrOf(&request{cl: cl, slot: slot})
 	if err != nil {
 		ws.err = err
@@ -99,7 +112,11 @@ func (g *Server) newWatch(cl *client, slot int) *watchSession {
 		ws.p, ws.err = p, err
 		q := ws.queue
 		ws.queue = nil
+		late := ws.released && p != nil
 		ws.mu.Unlock()
+		if late { // the gateway closed meanwhile
+			p.close()
+		}
 		for _, r := range q {
 			ws.sendNow(r)
 		}
