@@ -188,7 +188,7 @@ func (be *backend) fixHost(addr string) string {
 // retry sends r again after its connection broke before r was written.
 func (be *backend) retry(r *request, _ time.Duration) {
 	if r.ws != nil && r.wkind != wkNone {
-		r.ws.lost(r, errors.New("connection lost")) // watch.go
+		r.ws.lost(r, errors.New("ERR xsync gateway: the WATCH connection was lost")) // watch.go
 		return
 	}
 	if be.gw.ctx.Err() != nil {

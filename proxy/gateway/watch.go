@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"time"
 
@@ -108,6 +109,9 @@ func (g *Server) newWatch(cl *client, slot int) *watchSession {
 		ctx, cancel := context.WithTimeout(g.ctx, 10*time.Second)
 		defer cancel()
 		p, err := newPipe(ctx, ws.be.node(addr), proto)
+		if err != nil {
+			err = fmt.Errorf("ERR xsync gateway: the WATCH connection to %s failed: %w", addr, err)
+		}
 		ws.mu.Lock()
 		ws.p, ws.err = p, err
 		q := ws.queue
@@ -175,7 +179,7 @@ func (g *Server) routeWatch(r *request) {
 	if h.holding || h.gen != ws.gen || g.cur.Load() != ws.be || ws.err != nil {
 		ws.dead = true
 	}
-	dead := ws.dead
+	dead, werr := ws.dead, ws.err
 	ws.mu.Unlock()
 	if !dead {
 		r.be = ws.be
@@ -193,6 +197,10 @@ func (g *Server) routeWatch(r *request) {
 		r.cl.complete(r, nullArray(r.proto))
 		r.cl.flush()
 	case wkWatch: // never on a shared connection: its EXEC answers null anyway
+		if werr != nil {
+			r.fail(errString(werr)) // no node for the slot (CLUSTERDOWN ...), or the dial failed
+			return
+		}
 		r.cl.complete(r, replyOK)
 		r.cl.flush()
 	default:
@@ -221,7 +229,7 @@ func (ws *watchSession) sendNow(r *request) {
 		return
 	}
 	if err == nil {
-		err = errors.New("connection lost")
+		err = errors.New("ERR xsync gateway: the WATCH connection was lost")
 	}
 	ws.lost(r, err)
 }
@@ -236,7 +244,7 @@ func (ws *watchSession) lost(r *request, err error) {
 	case wkEnd:
 		ws.release()
 	case wkWatch, wkExec:
-		r.fail("ERR xsync gateway: the WATCH connection failed: " + errString(err))
+		r.fail(errString(err))
 	default:
 		r.ws = nil
 		ws.g.route(r)
