@@ -9,7 +9,7 @@ TESTFLAGS ?= -race -count=1 -timeout 25m
 # dependency); its checks are chosen in staticcheck.conf.
 STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: all build test soak bench demo lint deps fuzz fuzz-short fidelity clean
+.PHONY: all build test soak bench demo lint deps fuzz fuzz-short fidelity node-clients clean
 
 all: build
 
@@ -29,6 +29,12 @@ test: deps
 SOAK_TIME ?= 3m
 soak: deps
 	SOAK_TIME=$(SOAK_TIME) $(GO) test -count=1 -timeout 0 -v -run '^TestSoak$$' ./tests/soak/
+
+# ioredis (from the npm registry, tests/gateway/node/package-lock.json) through the
+# gateway across a cutover: needs node, npm and the registry, so not in make test.
+node-clients:
+	@XSYNC_NODE=1 bash scripts/deps.sh
+	XSYNC_NODE=1 $(GO) test -count=1 -v -run '^TestNodeClientsAcrossCutover$$' ./tests/gateway/
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi

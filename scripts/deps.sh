@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what xsync's tests and demo need on a Debian machine with Go:
-# redis-server and redis-tools from Debian's packages, when they are missing.
+# redis-server and redis-tools from Debian's packages, when they are missing (and
+# nodejs and npm with XSYNC_NODE=1).
 set -euo pipefail
 
 need=()
@@ -15,6 +16,14 @@ if [ ${#need[@]} -gt 0 ]; then
 	# The package starts a system-wide server on 6379; xsync's tests and demo start
 	# their own servers on free ports and do not need it.
 	$SUDO systemctl stop redis-server >/dev/null 2>&1 || $SUDO service redis-server stop >/dev/null 2>&1 || true
+fi
+# make node-clients (XSYNC_NODE=1): node and npm for ioredis through the gateway.
+if [ "${XSYNC_NODE:-}" = 1 ] && ! { command -v node && command -v npm; } >/dev/null 2>&1; then
+	echo "deps: installing nodejs npm from Debian's packages" >&2
+	SUDO=""
+	if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
+	$SUDO apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq nodejs npm >/dev/null
 fi
 if ! command -v go >/dev/null 2>&1; then
 	if [ -x /usr/local/go/bin/go ]; then

@@ -144,6 +144,10 @@ func (be *backend) node(addr string) *nodePool {
 // redirected retries r after -MOVED, -ASK, -TRYAGAIN or -CLUSTERDOWN (msg is
 // the error text, only valid during the call).
 func (be *backend) redirected(r *request, msg []byte) {
+	if r.wkind == wkWatch || r.wkind == wkExec {
+		r.ws.redirected(r, msg) // watch.go: never re-sent without the WATCH
+		return
+	}
 	r.redirects++
 	st := &be.gw.stats
 	if r.redirects > be.gw.cfg.MaxRedirects || be.gw.ctx.Err() != nil {
@@ -183,6 +187,10 @@ func (be *backend) fixHost(addr string) string {
 
 // retry sends r again after its connection broke before r was written.
 func (be *backend) retry(r *request, _ time.Duration) {
+	if r.ws != nil && r.wkind != wkNone {
+		r.ws.lost(r, errors.New("ERR xsync gateway: the WATCH connection was lost")) // watch.go
+		return
+	}
 	if be.gw.ctx.Err() != nil {
 		r.fail("ERR xsync gateway: shutting down")
 		return

@@ -29,6 +29,8 @@ type request struct {
 	asking    bool             // send ASKING first (redirected by -ASK)
 	addr      string           // node to use instead of the slot's owner ("" = the slot's)
 	redirects int
+	ws        *watchSession // sent on a watching client's own connection (watch.go)
+	wkind     uint8         // what it is to the watch session (wkWatch, wkExec, ...)
 
 	// Under cl.mu:
 	done bool
@@ -95,6 +97,9 @@ type client struct {
 	dropping   atomic.Bool  // being closed for its output
 	lastActive atomic.Int64 // unix ns of the last input
 	subscribed atomic.Bool  // in pub/sub mode (spared by the idle timeout)
+
+	created time.Time     // set before the client is published in Server.clients (CLIENT LIST age)
+	watch   *watchSession // event loop: WATCH in effect (watch.go)
 }
 
 func newClient(g *Server, c gnet.Conn, id uint64) *client {
@@ -298,6 +303,7 @@ func (cl *client) closeClient() {
 	cl.closed = true
 	cl.out, cl.push = nil, nil
 	cl.mu.Unlock()
+	cl.endWatch()
 	if cl.ps != nil {
 		cl.ps.close()
 		cl.g.hold.removePubsub(cl)
@@ -306,6 +312,9 @@ func (cl *client) closeClient() {
 
 // submit sends r to the backend, after the client's outstanding blocking command.
 func (cl *client) submit(r *request) {
+	if cl.watch != nil && r.ws == nil && !r.block && r.fan == fanNone {
+		r.ws = cl.watch // in order on the watching connection
+	}
 	cl.enqueue(r)
 	cl.mu.Lock()
 	if cl.blocking != nil {

@@ -106,8 +106,9 @@ func (cl *client) command(args [][]byte, raw []byte) (quit bool) {
 	case "EXEC", "DISCARD":
 		cl.local(resp.AppendError(nil, "ERR "+name+" without MULTI"))
 	case "WATCH":
-		cl.local(resp.AppendError(nil, "ERR WATCH is not supported by the xsync gateway (its backend connections are shared)"))
+		cl.watchCommand(args, raw) // watch.go
 	case "UNWATCH":
+		cl.endWatch()
 		cl.local(replyOK)
 	case "SUBSCRIBE", "PSUBSCRIBE", "SSUBSCRIBE":
 		return cl.pubsubCommand(name, args, raw)
@@ -125,7 +126,7 @@ func (cl *client) command(args [][]byte, raw []byte) (quit bool) {
 func (cl *client) forward(args [][]byte, raw []byte) {
 	spec, slot, errReply := classify(args)
 	if errReply != nil {
-		cl.local(errReply)
+		cl.malformed(args, raw, errReply) // errors.go
 		return
 	}
 	r := &request{cl: cl, raw: wire(raw, args), n: 1, slot: slot, proto: cl.proto}
@@ -150,7 +151,7 @@ func classify(args [][]byte) (*slots.CommandSpec, int, []byte) {
 	slot, ok, err := spec.SameSlot(args)
 	switch {
 	case errors.Is(err, slots.ErrWrongArity):
-		return nil, 0, resp.AppendError(nil, "ERR wrong number of arguments for '"+strings.ReplaceAll(spec.Name, "|", " ")+"' command")
+		return nil, 0, resp.AppendError(nil, "ERR wrong number of arguments for '"+spec.Name+"' command")
 	case err != nil:
 		return nil, 0, resp.AppendError(nil, "ERR "+strings.TrimPrefix(err.Error(), "xsync/slots: "))
 	case !ok:
@@ -184,10 +185,15 @@ func (cl *client) txCommand(name string, args [][]byte, raw []byte) {
 		return
 	case "DISCARD":
 		cl.tx = nil
+		cl.endWatch()
 		cl.local(replyOK)
 		return
 	case "EXEC":
 		cl.tx = nil
+		if cl.watch != nil {
+			cl.execWatched(tx) // watch.go
+			return
+		}
 		switch {
 		case tx.bad:
 			cl.local(resp.AppendError(nil, "EXECABORT Transaction discarded because of previous errors."))
@@ -204,6 +210,11 @@ func (cl *client) txCommand(name string, args [][]byte, raw []byte) {
 		return
 	}
 	spec, slot, errReply := classify(args)
+	if errReply != nil {
+		if s := queueMalformed(args); s != nil { // errors.go: Redis queues it and fails it in EXEC
+			spec, slot, errReply = s, -1, nil
+		}
+	}
 	if errReply == nil && spec.Flags.Has(slots.FlagNoMulti) {
 		errReply = resp.AppendError(nil, "ERR Command not allowed inside a transaction")
 	}
@@ -326,7 +337,7 @@ func (cl *client) clientCommand(args [][]byte) {
 	case "SETINFO":
 		cl.local(replyOK)
 	default:
-		cl.local(resp.AppendError(nil, "ERR CLIENT "+strings.ToUpper(string(args[1]))+" is not supported by the xsync gateway"))
+		cl.clientIntrospect(args) // introspect.go
 	}
 }
 

@@ -101,7 +101,7 @@ func (be *backend) runBlocking(r *request, addr string) {
 			return
 		}
 		defer d.c.Close()
-		tok := be.trackBlocking(addr, d.id)
+		tok := be.trackBlocking(r.cl, addr, d.id)
 		stop := context.AfterFunc(ctx, func() { d.c.Close() })
 		defer stop()
 		w := d.c.Writer()
@@ -144,12 +144,13 @@ func (be *backend) runBlocking(r *request, addr string) {
 
 // blockingConn is a blocking command in flight, for CLIENT UNBLOCK at a hold.
 type blockingConn struct {
+	cl        *client // whose command it is (CLIENT UNBLOCK, INFO blocked_clients, CLIENT LIST flag b)
 	addr, id  string
 	unblocked bool
 }
 
-func (be *backend) trackBlocking(addr, id string) *blockingConn {
-	b := &blockingConn{addr: addr, id: id}
+func (be *backend) trackBlocking(cl *client, addr, id string) *blockingConn {
+	b := &blockingConn{cl: cl, addr: addr, id: id}
 	be.mu.Lock()
 	be.blocking[b] = struct{}{}
 	be.mu.Unlock()
@@ -189,7 +190,9 @@ func (be *backend) unblockAll(ctx context.Context) {
 // pubsubSession is a client in pub/sub mode: its own backend connection; every
 // value the backend sends is forwarded to the client as it comes.
 type pubsubSession struct {
-	cl *client
+	cl     *client
+	addr   string                    // the node; "" for any (SUBSCRIBE, PSUBSCRIBE)
+	shards map[string]*pubsubSession // event loop: SSUBSCRIBE sessions by node (ssubscribe.go)
 
 	mu     sync.Mutex
 	out    []byte // commands not yet sent
@@ -207,7 +210,7 @@ func (cl *client) pubsubCommand(name string, args [][]byte, raw []byte) bool {
 		cl.local(replyOK)
 		return true
 	case "SSUBSCRIBE", "SUNSUBSCRIBE":
-		cl.local(resp.AppendError(nil, "ERR "+name+" is not supported by the xsync gateway"))
+		cl.shardPubsub(name, args) // ssubscribe.go
 		return false
 	default:
 		if cl.proto == 3 && cl.ps != nil {
@@ -238,8 +241,11 @@ func (ps *pubsubSession) inRESP3(cl *client, _ string, args [][]byte, raw []byte
 	return saved
 }
 
-func startPubsub(cl *client) *pubsubSession {
-	ps := &pubsubSession{cl: cl, wake: make(chan struct{}, 1), done: make(chan struct{})}
+func startPubsub(cl *client) *pubsubSession { return startPubsubAt(cl, "") }
+
+// startPubsubAt starts a session on the node addr ("": any node).
+func startPubsubAt(cl *client, addr string) *pubsubSession {
+	ps := &pubsubSession{cl: cl, addr: addr, wake: make(chan struct{}, 1), done: make(chan struct{})}
 	cl.g.hold.addPubsub(cl)
 	be := cl.g.cur.Load()
 	g := cl.g
@@ -272,6 +278,9 @@ func (ps *pubsubSession) send(cmd []byte) {
 }
 
 func (ps *pubsubSession) close() {
+	for _, s := range ps.shards {
+		s.close()
+	}
 	ps.mu.Lock()
 	ps.closed = true
 	d := ps.d
@@ -286,9 +295,12 @@ func (ps *pubsubSession) close() {
 }
 
 func (ps *pubsubSession) run(ctx context.Context, be *backend) error {
-	addr, err := be.anyNode()
-	if err != nil {
-		return err
+	addr := ps.addr
+	if addr == "" {
+		var err error
+		if addr, err = be.anyNode(); err != nil {
+			return err
+		}
 	}
 	d, err := dialDedicated(ctx, be, addr, ps.cl.proto)
 	if err != nil {

@@ -183,6 +183,7 @@ type Server struct {
 
 	clientsMu sync.Mutex
 	clients   map[*client]struct{}
+	watches   sync.Map // *watchSession: their connections are closed by Close
 
 	loopAddr string    // where the event loop listens: Addr, or a loopback port behind front
 	front    *tlsFront // with Config.TLS
@@ -197,6 +198,7 @@ type stats struct {
 	redirFail atomic.Int64 // gave up after MaxRedirects
 	drops     [dropKinds]atomic.Int64
 	peeks     atomic.Int64 // inbound buffers looked at (tests: a large bulk is read in linear time)
+	watching  atomic.Int64 // watch sessions with a connection of their own (watch.go)
 }
 
 // Stats are counters of a Server.
@@ -303,6 +305,7 @@ func (g *Server) Close() error {
 			g.front.ln.Close()
 		}
 		g.hold.closeAll()
+		g.closeWatches() // watch.go
 		g.src.close()
 		if g.dst != nil {
 			g.dst.close()
@@ -335,6 +338,7 @@ func (g *Server) OnOpen(c gnet.Conn) ([]byte, gnet.Action) {
 		return []byte(errMaxClients), gnet.Close
 	}
 	cl := newClient(g, c, g.ids.Add(1))
+	cl.created = time.Now()
 	g.clients[cl] = struct{}{}
 	g.clientsMu.Unlock()
 	c.SetContext(cl)

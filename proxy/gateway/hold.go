@@ -15,6 +15,7 @@ type holdState struct {
 	mu      sync.RWMutex
 	holding bool
 	since   time.Time
+	gen     uint64 // holds begun: a watch session from before a hold is broken (watch.go)
 	held    []*request
 	pubsubs map[*client]struct{} // clients with a pub/sub session, closed at a switch
 }
@@ -23,6 +24,10 @@ func (h *holdState) init() { h.pubsubs = map[*client]struct{}{} }
 
 // route hands r to the current backend, or holds it.
 func (g *Server) route(r *request) {
+	if r.ws != nil {
+		g.routeWatch(r)
+		return
+	}
 	h := &g.hold
 	h.mu.RLock()
 	if !h.holding {
@@ -63,6 +68,7 @@ func (g *Server) Hold(ctx context.Context) error {
 		return ErrClosed
 	}
 	h.holding, h.since = true, time.Now()
+	h.gen++
 	h.mu.Unlock()
 	be := g.cur.Load()
 	g.log.Info("gateway: holding writes", "backend", be.name)
