@@ -36,6 +36,8 @@ func (t *Translator) encode(name string, argv [][]byte, recv time.Time) (int, er
 		return t.restore(argv, ms)
 	case "xadd", "xtrim":
 		return t.trim(name == "xadd", argv), nil
+	case "sinterstore":
+		return t.sinterstore(argv)
 	case "msetnx":
 		t.buf = resp.AppendArray(t.buf, len(argv))
 		t.buf = resp.AppendBulkString(t.buf, "MSET")

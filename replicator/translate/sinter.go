@@ -3,10 +3,12 @@ package translate
 import (
 	"context"
 	"errors"
+	"strconv"
 	"strings"
 
 	"github.com/xsync/xsync/replicator/apply"
 	"github.com/xsync/xsync/replicator/conn"
+	"github.com/xsync/xsync/resp"
 )
 
 // sinterstoreOlder gives the effect of SINTERSTORE dst key... as a source
@@ -44,4 +46,35 @@ func (e *emulation) sinterstoreOlder(ctx context.Context, d apply.Dest, args [][
 		return false, nil
 	}
 	return false, nil
+}
+
+// sinterstoreScript is SINTERSTORE with the older rule (see sinterstoreOlder)
+// run on the destination itself, for the form sent as it is (every key in one
+// slot, or a standalone destination): at the first missing source key, before
+// any key of another type, the result is empty and dst is deleted; otherwise
+// the destination's own SINTERSTORE runs (and answers WRONGTYPE where the
+// source did too). KEYS[1] is dst.
+const sinterstoreScript = `for i = 2, #KEYS do
+  local t = redis.call('TYPE', KEYS[i])['ok']
+  if t == 'none' then redis.call('DEL', KEYS[1]) return 0 end
+  if t ~= 'set' then break end
+end
+return redis.call('SINTERSTORE', unpack(KEYS))`
+
+// sinterstore encodes SINTERSTORE dst key... as an EVAL of sinterstoreScript.
+// Every source version agrees with the older rule on a SINTERSTORE that
+// succeeded there (the only kind the stream carries), so it is used whatever
+// the source's version.
+func (t *Translator) sinterstore(argv [][]byte) (int, error) {
+	if len(argv) < 3 {
+		return 0, arity(argv)
+	}
+	t.buf = resp.AppendArray(t.buf, len(argv)+2)
+	t.buf = resp.AppendBulkString(t.buf, "EVAL")
+	t.buf = resp.AppendBulkString(t.buf, sinterstoreScript)
+	t.buf = resp.AppendBulkString(t.buf, strconv.Itoa(len(argv)-1))
+	for _, a := range argv[1:] {
+		t.buf = resp.AppendBulk(t.buf, a)
+	}
+	return 1, nil
 }

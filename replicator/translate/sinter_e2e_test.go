@@ -3,6 +3,7 @@ package translate
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -18,6 +19,19 @@ import (
 // without looking at the later keys' types (t_set.c sinterGenericCommand
 // before redis/redis#9032), where a 7.0 destination answers WRONGTYPE.
 func TestEmulatedSinterstoreOldSource(t *testing.T) {
+	sinterstoreOldSource(t, "")
+}
+
+// TestSameSlotSinterstoreOldSource is the same stream with every key in one
+// slot ({t}): the command is not emulated but sent as it is, and a 7.0
+// destination must still give the old source's effect.
+func TestSameSlotSinterstoreOldSource(t *testing.T) {
+	sinterstoreOldSource(t, "{t}")
+}
+
+// sinterstoreOldSource replays SINTERSTOREs of a 5.0 source, with tag
+// appended to every key name, onto a 3-master 7.0 cluster and compares.
+func sinterstoreOldSource(t *testing.T, tag string) {
 	if testing.Short() {
 		t.Skip("starts redis-server processes")
 	}
@@ -34,6 +48,18 @@ func TestEmulatedSinterstoreOldSource(t *testing.T) {
 		"SET a3 str", "SINTERSTORE s s nosuch a3",
 		// Every key a set: the ordinary intersection.
 		"SADD s4 x", "SADD s5 x", "SINTERSTORE s6 s4 s5",
+		// A set before the missing key, and a single key.
+		"SADD s7 x", "SINTERSTORE s8 s7 nosuch2", "SINTERSTORE s9 s7",
+	}
+	for i, line := range stream {
+		f := strings.Fields(line)
+		for j := 1; j < len(f); j++ {
+			if !strings.HasPrefix(f[0], "S") || f[0] == "SET" && j == 2 || f[0] == "SADD" && j >= 2 {
+				continue
+			}
+			f[j] += tag
+		}
+		stream[i] = strings.Join(f, " ")
 	}
 	tr, err := New(Config{SourceKind: SourceStandalone})
 	if err != nil {
@@ -64,7 +90,7 @@ func TestEmulatedSinterstoreOldSource(t *testing.T) {
 			t.Errorf("key %q: cluster %s, 5.0 source %s", k, got, want)
 		}
 	}
-	if got := snapshotKey(ctx, ref, "dst"); got != "none" {
+	if got := snapshotKey(ctx, ref, "dst"+tag); got != "none" {
 		t.Errorf("dst on the 5.0 source: %s, want none (the test's premise)", got)
 	}
 }
