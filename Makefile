@@ -32,9 +32,8 @@ soak: deps
 
 # ioredis (from the npm registry, tests/gateway/node/package-lock.json) through the
 # gateway across a cutover: needs node, npm and the registry, so not in make test.
-node-clients:
-	@XSYNC_NODE=1 bash scripts/deps.sh
-	XSYNC_NODE=1 $(GO) test -count=1 -v -run '^TestNodeClientsAcrossCutover$$' ./tests/gateway/
+node-clients: deps
+	$(GO) test -count=1 -v -run '^TestNodeClientsAcrossCutover$$' ./tests/gateway/
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
