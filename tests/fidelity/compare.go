@@ -181,7 +181,7 @@ func read(ctx context.Context, c *redis.Client, key string, digest bool) (keySta
 // canonical reads a value in a form that does not depend on the encoding.
 // full is false when the sides run different versions: stream fields that
 // older versions do not have (7.0's entries-added, max-deleted-entry-id,
-// entries-read) are left out then.
+// entries-read) are left out then, and a -0 score reads as 0.
 func canonical(ctx context.Context, c *redis.Client, typ, key string, full bool) (string, error) {
 	switch typ {
 	case "string":
@@ -196,6 +196,15 @@ func canonical(ctx context.Context, c *redis.Client, typ, key string, full bool)
 		return fmt.Sprintf("%q", v), err
 	case "zset":
 		v, err := c.ZRangeWithScores(ctx, key, 0, -1).Result()
+		if !full {
+			// Before 7.0 a score may be -0; 7.0 stores 0 (docs/operations.md,
+			// "Versions"): equal as numbers, not a difference of xsync.
+			for i := range v {
+				if v[i].Score == 0 {
+					v[i].Score = 0
+				}
+			}
+		}
 		return fmt.Sprint(v), err
 	case "hash":
 		v, err := c.HGetAll(ctx, key).Result()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -97,6 +98,10 @@ func (e *env) blocking(ctx context.Context, i int, u Unit) error {
 	if err := conn.Do(ctx, "SELECT", e.currentDB(i)).Err(); err != nil {
 		return err
 	}
+	id, err := conn.ClientID(ctx).Result()
+	if err != nil {
+		return err
+	}
 	done := make(chan error, 1)
 	go func() { done <- conn.Do(ctx, anyArgs(u.Cmds[0])...).Err() }()
 	deadline := time.Now().Add(2 * time.Second)
@@ -113,13 +118,23 @@ func (e *env) blocking(ctx context.Context, i int, u Unit) error {
 		}
 		time.Sleep(2 * time.Millisecond) // polling INFO clients, bounded by the deadline
 	}
-	if err := e.conns[i].Do(ctx, anyArgs(u.Cmds[1])...).Err(); err != nil && !isReply(err) {
-		return err
+	pushErr := e.conns[i].Do(ctx, anyArgs(u.Cmds[1])...).Err()
+	if pushErr != nil && !isReply(pushErr) {
+		return pushErr
+	}
+	if pushErr != nil {
+		// The push was refused (the key holds another type): nothing serves
+		// the pop, so end it as its timeout would (CLIENT UNBLOCK,
+		// networking.c clientCommand); it changed nothing.
+		if err := e.conns[i].Do(ctx, "CLIENT", "UNBLOCK", id).Err(); err != nil && !isReply(err) {
+			return err
+		}
 	}
 	select {
 	case <-done:
 	case <-time.After(5 * time.Second):
-		return fmt.Errorf("xsync/fidelity: %s still blocked", quoteCmd(u.Cmds[0]))
+		n, _ := blockedClients(ctx, m)
+		return fmt.Errorf("xsync/fidelity: %s still blocked (db %s) after %s: %v; blocked_clients %d", quoteCmd(u.Cmds[0]), e.currentDB(i), quoteCmd(u.Cmds[1]), pushErr, n)
 	}
 	return nil
 }
@@ -141,9 +156,24 @@ func blockedClients(ctx context.Context, c *redis.Client) (int, error) {
 
 // currentDB is the db the fuzzer's connection i has selected.
 func (e *env) currentDB(i int) string {
-	v, err := e.conns[i].Do(context.Background(), "CLIENT", "INFO").Text()
+	ctx := context.Background()
+	c := e.conns[i]
+	v, err := c.Do(ctx, "CLIENT", "INFO").Text()
 	if err != nil {
-		return "0"
+		// Before 6.2 there is no CLIENT INFO: find this connection's line
+		// of CLIENT LIST by its id.
+		id, ierr := c.ClientID(ctx).Result()
+		list, lerr := c.ClientList(ctx).Result()
+		if ierr != nil || lerr != nil {
+			return "0"
+		}
+		prefix := "id=" + strconv.FormatInt(id, 10) + " "
+		v = ""
+		for _, l := range strings.Split(list, "\n") {
+			if strings.HasPrefix(l, prefix) {
+				v = l
+			}
+		}
 	}
 	for _, f := range strings.Fields(v) {
 		if d, ok := strings.CutPrefix(f, "db="); ok {
