@@ -1,0 +1,119 @@
+package replicator
+
+import (
+	"context"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/xsync/xsync/internal/redistest"
+	"github.com/xsync/xsync/tests/loadgen"
+)
+
+// Scan mode against the stand-in of a managed service (SYNC, PSYNC and REPLCONF
+// renamed away): the default --source-mode auto falls back to scan; a mixed load
+// runs during the scan and after it; once it stops, the destination must become
+// equal to the source. The time that takes is logged (the consistency model of
+// docs/operations.md, "Scan mode": convergence once writes stop).
+
+var scanNotify = []string{"notify-keyspace-events KEA"}
+
+func TestScanModeStandalone(t *testing.T) {
+	src := redistest.Start(t, redistest.Options{NoReplication: true, Config: scanNotify})
+	dst := redistest.Start(t, redistest.Options{})
+	scanConverges(t, src.Client(), dst.Client(), []string{src.Addr()}, []string{dst.Addr()}, true)
+}
+
+func TestScanModeCluster(t *testing.T) {
+	src := redistest.StartCluster(t, redistest.ClusterOptions{Masters: 3, Options: redistest.Options{NoReplication: true, Config: scanNotify}})
+	dst := redistest.StartCluster(t, redistest.ClusterOptions{Masters: 3})
+	scanConverges(t, src.Client(), dst.Client(), src.Addrs()[:1], dst.Addrs(), false)
+}
+
+func scanConverges(t *testing.T, src, dst redis.UniversalClient, srcSeeds, dstSeeds []string, crossSlot bool) {
+	t.Helper()
+	ctx := context.Background()
+	if err := loadgen.Fill(ctx, src, loadgen.FillOptions{Keys: 5000}); err != nil {
+		t.Fatal(err)
+	}
+	rr := startReplicator(t, Config{SourceSeeds: srcSeeds, TargetSeeds: dstSeeds})
+	// The load starts with the scan and goes on after it.
+	lctx, stopLoad := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	var ops int64
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		st, err := loadgen.Run(lctx, src, loadgen.WorkOptions{Clients: 4, Rate: 2000, CrossSlot: crossSlot, NoScripts: true, Skip: []string{"PUBLISH"}})
+		if err != nil && lctx.Err() == nil {
+			t.Errorf("workload: %v", err)
+		}
+		if st != nil {
+			ops = st.Ops.Load()
+		}
+	}()
+	waitScan(t, rr, 60*time.Second, func(st Status) bool { return st.Scan != nil && st.Scan.ScansDone >= int64(st.Scan.Masters) })
+	// A second of load after the scan: only notifications carry it.
+	time.Sleep(time.Second) //nolint:forbidigo // the load's duration, not a wait for a goroutine
+	stopLoad()
+	wg.Wait()
+	stopped := time.Now()
+	waitScan(t, rr, 30*time.Second, func(Status) bool { return rr.r.ScanIdle(ctx) })
+	conv := time.Since(stopped)
+	st := rr.r.Status()
+	if st.SourceMode != "scan" {
+		t.Errorf("SourceMode = %q, want scan (auto falls back when PSYNC is refused)", st.SourceMode)
+	}
+	requireEqual(t, src, dst)
+	t.Logf("converged %v after the load (%d ops) stopped; scanned %d, copies %d, deletes %d, notifications %d, first scan %.2fs",
+		conv, ops, st.Scan.KeysScanned, st.Scan.Copies, st.Scan.Deletes, st.Scan.Notifications, st.Scan.FirstScanSecs)
+}
+
+// waitScan polls the replicator's status until ok, failing after d or when Run
+// ends.
+func waitScan(t *testing.T, rr *running, d time.Duration, ok func(Status) bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for time.Now().Before(deadline) {
+		select {
+		case err := <-rr.done:
+			rr.done <- err
+			t.Fatalf("replicator stopped: %v", err)
+		default:
+		}
+		if st := rr.r.Status(); ok(st) {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("scan mode: condition not reached within %v: %+v", d, rr.r.Status().Scan)
+}
+
+// TestScanModeNeedsNotifications: without keyspace events Run fails and says
+// what to set; --source-mode psync forbids the fallback.
+func TestScanModeNeedsNotifications(t *testing.T) {
+	src := redistest.Start(t, redistest.Options{NoReplication: true})
+	dst := redistest.Start(t, redistest.Options{})
+	for _, tc := range []struct {
+		mode SourceMode
+		want string
+	}{
+		{SourceModeAuto, "CONFIG SET notify-keyspace-events KEA"},
+		{SourceModePSYNC, "does not allow replication commands"},
+	} {
+		cfg := Config{SourceSeeds: []string{src.Addr()}, TargetSeeds: []string{dst.Addr()}, SourceMode: tc.mode, Logger: testLogger(t)}
+		r, err := New(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		err = r.Run(ctx)
+		cancel()
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("mode %v: Run = %v, want an error saying %q", tc.mode, err, tc.want)
+		}
+	}
+}
