@@ -48,4 +48,3 @@ func TestScanModeChecks(t *testing.T) {
 		}
 	}
 }
-
