@@ -21,6 +21,13 @@ import (
 
 var scanNotify = []string{"notify-keyspace-events KEA"}
 
+// scanUnseen are the workload's commands that change a key without a keyspace
+// event (t_stream.c: XREADGROUP, XACK and XCLAIM change a consumer group's
+// pending entries and last delivered id silently; they notify only a consumer
+// they create): scan mode does not see them (docs/operations.md, "Scan mode").
+// The workload's XGROUP runs XREADGROUP once the group exists. PUBLISH is no key.
+var scanUnseen = []string{"XGROUP", "XACK", "XCLAIM", "PUBLISH"}
+
 func TestScanModeStandalone(t *testing.T) {
 	src := redistest.Start(t, redistest.Options{NoReplication: true, Config: scanNotify})
 	dst := redistest.Start(t, redistest.Options{})
@@ -47,7 +54,7 @@ func scanConverges(t *testing.T, src, dst redis.UniversalClient, srcSeeds, dstSe
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		st, err := loadgen.Run(lctx, src, loadgen.WorkOptions{Clients: 4, Rate: 2000, CrossSlot: crossSlot, NoScripts: true, Skip: []string{"PUBLISH"}})
+		st, err := loadgen.Run(lctx, src, loadgen.WorkOptions{Clients: 4, Rate: 2000, CrossSlot: crossSlot, NoScripts: true, Skip: scanUnseen})
 		if err != nil && lctx.Err() == nil {
 			t.Errorf("workload: %v", err)
 		}
@@ -133,7 +140,7 @@ func TestScanModeResubscribes(t *testing.T) {
 	if err := src.Client().Do(ctx, "CLIENT", "KILL", "TYPE", "pubsub").Err(); err != nil {
 		t.Fatal(err)
 	}
-	workFor(t, src.Client(), 500*time.Millisecond, loadgen.WorkOptions{Clients: 2, Rate: 2000, CrossSlot: true, NoScripts: true})
+	workFor(t, src.Client(), 500*time.Millisecond, loadgen.WorkOptions{Clients: 2, Rate: 2000, CrossSlot: true, NoScripts: true, Skip: scanUnseen})
 	waitScan(t, rr, 30*time.Second, func(st Status) bool { return st.Scan.Rescans >= 1 && rr.r.ScanIdle(ctx) })
 	requireEqual(t, src.Client(), dst.Client())
 }
