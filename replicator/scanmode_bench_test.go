@@ -42,7 +42,7 @@ func TestScanModeMeasure(t *testing.T) {
 		t.Logf("%s: full copy of %d keys in %v: %.0f keys/s", mode, n, d.Round(time.Millisecond), float64(n)/d.Seconds())
 		rr.halt(t)
 	}
-	for _, rate := range []int{1000, 10000} {
+	for _, rate := range []int{1000, 10000, 0} { // 0: as fast as the writers go
 		dst := redistest.Start(t, redistest.Options{})
 		rr := startReplicator(t, Config{SourceSeeds: []string{src.Addr()}, TargetSeeds: []string{dst.Addr()}, SourceMode: SourceModeScan})
 		waitScan(t, rr, 5*time.Minute, func(Status) bool { return rr.r.ScanIdle(ctx) })
@@ -52,7 +52,7 @@ func TestScanModeMeasure(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			st, _ := loadgen.Run(lctx, src.Client(), loadgen.WorkOptions{Clients: max(8, rate/200), Rate: rate, CrossSlot: true, NoScripts: true, Skip: scanUnseen})
+			st, _ := loadgen.Run(lctx, src.Client(), loadgen.WorkOptions{Clients: max(16, rate/200), Rate: rate, CrossSlot: true, NoScripts: true, Skip: scanUnseen})
 			if st != nil {
 				ops = st.Ops.Load()
 			}
