@@ -16,7 +16,7 @@ func TestCutoverRefusesScanMode(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = co.Run(context.Background(), time.Second)
+	_, err = co.RunForced(context.Background(), time.Second)
 	if err == nil || !strings.Contains(err.Error(), "not available in scan mode") {
 		t.Fatalf("Run in scan mode: %v", err)
 	}
