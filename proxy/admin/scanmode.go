@@ -26,6 +26,7 @@ func writeScanInfo(field func(k, v string), st replicator.Status) {
 	field("scan_dirty_keys", i64(sc.DirtyKeys))
 	field("scan_copies", i64(sc.Copies))
 	field("scan_deletes", i64(sc.Deletes))
+	field("scan_compared", i64(sc.Compared))
 	field("scan_copies_per_sec", strconv.FormatFloat(sc.CopiesPerSec, 'f', 0, 64))
 	field("scan_notifications", i64(sc.Notifications))
 }

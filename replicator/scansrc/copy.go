@@ -47,7 +47,7 @@ func (m *master) ensureData(ctx context.Context) (*conn.Conn, error) {
 }
 
 // scanStep runs one SCAN from cursor and copies the keys it returns.
-func (m *master) scanStep(ctx context.Context, cursor string) (next string, n int, err error) {
+func (m *master) scanStep(ctx context.Context, cursor string, compare bool) (next string, n int, err error) {
 	c, err := m.ensureData(ctx)
 	if err != nil {
 		return "", 0, err
@@ -66,7 +66,7 @@ func (m *master) scanStep(ctx context.Context, cursor string) (next string, n in
 	m.s.scanned.Add(int64(len(keys)))
 	for len(keys) > 0 {
 		b := min(len(keys), m.s.cfg.Batch)
-		if err := m.copyKeys(ctx, keys[:b]); err != nil {
+		if err := m.copyKeys(ctx, keys[:b], compare); err != nil {
 			return "", 0, err
 		}
 		keys = keys[b:]
@@ -76,7 +76,7 @@ func (m *master) scanStep(ctx context.Context, cursor string) (next string, n in
 
 // copyKeys reads keys with DUMP and PTTL in one pipelined round trip and hands
 // their copies (or deletions) to the sink.
-func (m *master) copyKeys(ctx context.Context, keys [][]byte) error {
+func (m *master) copyKeys(ctx context.Context, keys [][]byte, compare bool) error {
 	c, err := m.ensureData(ctx)
 	if err != nil {
 		return err
@@ -127,7 +127,7 @@ func (m *master) copyKeys(ctx context.Context, keys [][]byte) error {
 			m.s.log.Warn("scan mode: DUMP refused; key not copied", "node", m.addr, "key", printable(k), "reply", rd.err)
 			continue
 		}
-		if err := m.cp.key(ctx, k, rd.payload, rd.exists && rd.pttl != -2, rd.pttl, readAt); err != nil {
+		if err := m.cp.key(ctx, k, rd.payload, rd.exists && rd.pttl != -2, compare, rd.pttl, readAt); err != nil {
 			return err
 		}
 	}
@@ -146,7 +146,8 @@ type copier struct {
 
 // key copies one key: payload is its DUMP (exists false: the key is gone), pttl
 // its PTTL read at readAt.
-func (cp *copier) key(ctx context.Context, key, payload []byte, exists bool, pttl int64, readAt time.Time) error {
+// compare (rescans) writes it only when the destination's copy differs.
+func (cp *copier) key(ctx context.Context, key, payload []byte, exists, compare bool, pttl int64, readAt time.Time) error {
 	s := cp.m.s
 	dst, ok := s.cfg.Filter(cp.buf[:0], key)
 	if !ok {
@@ -185,6 +186,21 @@ func (cp *copier) key(ctx context.Context, key, payload []byte, exists bool, ptt
 			ttl = expireAt
 		case expireAt != 0:
 			ttl = max(pttl, 1)
+		}
+		if compare && abs && cp.m.s.compareSHA != "" {
+			// A rescan: the destination keeps a key whose payload and TTL are
+			// already those of the source, so an unchanged key costs a read.
+			want := int64(-1)
+			if expireAt != 0 {
+				want = pttl
+			}
+			cp.cmd = resp.AppendCommand(cp.cmd[:0], []byte("EVALSHA"), []byte(cp.m.s.compareSHA), []byte("1"), dst,
+				strconv.AppendInt(cp.num[:0], ttl, 10), payload, []byte(strconv.FormatInt(want, 10)))
+			if err := s.cfg.Sink.Submit(ctx, apply.Op{Source: src, Slot: slot, Cmd: cp.cmd, N: 1, Key: dst}); err != nil {
+				return &sinkError{err}
+			}
+			s.compared.Add(1)
+			return nil
 		}
 		args := [][]byte{[]byte("RESTORE"), dst, strconv.AppendInt(cp.num[:0], ttl, 10), payload}
 		if t.AtLeast(3, 0) {
@@ -250,3 +266,19 @@ func printable(k []byte) string {
 	}
 	return strconv.Quote(string(k))
 }
+
+// compareScript restores KEYS[1] (ARGV[1] absolute expire or 0, ARGV[2] the
+// payload) unless its DUMP already is ARGV[2] with a TTL within a second of
+// ARGV[3] (the source's PTTL, -1: none). Returns 1 when it wrote.
+const compareScript = `local cur = redis.call('DUMP', KEYS[1])
+if cur == ARGV[2] then
+  local t = redis.call('PTTL', KEYS[1])
+  local want = tonumber(ARGV[3])
+  if (want < 0 and t < 0) or (want >= 0 and t >= 0 and math.abs(t - want) < 1000) then return 0 end
+end
+if ARGV[1] == '0' then
+  redis.call('RESTORE', KEYS[1], 0, ARGV[2], 'REPLACE')
+else
+  redis.call('RESTORE', KEYS[1], ARGV[1], ARGV[2], 'REPLACE', 'ABSTTL')
+end
+return 1`

@@ -128,7 +128,7 @@ func (m *master) run(ctx context.Context) error {
 		lostc := make(chan error, 1)
 		go m.listen(ctx, sub, lostc)
 		log.Info("scan mode: subscribed to keyspace notifications; scanning", "rescan", !first)
-		err = m.sync(ctx, lostc)
+		err = m.sync(ctx, lostc, !first)
 		sub.close()
 		if ctx.Err() != nil {
 			return nil
@@ -143,7 +143,8 @@ func (m *master) run(ctx context.Context) error {
 
 // sync scans the master and then copies dirty keys every Coalesce, until the
 // notification connection is lost (an *errLost), ctx ends or the sink fails.
-func (m *master) sync(ctx context.Context, lostc <-chan error) error {
+// A rescan (compare) writes only the keys whose copy differs.
+func (m *master) sync(ctx context.Context, lostc <-chan error, compare bool) error {
 	m.scanning.Store(true)
 	m.scannedOnce.Store(false)
 	defer m.scanning.Store(false)
@@ -162,7 +163,7 @@ func (m *master) sync(ctx context.Context, lostc <-chan error) error {
 		default:
 		}
 		if m.scanning.Load() {
-			next, n, err := m.scanStep(ctx, cursor)
+			next, n, err := m.scanStep(ctx, cursor, compare)
 			if err != nil {
 				if ctx.Err() != nil {
 					return nil
@@ -217,7 +218,7 @@ func (m *master) copyDirty(ctx context.Context) error {
 		for i, k := range keys[:n] {
 			batch[i] = []byte(k)
 		}
-		if err := m.copyKeys(ctx, batch); err != nil {
+		if err := m.copyKeys(ctx, batch, false); err != nil {
 			if ctx.Err() != nil {
 				return nil
 			}

@@ -128,6 +128,7 @@ type Stats struct {
 	Rescans       int64   // scans started again after a lost notification connection or too many dirty keys
 	KeysScanned   int64   // keys returned by SCAN
 	Copies        int64   // keys copied (RESTORE or commands)
+	Compared      int64   // keys of rescans sent to be compared on the destination and written only when they differ
 	Deletes       int64   // keys deleted on the destination because they were gone on the source
 	Notifications int64   // keyspace notifications received
 	DirtyKeys     int64   // keys waiting to be copied again
@@ -142,7 +143,9 @@ type Scanner struct {
 	masters []*master
 	started time.Time
 
-	scanned, copies, deletes, notes, rescans, scansDone atomic.Int64
+	compareSHA string // SHA1 of compareScript, "" when the sink cannot load scripts
+
+	scanned, copies, deletes, notes, rescans, scansDone, compared atomic.Int64
 	rate                                                atomic.Int64
 	firstScan                                           atomic.Int64 // ns
 }
@@ -153,6 +156,9 @@ func New(cfg Config) (*Scanner, error) {
 		return nil, err
 	}
 	s := &Scanner{cfg: cfg, log: cfg.Logger}
+	if ls, ok := cfg.Sink.(interface{ LoadScript(body []byte) string }); ok {
+		s.compareSHA = ls.LoadScript([]byte(compareScript))
+	}
 	for i, addr := range cfg.Masters {
 		s.masters = append(s.masters, newMaster(s, i, addr))
 	}
@@ -217,7 +223,7 @@ func (s *Scanner) Stats() Stats {
 	st := Stats{
 		Masters: len(s.masters), ScansDone: s.scansDone.Load(), Rescans: s.rescans.Load(),
 		KeysScanned: s.scanned.Load(), Copies: s.copies.Load(), Deletes: s.deletes.Load(),
-		Notifications: s.notes.Load(), CopiesPerSec: float64(s.rate.Load()),
+		Notifications: s.notes.Load(), CopiesPerSec: float64(s.rate.Load()), Compared: s.compared.Load(),
 		FirstScanSecs: time.Duration(s.firstScan.Load()).Seconds(),
 	}
 	for _, m := range s.masters {
