@@ -146,8 +146,8 @@ type Scanner struct {
 	compareSHA string // SHA1 of compareScript, "" when the sink cannot load scripts
 
 	scanned, copies, deletes, notes, rescans, scansDone, compared atomic.Int64
-	rate                                                atomic.Int64
-	firstScan                                           atomic.Int64 // ns
+	rate                                                          atomic.Int64
+	firstScan                                                     atomic.Int64 // ns
 }
 
 // New checks cfg and returns a Scanner; Run starts it.
