@@ -11,6 +11,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/xsync/xsync/internal/redistest"
+	"github.com/xsync/xsync/replicator/scansrc"
 	"github.com/xsync/xsync/tests/loadgen"
 )
 
@@ -192,4 +193,41 @@ func restoreCalls(t *testing.T, c *redis.Client) int64 {
 		}
 	}
 	return 0
+}
+
+// TestScanModeCoalesces: a key written as fast as a client can is copied at
+// most once per coalescing period (plus the scan's copy and one in flight),
+// and its last value arrives.
+func TestScanModeCoalesces(t *testing.T) {
+	src := redistest.Start(t, redistest.Options{NoReplication: true, Config: scanNotify})
+	dst := redistest.Start(t, redistest.Options{})
+	ctx := context.Background()
+	rr := startReplicator(t, Config{SourceSeeds: []string{src.Addr()}, TargetSeeds: []string{dst.Addr()}, SourceMode: SourceModeScan})
+	waitScan(t, rr, 30*time.Second, func(Status) bool { return rr.r.ScanIdle(ctx) })
+	before := rr.r.Status().Scan.Copies
+	start := time.Now()
+	// 1,000 writes a second for a second: 10 every 10 ms.
+	const writes = 1000
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for i := range writes / 10 {
+		<-tick.C
+		p := src.Client().Pipeline()
+		for j := range 10 {
+			p.Set(ctx, "hot", i*10+j, 0)
+		}
+		if _, err := p.Exec(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitScan(t, rr, 30*time.Second, func(Status) bool { return rr.r.ScanIdle(ctx) })
+	elapsed := time.Since(start)
+	copies := rr.r.Status().Scan.Copies - before
+	if most := int64(elapsed/scansrc.DefaultCoalesce) + 2; copies > most {
+		t.Errorf("%d writes of one key in %v copied %d times, want at most %d (one per %v)", writes, elapsed, copies, most, scansrc.DefaultCoalesce)
+	}
+	if got := dst.Client().Get(ctx, "hot").Val(); got != fmt.Sprint(writes-1) {
+		t.Errorf("hot on the destination = %q, want %d", got, writes-1)
+	}
+	t.Logf("%d writes in %v: %d copies", writes, elapsed, copies)
 }
