@@ -117,6 +117,9 @@ func (r *Replicator) chooseScan(ctx context.Context) ([]string, bool, error) {
 
 // runScan copies the source in scan mode until ctx ends.
 func (r *Replicator) runScan(ctx context.Context, masters []string) error {
+	if r.cfg.Assign.Count > 1 {
+		return fmt.Errorf("xsync/replicator: scan mode does not split the source masters between processes (--shard-count %d): run one process", r.cfg.Assign.Count)
+	}
 	tc := r.cfg.Translate
 	tc.SourceKind = translate.SourceStandalone
 	tc.DestKind = translate.DestCluster

@@ -43,6 +43,14 @@ emulated exactly on the destination. FLUSHALL/FLUSHDB in one source shard emptie
 only the slots that shard owns. Relative expires become absolute at the time xsync
 received them, so lag does not stretch them.
 
+Sources that refuse replication (managed services that rename PSYNC away): with
+--source-mode auto (the default) xsync falls back to scan mode, with a warning; with
+--source-mode scan it uses it from the start. On each master it subscribes to keyspace
+notifications (notify-keyspace-events must hold K and g$lshzxet, e.g. KEA), then copies
+every key with SCAN + DUMP/PTTL and each changed key again (coalesced, --scan-coalesce).
+The destination converges once the source's writes stop; there is no atomicity or
+order across keys, and no exact cutover in this mode (docs/operations.md, "Scan mode").
+
 Merging several sources into one destination: run one sync per source, each with its
 own --internal-prefix and --key-prefix (or --owns). Every sync registers itself on the
 destination (hash __xsync_registry) and lists the other jobs it finds; a job whose keys
