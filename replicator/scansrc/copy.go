@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/xsync/xsync/replicator/apply"
@@ -17,8 +18,8 @@ import (
 	"github.com/xsync/xsync/slots"
 )
 
-// sinkError is an error of the sink (the applier): fatal, unlike a source read
-// that fails and is retried.
+// sinkError is an error of the sink (the applier), or a source that moved its
+// slots: fatal, unlike a source read that fails and is retried.
 type sinkError struct{ err error }
 
 func (e *sinkError) Error() string { return e.err.Error() }
@@ -123,6 +124,9 @@ func (m *master) copyKeys(ctx context.Context, keys [][]byte, compare bool) erro
 	}
 	for i, k := range keys {
 		rd := &reads[i]
+		if code, _, _ := strings.Cut(rd.err, " "); code == "MOVED" || code == "ASK" {
+			return &sinkError{fmt.Errorf("xsync/scansrc: %s: DUMP %s: %s: the source's slots moved (a reshard or a failover); scan mode does not follow them: restart the sync", m.addr, printable(k), rd.err)}
+		}
 		if rd.err != "" {
 			m.s.log.Warn("scan mode: DUMP refused; key not copied", "node", m.addr, "key", printable(k), "reply", rd.err)
 			continue
