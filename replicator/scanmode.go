@@ -180,19 +180,22 @@ func (r *Replicator) warnOtherDBs(ctx context.Context, masters []string) {
 	}
 }
 
-// ScanIdle reports, in scan mode, that every source master was scanned and no
-// changed key waits to be read, and the destination acknowledged every copy
-// handed to it: with the source's writes stopped, the two are then equal.
-// False in PSYNC mode.
+// ScanIdle reports, in scan mode, that every write the source acknowledged
+// before the call is on the destination: each master was scanned, the
+// notifications of those writes have arrived (scansrc.Scanner.CaughtUp), their
+// keys were copied, and the destination acknowledged every copy. With the
+// source's writes stopped, the two are then equal. False in PSYNC mode.
 func (r *Replicator) ScanIdle(ctx context.Context) bool {
 	s := r.scanner.Load()
-	if s == nil || !s.Idle() {
+	if s == nil {
 		return false
 	}
-	if err := r.applier.Flush(ctx); err != nil {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if ok, err := s.CaughtUp(ctx); err != nil || !ok {
 		return false
 	}
-	return s.Idle()
+	return r.applier.Flush(ctx) == nil
 }
 
 // scanStatus fills the scan-mode fields of st.

@@ -29,6 +29,9 @@ type master struct {
 	scannedOnce atomic.Bool // a scan finished since the last subscription
 	copying     atomic.Bool // dirty keys taken and not submitted yet
 
+	subMu sync.Mutex
+	sub   *subscriber // the live notification connection, nil between two
+
 	data *conn.Conn // DUMP/PTTL/SCAN connection; run's
 	cp   copier
 }
@@ -126,9 +129,15 @@ func (m *master) run(ctx context.Context) error {
 			m.s.rescans.Add(1)
 		}
 		lostc := make(chan error, 1)
+		m.subMu.Lock()
+		m.sub = sub
+		m.subMu.Unlock()
 		go m.listen(ctx, sub, lostc)
 		log.Info("scan mode: subscribed to keyspace notifications; scanning", "rescan", !first)
 		err = m.sync(ctx, lostc, !first)
+		m.subMu.Lock()
+		m.sub = nil
+		m.subMu.Unlock()
 		sub.close()
 		if ctx.Err() != nil {
 			return nil
@@ -252,4 +261,31 @@ func sleep(ctx context.Context, d time.Duration) error {
 	case <-time.After(d):
 		return nil
 	}
+}
+
+// caughtUp waits until every notification of a write the source ran before the
+// call has been received, then reports whether all of them are copied (handed
+// to the sink) and the master's scan is done.
+func (m *master) caughtUp(ctx context.Context) (bool, error) {
+	if m.scanning.Load() || !m.scannedOnce.Load() {
+		return false, nil
+	}
+	m.subMu.Lock()
+	sub := m.sub
+	m.subMu.Unlock()
+	if sub == nil {
+		return false, nil
+	}
+	done, err := sub.ping()
+	if err != nil {
+		return false, nil // the connection is being replaced: not caught up
+	}
+	select {
+	case <-done:
+	case <-ctx.Done():
+		return false, ctx.Err()
+	}
+	// Dirty keys first, then the copy in progress (takeDirty sets copying
+	// before it empties the set).
+	return !m.scanning.Load() && m.scannedOnce.Load() && m.dirtyLen() == 0 && !m.copying.Load(), nil
 }

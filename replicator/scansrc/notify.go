@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/xsync/xsync/replicator/conn"
@@ -83,6 +85,42 @@ var keyspacePrefix = []byte("__keyspace@0__:")
 // subscriber is the notification connection of one master.
 type subscriber struct {
 	c *conn.Conn
+
+	mu      sync.Mutex               // the writer (keep-alive and barrier PINGs) and waiters
+	waiters map[string]chan struct{} // barrier PINGs by token, closed when their pong arrives
+	seq     int
+}
+
+// ping sends PING token on the notification connection and returns a channel
+// closed when its reply arrives: Redis queues the reply after every
+// notification of the writes it ran before (one output buffer per client, in
+// order), so by then they are all marked dirty.
+func (s *subscriber) ping() (<-chan struct{}, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.seq++
+	token := "xsync-barrier-" + strconv.Itoa(s.seq)
+	ch := make(chan struct{})
+	if s.waiters == nil {
+		s.waiters = map[string]chan struct{}{}
+	}
+	s.waiters[token] = ch
+	s.c.Writer().WriteCommand([]byte("PING"), []byte(token))
+	if err := s.c.Writer().Flush(); err != nil {
+		delete(s.waiters, token)
+		return nil, err
+	}
+	return ch, nil
+}
+
+// pong releases the barrier of token.
+func (s *subscriber) pong(token []byte) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if ch, ok := s.waiters[string(token)]; ok {
+		close(ch)
+		delete(s.waiters, string(token))
+	}
 }
 
 // subscribe opens the notification connection and returns once the source
@@ -129,8 +167,11 @@ func (m *master) listen(ctx context.Context, sub *subscriber, lostc chan<- error
 				return
 			case <-t.C:
 			}
+			sub.mu.Lock()
 			sub.c.Writer().WriteCommand([]byte("PING"))
-			if sub.c.Writer().Flush() != nil {
+			err := sub.c.Writer().Flush()
+			sub.mu.Unlock()
+			if err != nil {
 				return
 			}
 		}
@@ -142,6 +183,10 @@ func (m *master) listen(ctx context.Context, sub *subscriber, lostc chan<- error
 		if err != nil {
 			lostc <- err
 			return
+		}
+		if (v.Type == resp.TypeArray || v.Type == resp.TypePush) && len(v.Elems) == 2 && bytes.Equal(v.Elems[0].Str, []byte("pong")) {
+			sub.pong(v.Elems[1].Str)
+			continue
 		}
 		// pmessage pattern channel event
 		if v.Type != resp.TypeArray && v.Type != resp.TypePush || len(v.Elems) != 4 || !bytes.Equal(v.Elems[0].Str, []byte("pmessage")) {

@@ -235,6 +235,21 @@ func (s *Scanner) Stats() Stats {
 	return st
 }
 
+// CaughtUp reports whether every change the source made before the call has
+// been handed to the sink: each master's notification connection answered a
+// PING sent now (its reply comes after the notifications of every earlier
+// write), its scan is done, and no key waits to be copied. Flush the sink
+// after it to know the destination has them.
+func (s *Scanner) CaughtUp(ctx context.Context) (bool, error) {
+	for _, m := range s.masters {
+		ok, err := m.caughtUp(ctx)
+		if err != nil || !ok {
+			return false, err
+		}
+	}
+	return true, nil
+}
+
 // Idle reports whether every master has been scanned since its last
 // subscription and no key waits to be copied (the destination has all the
 // source's changes that were notified, once the applier acknowledged them).
