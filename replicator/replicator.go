@@ -19,6 +19,7 @@ import (
 	"github.com/xsync/xsync/replicator/conn"
 	"github.com/xsync/xsync/replicator/rdb"
 	"github.com/xsync/xsync/replicator/redisver"
+	"github.com/xsync/xsync/replicator/scansrc"
 	"github.com/xsync/xsync/replicator/snapshot"
 	"github.com/xsync/xsync/replicator/source"
 	"github.com/xsync/xsync/replicator/translate"
@@ -113,6 +114,13 @@ type Config struct {
 	// see assign.go): this process writes only the shards Assign.Owns. Default: the
 	// zero Assignment, every shard.
 	Assign Assignment
+	// SourceMode says how the source is read: PSYNC, scan (SCAN + DUMP and
+	// keyspace notifications, for sources that refuse replication), or auto
+	// (default): PSYNC, scan when a source master refuses it (scanmode.go).
+	SourceMode SourceMode
+	// Scan tunes scan mode (coalescing, batch sizes, --scan-set-notify);
+	// Masters, Conn, Sink, Convert, Filter, Logger and Now are set here.
+	Scan scansrc.Config
 	// Logger. Default: discard.
 	Logger *slog.Logger
 	// Now is the clock. Default time.Now.
@@ -207,6 +215,10 @@ type Replicator struct {
 	rate opsRate
 
 	procs atomic.Pointer[[]ProcessStatus] // scale-out: every process's status (assign_status.go)
+
+	scanner        atomic.Pointer[scansrc.Scanner] // scan mode (scanmode.go); nil in PSYNC mode
+	scanChoosing   atomic.Bool                     // the source mode is not decided yet
+	scanStandalone bool                            // scan mode: the source is a standalone server
 }
 
 // New checks cfg and returns a Replicator; Run starts it.
@@ -215,6 +227,7 @@ func New(cfg Config) (*Replicator, error) {
 		return nil, err
 	}
 	r := &Replicator{cfg: cfg, log: cfg.Logger, shards: map[int]*shard{}, started: cfg.Now(), moves: newMoveRegistry(cfg.Now), marks: &slotMarks{}}
+	r.scanChoosing.Store(cfg.SourceMode != SourceModePSYNC)
 	if !cfg.NoCheckpoints {
 		r.ckKeys = newCkptKeys(cfg.Translate.InternalPrefix)
 		cfg.Apply.Recheck = r.recheck
@@ -280,6 +293,16 @@ func (r *Replicator) Run(ctx context.Context) error {
 			return err
 		}
 		r.log.Info("destination connected", "server", r.applier.Server(), "version", r.applier.Version(), "standalone", r.applier.Standalone())
+		masters, scan, err := r.chooseScan(gctx)
+		r.scanChoosing.Store(false)
+		if err != nil {
+			return err
+		}
+		if scan {
+			// State is copied, not operations: no checkpoints, no source links,
+			// and no destination guard (its heal replays checkpoints).
+			return r.runScan(gctx, masters)
+		}
 		if r.ckKeys != nil {
 			cks, err := readCheckpoints(gctx, r.applier, r.cfg.Translate.InternalPrefix, r.ckKeys)
 			if err != nil {
@@ -609,6 +632,7 @@ func (r *Replicator) Status() Status {
 	case r.isPaused():
 		st.State = StatePaused
 	}
+	r.scanStatus(&st)
 	st.summarize()
 	r.lossStatus(&st)
 	r.driftStatus(&st)

@@ -3,6 +3,8 @@ package replicator
 import (
 	"sync"
 	"time"
+
+	"github.com/xsync/xsync/replicator/scansrc"
 )
 
 // State is the progress of one source shard, and of the whole job (the least
@@ -98,6 +100,10 @@ type Status struct {
 	DestLoss DestLossStatus
 	// Drift reports the live comparison of sampled keys (--verify-rate).
 	Drift DriftStatus
+	// SourceMode is how the source is read: "psync" or "scan" ("" while auto
+	// has not decided yet); Scan holds scan mode's counters (nil in PSYNC mode).
+	SourceMode string
+	Scan       *scansrc.Stats
 	// Collisions counts writes (snapshot keys and stream commands) to keys that
 	// another job on a shared destination declared as its own.
 	Collisions int64

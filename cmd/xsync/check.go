@@ -4,13 +4,17 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/xsync/xsync/replicator"
 	"github.com/xsync/xsync/replicator/registry"
 
 	"github.com/xsync/xsync/replicator/precheck"
 )
 
 const checkAbout = `Runs the prechecks of a sync without writing anything: every node reachable and
-authenticated, replication permitted on the source, versions (and which conversion
+authenticated, replication permitted on the source (or, in scan mode — --source-mode
+scan, or auto against a source that refuses PSYNC — whether notify-keyspace-events
+covers what scan mode needs, what to set and where, and the first scan's time
+estimated from DBSIZE and a sampled MEMORY USAGE), versions (and which conversion
 path a sync will use), the destination's eviction policy, free memory and slot
 coverage, the source's backlog and replica output buffer against the expected snapshot
 time, whether the destination already holds keys, and, for a destination older than
@@ -28,9 +32,13 @@ func runCheck(ctx context.Context, env *cliEnv, args []string) int {
 	conflict := fs.String("conflict", "replace", "policy for keys already on the destination, named in the report: replace, skip or stop")
 	downgrade := fs.String("downgrade", "stop", "what sync will do with what an older destination cannot hold, named in the report: stop or drop")
 	rate := fs.Int64("snapshot-rate", 50<<20, "expected snapshot transfer rate in bytes/s, to estimate the full-sync time")
+	mode := fs.String("source-mode", "auto", "how sync will read the source: psync, scan or auto (scan when the source refuses PSYNC); scan mode checks notify-keyspace-events and estimates the first scan from DBSIZE")
 	prefix := fs.String("internal-prefix", "__xsync:", "this job's internal prefix: other jobs found on the destination are listed")
 	if err := parseFlags(env, fs, args); err != nil {
 		return exitFor(env, err)
+	}
+	if _, err := replicator.ParseSourceMode(*mode); err != nil {
+		return exitFor(env, fmt.Errorf("%w: --source-mode %q: use psync, scan or auto", errUsage, *mode))
 	}
 	s, err := src.parse(env)
 	if err != nil {
@@ -46,6 +54,7 @@ func runCheck(ctx context.Context, env *cliEnv, args []string) int {
 		ConflictPolicy: *conflict,
 		SnapshotRate:   *rate,
 		Downgrade:      *downgrade,
+		SourceMode:     *mode,
 	})
 	if err := precheck.Write(env.stdout, rs); err != nil {
 		return exitFor(env, err)

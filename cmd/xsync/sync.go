@@ -43,6 +43,14 @@ emulated exactly on the destination. FLUSHALL/FLUSHDB in one source shard emptie
 only the slots that shard owns. Relative expires become absolute at the time xsync
 received them, so lag does not stretch them.
 
+Sources that refuse replication (managed services that rename PSYNC away): with
+--source-mode auto (the default) xsync falls back to scan mode, with a warning; with
+--source-mode scan it uses it from the start. On each master it subscribes to keyspace
+notifications (notify-keyspace-events must hold K and g$lshzxet, e.g. KEA), then copies
+every key with SCAN + DUMP/PTTL and each changed key again (coalesced, --scan-coalesce).
+The destination converges once the source's writes stop; there is no atomicity or
+order across keys, and no exact cutover in this mode (docs/operations.md, "Scan mode").
+
 Merging several sources into one destination: run one sync per source, each with its
 own --internal-prefix and --key-prefix (or --owns). Every sync registers itself on the
 destination (hash __xsync_registry) and lists the other jobs it finds; a job whose keys
@@ -57,6 +65,9 @@ type syncFlags struct {
 	metrics        string
 	pprof          bool
 	follow         string
+	sourceMode     string        // --source-mode: psync, scan or auto (scan mode: replicator/scansrc)
+	scanSetNotify  bool          // --scan-set-notify
+	scanCoalesce   time.Duration // --scan-coalesce
 	snapshotRate   int64
 	sourceTimeout  time.Duration
 	replyTimeout   time.Duration
@@ -105,6 +116,9 @@ func (f *syncFlags) register(fsName string, env *cliEnv) *flag.FlagSet {
 	fs.StringVar(&f.metrics, "metrics", "", "address of the Prometheus endpoint (/metrics, /healthz), e.g. 127.0.0.1:9121; empty: off")
 	fs.BoolVar(&f.pprof, "pprof", false, "also serve Go profiles on the --metrics address under /debug/pprof/ (go tool pprof http://ADDR/debug/pprof/profile)")
 	fs.StringVar(&f.follow, "follow", "master", "replicate from each shard's master, or from a replica to spare the master: master or replica")
+	fs.StringVar(&f.sourceMode, "source-mode", "auto", "how the source is read: psync (pose as a replica), scan (SCAN + DUMP and keyspace notifications, for managed services that refuse PSYNC: converges once writes stop, no atomicity or order across keys, see docs/operations.md), or auto: psync, and scan when a source master refuses PSYNC")
+	fs.BoolVar(&f.scanSetNotify, "scan-set-notify", false, "scan mode: CONFIG SET notify-keyspace-events on the source when it lacks what scan mode needs (default: stop and say what to set)")
+	fs.DurationVar(&f.scanCoalesce, "scan-coalesce", 200*time.Millisecond, "scan mode: copy changed keys again at most this often (a key written many times in between is copied once)")
 	fs.Int64Var(&f.snapshotRate, "snapshot-rate", 0, "most snapshot bytes read per second per shard (0: no limit)")
 	fs.DurationVar(&f.sourceTimeout, "source-timeout", 60*time.Second, "a source link with no byte for this long is dead: reconnect and PSYNC (like repl-timeout; masters PING every repl-ping-replica-period, 10s)")
 	fs.DurationVar(&f.replyTimeout, "reply-timeout", 30*time.Second, "a destination connection with writes in flight and no reply for this long is dead: reconnect and re-check them")
@@ -185,6 +199,7 @@ func runSyncJob(ctx context.Context, env *cliEnv, f *syncFlags, cfg replicator.C
 		Target:         precheckEndpoint(cfg.TargetSeeds, cfg.TargetConn),
 		ConflictPolicy: f.conflict,
 		Downgrade:      f.downgrade,
+		SourceMode:     f.sourceMode,
 	})
 	for _, r := range rs {
 		attrs := []any{"check", r.Name, "found", r.Found}
@@ -318,7 +333,7 @@ func portOf(addr string) string {
 func (f *syncFlags) settings() map[string]string {
 	m := map[string]string{
 		"source": redactURL(f.src.url), "target": redactURL(f.dst.url), "admin": f.admin, "metrics": f.metrics, "pprof": strconv.FormatBool(f.pprof),
-		"follow": f.follow, "conflict": f.conflict, "on-dest-loss": f.onDestLoss, "verify-rate": strconv.Itoa(f.verifyRate), "on-error": f.onError, "flush": f.flush, "swapdb": f.swapdb,
+		"follow": f.follow, "source-mode": f.sourceMode, "scan-set-notify": strconv.FormatBool(f.scanSetNotify), "scan-coalesce": f.scanCoalesce.String(), "conflict": f.conflict, "on-dest-loss": f.onDestLoss, "verify-rate": strconv.Itoa(f.verifyRate), "on-error": f.onError, "flush": f.flush, "swapdb": f.swapdb,
 		"unknown-commands": f.unknown, "downgrade": f.downgrade, "publish": strconv.FormatBool(f.publish), "include": f.include, "exclude": f.exclude,
 		"allow-commands": f.allow, "deny-commands": f.deny, "dbs": f.dbs, "internal-prefix": f.internalPrefix,
 		"key-prefix": f.keyPrefix, "owns": f.owns,
@@ -371,6 +386,13 @@ func (f *syncFlags) config(env *cliEnv) (replicator.Config, error) {
 	default:
 		return cfg, bad("follow", f.follow, "master or replica")
 	}
+	if cfg.SourceMode, err = replicator.ParseSourceMode(f.sourceMode); err != nil {
+		return cfg, bad("source-mode", f.sourceMode, "psync, scan or auto")
+	}
+	if f.scanCoalesce <= 0 {
+		return cfg, bad("scan-coalesce", f.scanCoalesce.String(), "a positive duration such as 200ms")
+	}
+	cfg.Scan.SetNotify, cfg.Scan.Coalesce = f.scanSetNotify, f.scanCoalesce
 	cfg.SnapshotRateLimit, cfg.SpoolDir = f.snapshotRate, f.spoolDir
 	if f.sourceTimeout <= 0 || f.replyTimeout <= 0 {
 		return cfg, fmt.Errorf("%w: --source-timeout %v, --reply-timeout %v: both must be positive durations such as 10s", errUsage, f.sourceTimeout, f.replyTimeout)

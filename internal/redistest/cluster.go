@@ -54,6 +54,9 @@ func StartCluster(tb testing.TB, opts ClusterOptions) *Cluster {
 	if opts.NodeTimeout <= 0 {
 		opts.NodeTimeout = 2 * time.Second
 	}
+	if opts.NoReplication && opts.Replicas > 0 {
+		tb.Fatalf("xsync/redistest: NoReplication with %d replicas: a replica needs its master's PSYNC; use masters only", opts.Replicas)
+	}
 	c := &Cluster{tb: tb, opts: opts, bin: findBinaries(tb, opts.Options, true)}
 	if !c.bin.version.AtLeast(3, 0) {
 		tb.Fatalf("xsync/redistest: redis-server %s has no cluster support", c.bin.version)

@@ -238,3 +238,20 @@ func contains(list []*redistest.Server, s *redistest.Server) bool {
 	}
 	return false
 }
+
+func TestNoReplication(t *testing.T) {
+	ctx := ctxT(t)
+	s := redistest.Start(t, redistest.Options{NoReplication: true})
+	c := s.Client()
+	for _, cmd := range [][]any{{"PSYNC", "?", "-1"}, {"SYNC"}, {"REPLCONF", "listening-port", "0"}} {
+		err := c.Do(ctx, cmd...).Err()
+		if err == nil || !strings.Contains(strings.ToLower(err.Error()), "unknown command") {
+			t.Errorf("%v on the stand-in: %v; want unknown command", cmd[0], err)
+		}
+	}
+	for _, cmd := range [][]any{{"SET", "k", "v"}, {"DUMP", "k"}, {"SCAN", "0"}, {"CONFIG", "SET", "notify-keyspace-events", "KA"}} {
+		if err := c.Do(ctx, cmd...).Err(); err != nil {
+			t.Errorf("%v on the stand-in: %v", cmd[0], err)
+		}
+	}
+}

@@ -47,6 +47,12 @@ type Options struct {
 	Version string
 	// StartTimeout bounds the wait for the server to answer. Default: 20s.
 	StartTimeout time.Duration
+	// NoReplication stands in for a managed service (ElastiCache, MemoryDB, Azure
+	// Cache, Memorystore): SYNC, PSYNC and REPLCONF are renamed to "" (redis.conf
+	// rename-command), so a client asking for them gets "unknown command", as
+	// those services answer. A node of such a server cannot be a replica itself
+	// (its master refuses its PSYNC): use it for masters without replicas.
+	NoReplication bool
 	// LogLines is how many lines of the server log are printed when the test failed.
 	// Default: 40; negative: none.
 	LogLines int
@@ -164,6 +170,9 @@ func (s *Server) configLines(port int) []string {
 		l = append(l, fmt.Sprintf("user %s on >%s %s", u.Name, u.Password, rules))
 	}
 	l = append(l, s.cluster...)
+	if s.opts.NoReplication {
+		l = append(l, `rename-command SYNC ""`, `rename-command PSYNC ""`, `rename-command REPLCONF ""`)
+	}
 	for _, c := range s.opts.Config {
 		l = append(l, configFor(v, c))
 	}

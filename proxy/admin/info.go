@@ -88,6 +88,7 @@ func writeXsyncInfo(b *strings.Builder, st replicator.Status) {
 	field("errors", i64(st.Errors))
 	field("barrier_errors", i64(st.BarrierErrors))
 	writeDestLossInfo(field, st)
+	writeScanInfo(field, st)
 	field("downgrade_dropped", i64(st.DowngradeDropped))
 	for _, sh := range st.Shards {
 		fmt.Fprintf(b, "shard%d:addr=%s,state=%s,received_offset=%d,applied_offset=%d,lag_bytes=%d,lag_seconds=%s,keys_done=%d,keys_total=%d,bytes_done=%d,full_syncs=%d,errors=%d\r\n",

@@ -248,6 +248,9 @@ func (c *Coordinator) run(ctx context.Context, timeout time.Duration, epoch int6
 	}
 	mark("followers")
 	st := c.cfg.Status()
+	if st.SourceMode == "scan" {
+		return res, why("reading the source offsets", errors.New("the exact cutover is not available in scan mode (no replication offsets to wait for): stop the writes, wait for INFO xsync scan_dirty_keys:0, run xsync verify, then switch"))
+	}
 	if len(st.Shards) == 0 {
 		return res, why("reading the source offsets", errors.New("the replicator follows no source shard yet"))
 	}

@@ -276,11 +276,13 @@ func (c *statusCollector) Describe(ch chan<- *prometheus.Desc) {
 		ch <- d
 	}
 	describeDestLoss(ch)
+	describeScan(ch)
 }
 
 func (c *statusCollector) Collect(ch chan<- prometheus.Metric) {
 	st := c.ctl.Status()
 	collectDestLoss(ch, st)
+	collectScan(ch, st)
 	ch <- prometheus.MustNewConstMetric(descOpsApplied, prometheus.CounterValue, float64(st.OpsApplied))
 	ch <- prometheus.MustNewConstMetric(descBarrierErr, prometheus.CounterValue, float64(st.BarrierErrors))
 	for k, n := range st.DestErrors {

@@ -70,6 +70,13 @@ type Config struct {
 	// SampleKeys bounds the keys of each type looked at per source master for
 	// the features an older destination cannot hold. Default 10000.
 	SampleKeys int64
+	// SourceMode is sync's --source-mode: "auto" (default), "psync" or "scan".
+	// In scan mode (or auto against a source that refuses PSYNC) the
+	// replication checks give way to those of scan mode.
+	SourceMode string
+	// ScanRate is the keys per second per master assumed for scan mode's
+	// estimate. Default DefaultScanRate.
+	ScanRate int64
 	// Timeout bounds each network call. Default 5s.
 	Timeout time.Duration
 	// Logger. Default: discard.
@@ -92,9 +99,29 @@ func (c *Config) validate() {
 	if c.Timeout <= 0 {
 		c.Timeout = 5 * time.Second
 	}
+	if c.SourceMode == "" {
+		c.SourceMode = "auto"
+	}
+	if c.ScanRate <= 0 {
+		c.ScanRate = DefaultScanRate
+	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
+}
+
+// commandsMissing reports whether the replication check failed because the
+// replication commands do not exist on the source (renamed away, as managed
+// services do): then sync --source-mode auto falls back to scan mode. A user
+// denied them by ACL is not: the fix is a grant.
+func commandsMissing(rs []Result) bool {
+	for _, r := range rs {
+		f := strings.ToLower(r.Found)
+		if r.Level == Fail && (strings.Contains(f, "psync is not available") || strings.Contains(f, "unknown command")) {
+			return true
+		}
+	}
+	return false
 }
 
 // Failed reports whether any result is a FAIL.
@@ -157,7 +184,24 @@ func Run(ctx context.Context, cfg Config) []Result {
 	if src == nil || dst == nil || len(src.primaries()) == 0 || len(dst.primaries()) == 0 {
 		return rs
 	}
-	rs = append(rs, checkReplPermission(ctx, cfg, src)...)
+	scan := ""
+	switch perm := checkReplPermission(ctx, cfg, src); {
+	case cfg.SourceMode == "scan":
+		scan = "--source-mode scan"
+	case cfg.SourceMode == "auto" && Failed(perm) && commandsMissing(perm):
+		scan = "auto: the source refuses replication"
+		for i := range perm {
+			perm[i].Level = Warn
+			perm[i].Found += "; --source-mode auto falls back to scan mode (SCAN + DUMP and keyspace notifications)"
+			perm[i].Fix += ", or accept scan mode (its consistency model: docs/operations.md, \"Scan mode\")"
+		}
+		rs = append(rs, perm...)
+	default:
+		rs = append(rs, perm...)
+	}
+	if scan != "" {
+		rs = append(rs, scanChecks(ctx, cfg, src, scan)...)
+	}
 	rs = append(rs, checkVersions(src, dst))
 	rs = append(rs, checkDowngrade(ctx, cfg, src, dst))
 	rs = append(rs, checkEviction(dst)...)
@@ -165,7 +209,9 @@ func Run(ctx context.Context, cfg Config) []Result {
 	if dst.cluster {
 		rs = append(rs, checkSlots(ctx, cfg, dst))
 	}
-	rs = append(rs, checkBuffers(ctx, cfg, src)...)
+	if scan == "" {
+		rs = append(rs, checkBuffers(ctx, cfg, src)...)
+	}
 	rs = append(rs, checkEmpty(dst, cfg.ConflictPolicy))
 	if cfg.Source.TLS != nil || cfg.Target.TLS != nil {
 		rs = append(rs, Result{Pass, "tls", fmt.Sprintf("TLS in use (source %v, destination %v), certificates verified", cfg.Source.TLS != nil, cfg.Target.TLS != nil), ""})
